@@ -1,0 +1,410 @@
+"""Loading and validating a Norq configuration: YAML in, live providers out.
+
+Every check happens here, once, at load time: YAML syntax, ``${VAR}``
+interpolation, unknown keys, each provider's own config model, routing and
+templates. All problems are collected and raised together as one
+:class:`norq.ConfigError` whose lines start with the dotted path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from norq.errors import ConfigError
+from norq.interpolation import InterpolationError, interpolate
+from norq.plugins import RegisteredProvider
+from norq.provider import Provider
+from norq.retry import RetryPolicy
+from norq.templates import Templates, load_template_dir
+
+CONFIG_ENV = "NORQ_CONFIG"
+DEFAULT_CONFIG_FILE = "norq.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RetrySettings(_Strict):
+    """``providers.<name>.retry``: overrides of the provider's retry defaults."""
+
+    max_retries: int | None = Field(default=None, ge=0, le=20)
+    backoff: float | None = Field(default=None, ge=0, le=300)
+    multiplier: float | None = Field(default=None, ge=1, le=10)
+    max_backoff: float | None = Field(default=None, ge=0, le=3600)
+    jitter: float | None = Field(default=None, ge=0, le=1)
+    retry_after_max: float | None = Field(default=None, ge=0, le=3600)
+    retry_statuses: list[int] | None = None
+    retry_unconfirmed: bool | None = None
+
+
+class ProviderSettings(_Strict):
+    """``providers.<name>``: one configured provider instance."""
+
+    type: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    retry: RetrySettings | None = None
+
+
+class ExecutorSettings(_Strict):
+    """``executor``: how requests go out."""
+
+    timeout: float = Field(default=10.0, gt=0, le=600)
+    connect_timeout: float = Field(default=5.0, gt=0, le=600)
+    max_connections: int = Field(default=100, ge=1, le=10_000)
+    async_transport: str = Field(default="auto", pattern="^(auto|aiohttp|httpx)$")
+
+
+class _Document(_Strict):
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    routing: dict[str, str | list[str]] = Field(default_factory=dict)
+    templates: dict[str, dict[str, dict[str, str]]] = Field(default_factory=dict)
+    templates_dir: str | None = None
+    executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
+
+
+TOP_LEVEL_KEYS = tuple(_Document.model_fields)
+
+
+@dataclass
+class NorqConfig:
+    """A validated configuration: provider instances, routes, templates."""
+
+    providers: dict[str, Provider]
+    routing: dict[str, tuple[str, ...]]
+    templates: Templates
+    executor: ExecutorSettings
+    registry: dict[str, RegisteredProvider]
+    source: str = "<dict>"
+    from_env: tuple[str, ...] = field(default=())
+
+    def secret_values(self) -> list[str]:
+        return [secret for p in self.providers.values() for secret in p.secret_values()]
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that rejects duplicate keys instead of keeping the last one."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: YAML error: {exc}") from None
+
+
+def discover_config_path(environ: Mapping[str, str] | None = None) -> Path | None:
+    """``$NORQ_CONFIG`` if set, else ``./norq.yaml`` if it exists, else ``None``."""
+    environ = os.environ if environ is None else environ
+    explicit = environ.get(CONFIG_ENV)
+    if explicit:
+        return Path(explicit)
+    candidate = Path(DEFAULT_CONFIG_FILE)
+    return candidate if candidate.is_file() else None
+
+
+def load_config(
+    document: Any,
+    registry: dict[str, RegisteredProvider],
+    *,
+    environ: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
+    source: str = "<dict>",
+) -> NorqConfig:
+    """Validate a parsed document against the registered providers."""
+    environ = os.environ if environ is None else environ
+    errors: list[tuple[str, str]] = []
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise ConfigError(
+            f"{source}: the top level must be a mapping with keys "
+            + ", ".join(TOP_LEVEL_KEYS)
+            + f"; got {type(document).__name__}"
+        )
+    document = _interpolate_tree(document, environ, "", errors)
+    try:
+        parsed = _Document.model_validate(document)
+    except ValidationError as exc:
+        errors.extend(_pydantic_errors(exc, "", _Document))
+        raise ConfigError.collect(errors) from None
+
+    providers: dict[str, Provider] = {}
+    for instance, settings in parsed.providers.items():
+        provider = _build_provider(instance, settings, registry, errors)
+        if provider is not None:
+            providers[instance] = provider
+
+    from_env = _providers_from_env(parsed, registry, environ, providers, errors)
+    routing = _resolve_routing(parsed.routing, providers, registry, from_env, parsed, errors)
+
+    sources: dict[str, Any] = {k: dict(v) for k, v in parsed.templates.items()}
+    if parsed.templates_dir is not None:
+        directory = Path(parsed.templates_dir)
+        if not directory.is_absolute() and base_dir is not None:
+            directory = base_dir / directory
+        for name, channels in load_template_dir(directory, errors).items():
+            for channel, parts in channels.items():
+                if channel in sources.get(name, {}):
+                    errors.append(
+                        (
+                            f"templates.{name}.{channel}",
+                            f"defined both in the YAML and in {directory}; keep one",
+                        )
+                    )
+                    continue
+                sources.setdefault(name, {})[channel] = parts
+    templates = Templates.compile(sources, errors)
+
+    if errors:
+        raise ConfigError.collect(errors)
+    return NorqConfig(
+        providers=providers,
+        routing=routing,
+        templates=templates,
+        executor=parsed.executor,
+        registry=registry,
+        source=source,
+        from_env=tuple(from_env),
+    )
+
+
+def _interpolate_tree(
+    value: Any, environ: Mapping[str, str], path: str, errors: list[tuple[str, str]]
+) -> Any:
+    if isinstance(value, str):
+        try:
+            return interpolate(value, environ)
+        except InterpolationError as exc:
+            errors.append((path, str(exc)))
+            return value
+    if isinstance(value, dict):
+        return {
+            key: _interpolate_tree(item, environ, f"{path}.{key}" if path else str(key), errors)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [
+            _interpolate_tree(item, environ, f"{path}[{i}]", errors) for i, item in enumerate(value)
+        ]
+    return value
+
+
+def _pydantic_errors(
+    exc: ValidationError, prefix: str, model: type[BaseModel]
+) -> list[tuple[str, str]]:
+    found = []
+    for error in exc.errors(include_url=False):
+        loc = [str(part) for part in error["loc"]]
+        path = ".".join([prefix, *loc] if prefix else loc)
+        if error["type"] == "extra_forbidden":
+            allowed = _allowed_keys(model, loc[:-1])
+            reason = "unknown key" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
+        elif error["type"] == "missing":
+            reason = "required, but missing"
+        else:
+            reason = error["msg"]
+            if reason.startswith("Value error, "):
+                reason = reason.removeprefix("Value error, ")
+        found.append((path, reason))
+    return found
+
+
+def _allowed_keys(model: type[BaseModel], loc: list[str]) -> list[str]:
+    # Walk the model along the error location to list the keys allowed there.
+    current: Any = model
+    for part in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            info = current.model_fields.get(part)
+            if info is None:
+                info = next(
+                    (f for f in current.model_fields.values() if f.alias == part), None
+                )
+            if info is None:
+                return []
+            current = info.annotation
+        else:
+            args = getattr(current, "__args__", ())
+            current = next(
+                (a for a in args if isinstance(a, type) and issubclass(a, BaseModel)),
+                args[-1] if args else None,
+            )
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [info.alias or name for name, info in current.model_fields.items()]
+    args = getattr(current, "__args__", ())
+    for arg in args:
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return [info.alias or name for name, info in arg.model_fields.items()]
+    return []
+
+
+def _build_provider(
+    instance: str,
+    settings: ProviderSettings,
+    registry: dict[str, RegisteredProvider],
+    errors: list[tuple[str, str]],
+) -> Provider | None:
+    type_name = settings.type or instance
+    registered = registry.get(type_name)
+    path = f"providers.{instance}"
+    if registered is None:
+        known = ", ".join(sorted(registry)) or "none"
+        where = f"{path}.type" if settings.type else path
+        errors.append(
+            (
+                where,
+                f"unknown provider type {type_name!r}; installed types: {known}. "
+                "Set `type:` to one of them or install the plugin that provides it",
+            )
+        )
+        return None
+    cls = registered.cls
+    try:
+        config = cls.Config.model_validate(settings.config)
+    except ValidationError as exc:
+        errors.extend(_pydantic_errors(exc, f"{path}.config", cls.Config))
+        return None
+    retry = cls.default_retry
+    if settings.retry is not None:
+        overrides = settings.retry.model_dump(exclude_none=True)
+        try:
+            retry = retry.with_overrides(overrides)
+        except ValueError as exc:
+            errors.append((f"{path}.retry", str(exc)))
+            return None
+    try:
+        return cls(config, instance=instance, retry=retry)
+    except (ValueError, ConfigError) as exc:
+        errors.append((f"{path}.config", str(exc)))
+        return None
+
+
+def env_var_names(cls: type[Provider]) -> dict[str, str]:
+    """Config field alias -> ``NORQ_<PREFIX>_<FIELD>`` for a provider with an env prefix."""
+    if cls.env_prefix is None:
+        return {}
+    return {
+        (info.alias or name): f"NORQ_{cls.env_prefix}_{(info.alias or name).upper()}"
+        for name, info in cls.Config.model_fields.items()
+    }
+
+
+def _providers_from_env(
+    parsed: _Document,
+    registry: dict[str, RegisteredProvider],
+    environ: Mapping[str, str],
+    providers: dict[str, Provider],
+    errors: list[tuple[str, str]],
+) -> list[str]:
+    """Register undeclared providers from ``NORQ_<PREFIX>_*`` variables (seed 000)."""
+    registered = []
+    declared_types = {s.type or name for name, s in parsed.providers.items()}
+    for type_name, entry in sorted(registry.items()):
+        cls = entry.cls
+        if cls.env_prefix is None or type_name in parsed.providers or type_name in declared_types:
+            continue
+        names = env_var_names(cls)
+        required = {
+            (info.alias or name)
+            for name, info in cls.Config.model_fields.items()
+            if info.is_required()
+        }
+        # Optional variables alone (say NORQ_TWILIO_BASE_URL) do not configure
+        # a provider; any required one does, and then the rest must be valid.
+        if not any(environ.get(names[key]) for key in required):
+            continue
+        data = {key: environ[var] for key, var in names.items() if environ.get(var)}
+        try:
+            config = cls.Config.model_validate(data)
+        except ValidationError as exc:
+            for path, reason in _pydantic_errors(exc, "", cls.Config):
+                key = path.split(".")[0]
+                errors.append((f"env {names.get(key, key)}", reason))
+            continue
+        try:
+            providers[type_name] = cls(config, instance=type_name, retry=cls.default_retry)
+        except (ValueError, ConfigError) as exc:
+            errors.append((f"env NORQ_{cls.env_prefix}_*", str(exc)))
+            continue
+        registered.append(type_name)
+    return registered
+
+
+def _resolve_routing(
+    routing: dict[str, str | list[str]],
+    providers: dict[str, Provider],
+    registry: dict[str, RegisteredProvider],
+    from_env: list[str],
+    parsed: _Document,
+    errors: list[tuple[str, str]],
+) -> dict[str, tuple[str, ...]]:
+    resolved: dict[str, tuple[str, ...]] = {}
+    for channel, target in routing.items():
+        path = f"routing.{channel}"
+        chain = [target] if isinstance(target, str) else list(target)
+        if not chain:
+            errors.append((path, "an empty list routes nowhere; name at least one provider"))
+            continue
+        if len(set(chain)) != len(chain):
+            errors.append((path, "a provider is listed twice in the failover order"))
+            continue
+        ok = True
+        for instance in chain:
+            provider = providers.get(instance)
+            if provider is None:
+                if instance in parsed.providers:
+                    ok = False  # its own error is already reported
+                    continue
+                known = ", ".join(sorted(providers)) or "none are configured"
+                errors.append(
+                    (path, f"routes to {instance!r}, which is not a configured provider ({known})")
+                )
+                ok = False
+            elif not provider.supports(channel):
+                served = ", ".join(sorted(provider.channels))
+                errors.append(
+                    (
+                        path,
+                        f"provider {instance!r} (type {provider.name}) does not support channel "
+                        f"{channel!r}; it serves: {served}",
+                    )
+                )
+                ok = False
+        if ok:
+            resolved[channel] = tuple(chain)
+    # A provider configured from the environment serves its channels unless the
+    # YAML routes them elsewhere: with no YAML at all, env vars alone suffice.
+    for instance in from_env:
+        for channel in sorted(providers[instance].channels):
+            if channel != "*" and channel not in routing:
+                resolved[channel] = (instance,)
+    return resolved

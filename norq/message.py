@@ -1,0 +1,86 @@
+"""The validated message a provider turns into a request."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from norq.errors import MessageError
+
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One notification for one recipient, after routing and template rendering.
+
+    ``fields`` carries provider-specific per-message options (``media_urls``,
+    ``send_at``...) and any extra rendered template parts such as ``subject``.
+    """
+
+    channel: str
+    to: str
+    body: str | None = None
+    fields: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+
+
+E164 = re.compile(r"\+[1-9]\d{6,14}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _check_e164(to: str) -> str:
+    if E164.fullmatch(to):
+        return to
+    raise MessageError(
+        f"recipient {to!r} is not an E.164 phone number: write it as '+' followed by "
+        "the country code and number, digits only (e.g. +15551234567)",
+        code="invalid_recipient",
+    )
+
+
+def _check_email(to: str) -> str:
+    if _EMAIL.fullmatch(to):
+        return to
+    raise MessageError(
+        f"recipient {to!r} is not an email address (expected name@example.com)",
+        code="invalid_recipient",
+    )
+
+
+def _check_whatsapp(to: str) -> str:
+    if to.startswith("whatsapp:") and E164.fullmatch(to.removeprefix("whatsapp:")):
+        return to
+    raise MessageError(
+        f"recipient {to!r} is not a WhatsApp address (expected whatsapp:+15551234567)",
+        code="invalid_recipient",
+    )
+
+
+# Channels whose recipient format Norq knows. Other channels accept any
+# non-blank recipient and leave the format to their provider.
+RECIPIENT_FORMATS: Mapping[str, Callable[[str], str]] = MappingProxyType(
+    {
+        "sms": _check_e164,
+        "mms": _check_e164,
+        "voice": _check_e164,
+        "email": _check_email,
+        "whatsapp": _check_whatsapp,
+    }
+)
+
+
+def check_recipient(channel: str, to: object) -> str:
+    """Return ``to`` if it is a well-formed recipient for ``channel``, else raise."""
+    if not isinstance(to, str) or not to.strip():
+        raise MessageError(
+            f"recipient must be a non-empty string, got {to!r}", code="invalid_recipient"
+        )
+    if to != to.strip():
+        raise MessageError(
+            f"recipient {to!r} has leading or trailing whitespace", code="invalid_recipient"
+        )
+    check = RECIPIENT_FORMATS.get(channel)
+    return check(to) if check else to

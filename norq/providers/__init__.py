@@ -1,0 +1,1 @@
+"""Norq's built-in providers, registered through the same hook as any plugin."""

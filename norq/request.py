@@ -1,0 +1,118 @@
+"""The pure description of one HTTP request, as a provider's ``prepare_send`` returns it.
+
+Nothing here performs I/O: the executor turns a :class:`PreparedRequest` into
+traffic, and the dry run prints it. Keeping this module free of httpx means a
+dry run never imports an HTTP client.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from norq.retry import RetryPolicy
+
+Pairs = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class BasicAuth:
+    """HTTP Basic credentials. The password never appears in ``repr`` or ``str``."""
+
+    username: str
+    password: str = field(compare=False)
+    # Providers build one BasicAuth per configured instance and reuse it, so the
+    # header is encoded once, not per send.
+    header_value: str = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode("ascii")
+        object.__setattr__(self, "header_value", f"Basic {token}")
+
+    def __repr__(self) -> str:
+        return f"BasicAuth(username={self.username!r}, password='***')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorFormat:
+    """Where a provider's error body keeps its code and message, and what the codes mean.
+
+    Paths use the ``$.field`` syntax of :mod:`norq.extract`. ``code_map`` maps a
+    provider code (as a string) to one of Norq's normalised codes in
+    :class:`norq.ErrorCode`; unmapped codes fall back to a code derived from the
+    HTTP status.
+    """
+
+    code_path: str | None = "$.code"
+    message_path: str | None = "$.message"
+    more_info_path: str | None = None
+    code_map: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+
+DEFAULT_ERROR_FORMAT = ErrorFormat()
+DEFAULT_SUCCESS = frozenset(range(200, 300))
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class PreparedRequest:
+    """Everything the executor needs to send one request and read its answer.
+
+    ``form`` is a sequence of pairs so a key may repeat (Twilio's ``MediaUrl``);
+    ``json`` is the alternative body. The message id is read from the JSON body
+    at ``message_id_path`` (``$.sid``) or from the ``message_id_header``.
+    """
+
+    method: str
+    url: str
+    query: Pairs = ()
+    headers: Pairs = ()
+    form: Pairs | None = None
+    json: Any = None
+    auth: BasicAuth | None = None
+    success_statuses: frozenset[int] = DEFAULT_SUCCESS
+    message_id_path: str | None = None
+    message_id_header: str | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    errors: ErrorFormat = DEFAULT_ERROR_FORMAT
+
+    def __post_init__(self) -> None:
+        if self.form is not None and self.json is not None:
+            raise ValueError("a request has either a form body or a JSON body, not both")
+
+    @property
+    def full_url(self) -> str:
+        if not self.query:
+            return self.url
+        separator = "&" if "?" in self.url else "?"
+        return f"{self.url}{separator}{urlencode(self.query)}"
+
+    def body_bytes(self) -> bytes | None:
+        """The encoded body, as it goes on the wire."""
+        if self.form is not None:
+            return urlencode(self.form).encode("ascii")
+        if self.json is not None:
+            import json
+
+            return json.dumps(self.json, separators=(",", ":")).encode("utf-8")
+        return None
+
+    def wire_headers(self) -> dict[str, str]:
+        """Headers as sent, including Content-Type and Authorization (secret!)."""
+        headers = dict(self.headers)
+        if self.form is not None:
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        elif self.json is not None:
+            headers.setdefault("Content-Type", "application/json")
+        if self.auth is not None:
+            headers["Authorization"] = self.auth.header_value
+        return headers
+
+    def __repr__(self) -> str:
+        # Deliberately short: form values may hold personal data and headers may
+        # hold credentials; use norq.redaction to show a request to a person.
+        return f"<PreparedRequest {self.method} {self.url}>"

@@ -1,0 +1,131 @@
+"""Message templates: jinja2, sandboxed, strict about missing variables.
+
+jinja2 is imported only when a configuration actually has templates, so a
+plain ``notify(body=...)`` never pays for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from norq.errors import TemplateError
+
+if TYPE_CHECKING:
+    import jinja2
+
+# templates -> name -> channel -> part (body, subject...) -> source
+TemplateSources = Mapping[str, Mapping[str, Mapping[str, str]]]
+
+TEMPLATE_SUFFIX = ".j2"
+
+
+class _CompiledPart:
+    __slots__ = ("required", "template")
+
+    def __init__(self, template: jinja2.Template, required: frozenset[str]) -> None:
+        self.template = template
+        self.required = required
+
+
+class Templates:
+    """Compiled templates, ready to render per recipient."""
+
+    def __init__(self, compiled: dict[tuple[str, str], dict[str, _CompiledPart]]) -> None:
+        self._compiled = compiled
+
+    @classmethod
+    def empty(cls) -> Templates:
+        return cls({})
+
+    @classmethod
+    def compile(cls, sources: TemplateSources, errors: list[tuple[str, str]]) -> Templates:
+        """Compile every template; syntax errors are appended to ``errors`` with their path."""
+        if not sources:
+            return cls.empty()
+        import jinja2
+        from jinja2 import meta
+        from jinja2.sandbox import SandboxedEnvironment
+
+        environment = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+        compiled: dict[tuple[str, str], dict[str, _CompiledPart]] = {}
+        for name, channels in sources.items():
+            for channel, parts in channels.items():
+                for part, source in parts.items():
+                    path = f"templates.{name}.{channel}.{part}"
+                    if not isinstance(source, str):
+                        errors.append((path, f"must be a string, got {type(source).__name__}"))
+                        continue
+                    try:
+                        ast = environment.parse(source)
+                        required = frozenset(meta.find_undeclared_variables(ast))
+                        template = environment.from_string(source)
+                    except jinja2.TemplateSyntaxError as exc:
+                        errors.append((path, f"template syntax error on line {exc.lineno}: {exc}"))
+                        continue
+                    compiled.setdefault((name, channel), {})[part] = _CompiledPart(
+                        template, required
+                    )
+        return cls(compiled)
+
+    def __bool__(self) -> bool:
+        return bool(self._compiled)
+
+    def names(self) -> list[str]:
+        return sorted({name for name, _ in self._compiled})
+
+    def channels_of(self, name: str) -> list[str]:
+        return sorted(channel for n, channel in self._compiled if n == name)
+
+    def render(self, name: str, channel: str, data: Mapping[str, Any]) -> dict[str, str]:
+        """Render every part of template ``name`` for ``channel``."""
+        parts = self._compiled.get((name, channel))
+        if parts is None:
+            if name not in self.names():
+                known = ", ".join(self.names()) or "none are configured"
+                raise TemplateError(f"unknown template {name!r} (known: {known})")
+            raise TemplateError(
+                f"template {name!r} has no {channel!r} version; it has: "
+                + ", ".join(self.channels_of(name))
+                + f". Add templates.{name}.{channel} to the config"
+            )
+        rendered = {}
+        for part, compiled in parts.items():
+            missing = compiled.required.difference(data)
+            if missing:
+                raise TemplateError(
+                    f"template {name!r} ({channel}.{part}) needs "
+                    + ", ".join(repr(v) for v in sorted(missing))
+                    + " but the data has "
+                    + (", ".join(repr(k) for k in sorted(data)) or "no variables")
+                )
+            try:
+                rendered[part] = compiled.template.render(data)
+            except Exception as exc:  # StrictUndefined on nested attributes, sandbox violations
+                raise TemplateError(
+                    f"template {name!r} ({channel}.{part}) failed to render: {exc}"
+                ) from exc
+        return rendered
+
+
+def load_template_dir(directory: Path, errors: list[tuple[str, str]]) -> dict[str, Any]:
+    """Read ``NAME.CHANNEL.j2`` (the body) and ``NAME.CHANNEL.PART.j2`` files."""
+    sources: dict[str, Any] = {}
+    if not directory.is_dir():
+        errors.append(("templates_dir", f"{directory} is not a directory"))
+        return sources
+    for file in sorted(directory.glob(f"*{TEMPLATE_SUFFIX}")):
+        pieces = file.name[: -len(TEMPLATE_SUFFIX)].split(".")
+        if len(pieces) not in (2, 3) or not all(pieces):
+            errors.append(
+                (
+                    "templates_dir",
+                    f"{file.name}: name template files NAME.CHANNEL.j2 or NAME.CHANNEL.PART.j2",
+                )
+            )
+            continue
+        name, channel = pieces[0], pieces[1]
+        part = pieces[2] if len(pieces) == 3 else "body"
+        sources.setdefault(name, {}).setdefault(channel, {})[part] = file.read_text("utf-8")
+    return sources

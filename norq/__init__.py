@@ -76,7 +76,38 @@ _EXPORTS = {
     "RetryPolicy": "norq.retry",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "BasicAuth",
+    "ConfigError",
+    "DeliveryError",
+    "DeliveryFailure",
+    "ErrorCode",
+    "ErrorFormat",
+    "Executor",
+    "InboundMessage",
+    "Message",
+    "MessageError",
+    "MessageQuery",
+    "MessageStatus",
+    "Norq",
+    "NorqError",
+    "Outcome",
+    "Page",
+    "PluginError",
+    "PreparedNotification",
+    "PreparedRequest",
+    "Provider",
+    "QueryError",
+    "Receipt",
+    "Recipient",
+    "RetryPolicy",
+    "TemplateError",
+    "UnsupportedOperation",
+    "__version__",
+    "anotify",
+    "hookimpl",
+    "notify",
+]
 
 
 def __getattr__(name: str) -> Any:

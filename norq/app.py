@@ -325,7 +325,7 @@ class Norq:
                 runner.cancel()
                 try:
                     await runner
-                except BaseException:  # noqa: BLE001 - the consumer left; its reason wins
+                except BaseException:
                     logger.debug("bulk send stopped early")
 
     # -- dry run ------------------------------------------------------------

@@ -21,7 +21,6 @@ from norq.errors import ConfigError
 from norq.interpolation import InterpolationError, interpolate
 from norq.plugins import RegisteredProvider
 from norq.provider import Provider
-from norq.retry import RetryPolicy
 from norq.templates import Templates, load_template_dir
 
 CONFIG_ENV = "NORQ_CONFIG"
@@ -95,7 +94,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -112,7 +111,7 @@ def read_yaml(path: Path) -> Any:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -152,6 +151,10 @@ def load_config(
             + f"; got {type(document).__name__}"
         )
     document = _interpolate_tree(document, environ, "", errors)
+    # Report unknown top-level keys alongside everything else, not instead of it.
+    for key in [k for k in document if k not in TOP_LEVEL_KEYS]:
+        errors.append((str(key), f"unknown top-level key; allowed: {', '.join(TOP_LEVEL_KEYS)}"))
+        del document[key]
     try:
         parsed = _Document.model_validate(document)
     except ValidationError as exc:
@@ -246,9 +249,7 @@ def _allowed_keys(model: type[BaseModel], loc: list[str]) -> list[str]:
         if isinstance(current, type) and issubclass(current, BaseModel):
             info = current.model_fields.get(part)
             if info is None:
-                info = next(
-                    (f for f in current.model_fields.values() if f.alias == part), None
-                )
+                info = next((f for f in current.model_fields.values() if f.alias == part), None)
             if info is None:
                 return []
             current = info.annotation

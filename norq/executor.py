@@ -258,10 +258,7 @@ class Executor:
 def _log_retry(request: PreparedRequest, result: AttemptResult, attempt: int, delay: float) -> None:
     if not logger.isEnabledFor(logging.WARNING):
         return
-    if isinstance(result, TransportFailure):
-        why = result.kind
-    else:
-        why = f"HTTP {result.status}"
+    why: str = result.kind if isinstance(result, TransportFailure) else f"HTTP {result.status}"
     logger.warning(
         "%s %s: %s on attempt %d; retrying in %.2fs",
         request.method,

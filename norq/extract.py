@@ -45,7 +45,9 @@ def parse_path(path: str) -> tuple[Step, ...]:
             position = match.end()
             break
         else:
-            raise PathError(f"path {path!r} is malformed at position {position}: {path[position:]!r}")
+            raise PathError(
+                f"path {path!r} is malformed at position {position}: {path[position:]!r}"
+            )
     return tuple(steps)
 
 

@@ -43,7 +43,7 @@ def interpolate(text: str, environ: Mapping[str, str]) -> str:
         name = match.group("name")
         if name is None:
             raise InterpolationError(
-                f"malformed reference at {text[match.start():match.start() + 20]!r}: write "
+                f"malformed reference at {text[match.start() : match.start() + 20]!r}: write "
                 "${NAME} or ${NAME:-default} (NAME: letters, digits, _), or $${ for a literal ${"
             )
         default = match.group("default")

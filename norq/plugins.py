@@ -21,9 +21,7 @@ logger = logging.getLogger("norq")
 ENTRY_POINT_GROUP = "norq"
 
 # Built-in providers are plugins too, registered through the same hook.
-DEFAULT_PLUGINS = (
-    "norq.providers.console",
-)
+DEFAULT_PLUGINS = ("norq.providers.console",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +97,7 @@ def provider_registry(pm: pluggy.PluginManager) -> dict[str, RegisteredProvider]
                     f"and by {_plugin!r}; uninstall one, or restrict plugins with "
                     "NORQ_LOAD_PLUGINS"
                 )
-            if _plugin.startswith("norq."):
-                dist, version = "norq", _norq_version()
-            else:
-                dist, version = _distributions.get(_plugin, (None, None))
+            dist, version = _distribution_of(_plugin)
             registry[cls.name] = RegisteredProvider(cls, _plugin, dist, version)
 
         impl.function(register=register)
@@ -119,23 +114,23 @@ def _check_provider_class(cls: object, plugin: str) -> None:
             )
 
 
-def _norq_version() -> str:
-    from norq._version import __version__
+def _distribution_of(plugin: str) -> tuple[str | None, str | None]:
+    if plugin.startswith("norq."):
+        from norq._version import __version__
 
-    return __version__
+        return "norq", __version__
+    return _distributions.get(plugin, (None, None))
 
 
 def plugin_listing(pm: pluggy.PluginManager) -> list[dict[str, object]]:
     """What is installed, as ``norq plugins --json`` prints it."""
     registry = provider_registry(pm)
-    listing = []
+    listing: list[dict[str, object]] = []
     for name, plugin in pm.list_name_plugin():
         if plugin is None:
             continue
         hooks = sorted(caller.name for caller in pm.get_hookcallers(plugin) or [])
-        dist, version = (
-            ("norq", _norq_version()) if name.startswith("norq.") else _distributions.get(name, (None, None))
-        )
+        dist, version = _distribution_of(name)
         listing.append(
             {
                 "name": name,

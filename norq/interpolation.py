@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
 _TOKEN = re.compile(
     r"""
@@ -58,20 +57,3 @@ def interpolate(text: str, environ: Mapping[str, str]) -> str:
         return value
 
     return _TOKEN.sub(substitute, text)
-
-
-def interpolate_tree(value: Any, environ: Mapping[str, str], path: str = "") -> Any:
-    """Interpolate every string in a parsed YAML tree; errors carry the dotted path."""
-    if isinstance(value, str):
-        try:
-            return interpolate(value, environ)
-        except InterpolationError as exc:
-            raise InterpolationError(f"{path}: {exc}" if path else str(exc)) from None
-    if isinstance(value, dict):
-        return {
-            key: interpolate_tree(item, environ, f"{path}.{key}" if path else str(key))
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [interpolate_tree(item, environ, f"{path}[{i}]") for i, item in enumerate(value)]
-    return value

@@ -104,7 +104,7 @@ class Norq:
         """Build from an already parsed config (same shape as the YAML)."""
         pm = plugin_manager if plugin_manager is not None else get_plugin_manager()
         config = load_config(
-            dict(document) if document is not None else {},
+            dict(document) if isinstance(document, Mapping) else document,
             provider_registry(pm),
             environ=environ,
             base_dir=Path(base_dir) if base_dir is not None else None,

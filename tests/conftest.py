@@ -1,0 +1,133 @@
+"""Fixtures shared by the core tests: a throwaway JSON provider and Norq builders."""
+
+from __future__ import annotations
+
+import io
+import random
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pluggy
+import pytest
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+import norq
+from norq.executor import Executor
+from norq.plugins import get_plugin_manager
+
+ACME_SECRET = "acme-SECRET-k3y/with+chars"
+
+
+class AcmeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = "https://api.acme.test"
+    api_key: SecretStr
+    sender: str = "Norq"
+    default_priority: int = 0
+
+
+class AcmeProvider(norq.Provider):
+    """A JSON API provider used to exercise the core without Twilio."""
+
+    name = "acme"
+    channels = frozenset({"sms", "email"})
+    Config = AcmeConfig
+    env_prefix = "ACME"
+    message_fields = frozenset({"subject", "priority"})
+
+    def prepare_send(self, message: norq.Message) -> norq.PreparedRequest:
+        assert isinstance(self.config, AcmeConfig)
+        return norq.PreparedRequest(
+            method="POST",
+            url=f"{self.config.base_url}/v1/messages",
+            auth=norq.BasicAuth("norq", self.config.api_key.get_secret_value()),
+            json={
+                "to": message.to,
+                "from": self.config.sender,
+                "text": message.body,
+                **message.fields,
+            },
+            success_statuses=frozenset({200, 201, 202}),
+            message_id_path="$.data.id",
+            retry=self.retry,
+            errors=norq.ErrorFormat(
+                code_path="$.error.code",
+                message_path="$.error.message",
+                more_info_path="$.error.docs",
+                code_map={"E_NUMBER": "invalid_recipient", "E_KEY": "invalid_credentials"},
+            ),
+        )
+
+
+class AcmePlugin:
+    @norq.hookimpl
+    def register_providers(self, register: Callable[[type[norq.Provider]], None]) -> None:
+        register(AcmeProvider)
+
+
+@pytest.fixture
+def plugin_manager() -> Iterator[pluggy.PluginManager]:
+    """A fresh plugin manager per test, with the Acme test provider registered."""
+    pm = get_plugin_manager()
+    plugin = AcmePlugin()
+    pm.register(plugin, name="acme-test-plugin")
+    try:
+        yield pm
+    finally:
+        pm.unregister(plugin)
+
+
+class Sleeps:
+    """Records the waits the executor asks for instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+    async def async_sleep(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def executor(sleeps: Sleeps) -> Iterator[Executor]:
+    """An executor that never really waits, using httpx for async so respx sees it."""
+    ex = Executor(
+        sleep=sleeps,
+        async_sleep=sleeps.async_sleep,
+        rng=random.Random(7),
+        async_transport="httpx",
+    )
+    yield ex
+    ex.close()
+
+
+def acme_config(**extra: Any) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "providers": {"acme": {"config": {"api_key": ACME_SECRET}}},
+        "routing": {"sms": "acme"},
+    }
+    document.update(extra)
+    return document
+
+
+@pytest.fixture
+def make_norq(plugin_manager: pluggy.PluginManager, executor: Executor) -> Callable[..., norq.Norq]:
+    def build(document: dict[str, Any] | None = None, **kwargs: Any) -> norq.Norq:
+        kwargs.setdefault("environ", {})
+        kwargs.setdefault("console_stream", io.StringIO())
+        return norq.Norq.from_dict(
+            document if document is not None else acme_config(),
+            plugin_manager=plugin_manager,
+            executor=executor,
+            **kwargs,
+        )
+
+    return build

@@ -72,6 +72,8 @@ class Norq:
         executor: Executor | None = None,
         console_stream: IO[str] | None = None,
     ) -> None:
+        if executor is not None and console_stream is not None:
+            raise ValueError("pass console_stream to the Executor you provide, not to Norq")
         self.config = config
         self._pm = plugin_manager if plugin_manager is not None else get_plugin_manager()
         self._router = Router(config.routing, config.providers, config.templates)

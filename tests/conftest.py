@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import random
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -122,7 +121,6 @@ def acme_config(**extra: Any) -> dict[str, Any]:
 def make_norq(plugin_manager: pluggy.PluginManager, executor: Executor) -> Callable[..., norq.Norq]:
     def build(document: dict[str, Any] | None = None, **kwargs: Any) -> norq.Norq:
         kwargs.setdefault("environ", {})
-        kwargs.setdefault("console_stream", io.StringIO())
         return norq.Norq.from_dict(
             document if document is not None else acme_config(),
             plugin_manager=plugin_manager,

@@ -1,0 +1,206 @@
+"""Plugin discovery: built-ins and entry points through one hook."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+
+import httpx
+import pytest
+import respx
+
+import norq
+from norq.plugins import (
+    DEFAULT_PLUGINS,
+    _load_entry_point_plugins_cached,
+    get_plugin_manager,
+    plugin_listing,
+    provider_registry,
+)
+from tests.conftest import AcmeProvider
+
+Register = Callable[[type[norq.Provider]], None]
+
+
+def test_builtin_providers_come_through_the_same_hook() -> None:
+    registry = provider_registry(get_plugin_manager(load_entry_points=False))
+    assert registry["console"].plugin == "norq.providers.console"
+    assert registry["console"].distribution == "norq"
+    assert set(DEFAULT_PLUGINS) <= {name for name, _ in get_plugin_manager().list_name_plugin()}
+
+
+def test_installed_plugin_is_discovered_through_its_entry_point() -> None:
+    # plugins/norq-example is pip-installed by `make test`; nothing registers it by hand.
+    registry = provider_registry(get_plugin_manager())
+    example = registry["json_webhook"]
+    assert (example.plugin, example.distribution, example.version) == (
+        "example",
+        "norq-example",
+        "0.1.0",
+    )
+
+
+@respx.mock
+def test_plugin_provider_sends_through_the_shared_executor() -> None:
+    route = respx.post("https://hooks.test/notify").mock(
+        return_value=httpx.Response(200, json={"id": "w-1"})
+    )
+    app = norq.Norq.from_dict(
+        {
+            "providers": {
+                "alerts": {
+                    "type": "json_webhook",
+                    "config": {"url": "https://hooks.test/notify", "token": "tok"},
+                }
+            },
+            "routing": {"chat": "alerts"},
+        },
+        environ={},
+    )
+    receipt = app.notify("chat", "#ops", body="deploy done", severity="info")
+    assert receipt.message_id == "w-1"
+    sent = route.calls.last.request
+    assert sent.headers["authorization"] == "Bearer tok"
+    assert sent.content == b'{"channel":"chat","to":"#ops","body":"deploy done","severity":"info"}'
+
+
+def test_norq_load_plugins_restricts_third_party_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NORQ_LOAD_PLUGINS", "")
+    registry = provider_registry(get_plugin_manager())
+    assert "json_webhook" not in registry
+    assert "console" in registry
+    monkeypatch.setenv("NORQ_LOAD_PLUGINS", "norq-example")
+    assert "json_webhook" in provider_registry(get_plugin_manager())
+
+
+def test_entry_points_are_scanned_once_per_process() -> None:
+    _load_entry_point_plugins_cached.cache_clear()
+    get_plugin_manager()
+    get_plugin_manager()
+    assert _load_entry_point_plugins_cached.cache_info().hits >= 1
+
+
+def test_throwaway_plugin_registers_a_provider() -> None:
+    class Plugin:
+        @norq.hookimpl
+        def register_providers(self, register: Register) -> None:
+            register(AcmeProvider)
+
+    pm = get_plugin_manager()
+    plugin = Plugin()
+    pm.register(plugin, name="throwaway")
+    try:
+        entry = provider_registry(pm)["acme"]
+        assert (entry.cls, entry.plugin) == (AcmeProvider, "throwaway")
+        listing = {item["name"]: item for item in plugin_listing(pm)}
+        assert listing["throwaway"]["providers"] == ["acme"]
+        assert listing["throwaway"]["hooks"] == ["register_providers"]
+    finally:
+        pm.unregister(plugin)
+
+
+def test_two_plugins_claiming_one_provider_name_is_an_error() -> None:
+    class Impostor(AcmeProvider):
+        pass
+
+    class First:
+        @norq.hookimpl
+        def register_providers(self, register: Register) -> None:
+            register(AcmeProvider)
+
+    class Second:
+        @norq.hookimpl
+        def register_providers(self, register: Register) -> None:
+            register(Impostor)
+
+    pm = get_plugin_manager(load_entry_points=False)
+    pm.register(First(), name="first")
+    pm.register(Second(), name="second")
+    with pytest.raises(norq.PluginError, match="'acme' is registered twice"):
+        provider_registry(pm)
+
+
+def test_registering_something_that_is_not_a_provider_is_an_error() -> None:
+    class Bad:
+        @norq.hookimpl
+        def register_providers(self, register: Register) -> None:
+            register(dict)  # type: ignore[arg-type]
+
+    pm = get_plugin_manager(load_entry_points=False)
+    pm.register(Bad(), name="bad")
+    with pytest.raises(norq.PluginError, match=r"not a norq\.Provider"):
+        provider_registry(pm)
+
+
+def test_plugin_manager_per_norq_is_independent() -> None:
+    first, second = get_plugin_manager(), get_plugin_manager()
+    assert first is not second
+
+
+def test_public_names_are_the_intended_ones() -> None:
+    assert set(norq.__all__) == {
+        "BasicAuth",
+        "ConfigError",
+        "DeliveryError",
+        "DeliveryFailure",
+        "ErrorCode",
+        "ErrorFormat",
+        "Executor",
+        "InboundMessage",
+        "Message",
+        "MessageError",
+        "MessageQuery",
+        "MessageStatus",
+        "Norq",
+        "NorqError",
+        "Outcome",
+        "Page",
+        "PluginError",
+        "PreparedNotification",
+        "PreparedRequest",
+        "Provider",
+        "QueryError",
+        "Receipt",
+        "Recipient",
+        "RetryPolicy",
+        "TemplateError",
+        "UnsupportedOperation",
+        "__version__",
+        "anotify",
+        "hookimpl",
+        "notify",
+    }
+    for name in norq.__all__:
+        assert getattr(norq, name) is not None
+
+
+def test_exceptions_share_one_base() -> None:
+    for name in ("ConfigError", "DeliveryError", "MessageError", "PluginError", "TemplateError"):
+        assert issubclass(getattr(norq, name), norq.NorqError)
+
+
+def test_importing_norq_is_cheap() -> None:
+    code = (
+        "import sys, norq; norq.__version__; "
+        "print(sorted(m for m in ('pydantic', 'httpx', 'jinja2', 'aiohttp', 'yaml') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_sending_without_templates_never_imports_jinja2(tmp_path: object) -> None:
+    code = (
+        "import io, sys, norq\n"
+        "n = norq.Norq.from_dict({'providers': {'console': {}}, 'routing': {'sms': 'console'}},"
+        " environ={}, console_stream=io.StringIO())\n"
+        "n.notify('sms', '+15551234567', body='x')\n"
+        "print('jinja2' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

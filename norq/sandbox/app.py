@@ -1,0 +1,486 @@
+"""The sandbox's ASGI application: Twilio's Messages API, the admin API and the inbox.
+
+Requests to the Twilio API pass through :class:`FaultsAndLog` first, which
+records each one and applies any injected fault before the route sees it.
+The admin API lives under ``/_sandbox/`` and is neither recorded nor faulted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import datetime as dt
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from norq.sandbox.delivery import Delivery
+from norq.sandbox.faults import Fault, FaultPlan, FaultSpecError, parse_counted, parse_fault
+from norq.sandbox.resources import (
+    API_PREFIX,
+    DEFAULT_PAGE_SIZE,
+    MAGIC_FROM,
+    MAGIC_TO,
+    MAX_PAGE_SIZE,
+    SandboxMessage,
+    TwilioError,
+    authentication_failed,
+    not_found,
+    validate_create,
+)
+from norq.sandbox.settings import DEFAULT_API_KEY_SECRET, SandboxSettings, segment_counter
+from norq.sandbox.store import RecordedRequest, Store
+
+logger = logging.getLogger("norq.sandbox")
+
+STATIC_DIR = Path(__file__).parent / "static"
+_RECORD = "norq.sandbox.record"
+_KEEPALIVE_SECONDS = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxState:
+    """Everything one sandbox instance holds: settings, messages, faults, deliveries."""
+
+    settings: SandboxSettings
+    store: Store
+    faults: FaultPlan
+    delivery: Delivery
+
+    @classmethod
+    def create(cls, settings: SandboxSettings) -> SandboxState:
+        store = Store(settings.account_sid, segment_counter())
+        delivery = Delivery(
+            store,
+            settings.auth_token,
+            step_delay=settings.step_delay,
+            undelivered=settings.undelivered,
+            failed=settings.failed,
+        )
+        return cls(settings, store, FaultPlan(), delivery)
+
+
+# -- fault injection and the request log -------------------------------------------
+
+
+class FaultsAndLog:
+    """ASGI middleware: record every Twilio API request, then apply the next fault."""
+
+    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        store = self.state.store
+        params = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        record = store.record_request(
+            scope["method"],
+            scope["path"],
+            scope["query_string"].decode("latin-1"),
+            params,
+            _basic_username(scope),
+        )
+        fault = self.state.faults.next()
+        if fault is not None:
+            store.update_request(record, fault=str(fault))
+            logger.info("%s %s: injecting %s", scope["method"], scope["path"], fault)
+            if fault.kind == "delay":
+                await asyncio.sleep(fault.seconds or 0.0)
+            elif fault.kind == "drop":
+                store.update_request(record, dropped=True)
+                await _drop_connection(send)
+                return
+            else:
+                await _fault_response(fault)(scope, receive, _recording(send, store, record))
+                return
+        scope[_RECORD] = record
+        await self.app(scope, _replay(body, receive), _recording(send, store, record))
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if delivered:
+            return await receive()
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+def _recording(send: Send, store: Store, record: RecordedRequest) -> Send:
+    async def recording_send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            store.update_request(record, status=message["status"])
+        await send(message)
+
+    return recording_send
+
+
+async def _drop_connection(send: Send) -> None:
+    # ASGI has no way to say "close without answering", so reach the server's
+    # transport through its send callable (uvicorn's request-response cycle).
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise RuntimeError("this ASGI server does not let the sandbox drop a connection")
+    transport.close()
+    # Let the server notice the disconnect before the app returns, so it does
+    # not try to answer 500 on the closed connection.
+    for _ in range(20):
+        if getattr(cycle, "disconnected", True):
+            return
+        await asyncio.sleep(0)
+
+
+def _fault_response(fault: Fault) -> Response:
+    status = fault.status or 500
+    if status == 429:
+        error = TwilioError(429, 20429, "Too Many Requests")
+    elif status == 503:
+        error = TwilioError(503, 20503, "Service Unavailable")
+    else:
+        error = TwilioError(status, 20500, "Internal Server Error")
+    headers = {}
+    if fault.seconds is not None:
+        headers["Retry-After"] = f"{fault.seconds:g}"
+    return JSONResponse(error.body(), status_code=status, headers=headers)
+
+
+def _basic_username(scope: Scope) -> str | None:
+    credentials = _basic_credentials(scope)
+    return None if credentials is None else credentials[0]
+
+
+def _basic_credentials(scope: Scope) -> tuple[str, str] | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() != "basic":
+                return None
+            try:
+                decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            username, separator, password = decoded.partition(":")
+            return (username, password) if separator else None
+    return None
+
+
+# -- the Twilio Messages API ---------------------------------------------------------
+
+
+def _authenticate(request: Request) -> None:
+    settings: SandboxSettings = request.app.state.sandbox.settings
+    credentials = _basic_credentials(request.scope)
+    if credentials is None:
+        raise authentication_failed()
+    username, password = credentials
+    expected = settings.secret_for(username)
+    if expected is None or not hmac.compare_digest(expected.encode(), password.encode()):
+        raise authentication_failed()
+    if request.path_params["account_sid"] != settings.account_sid:
+        raise authentication_failed()
+
+
+async def create_message(request: Request) -> Response:
+    _authenticate(request)
+    state: SandboxState = request.app.state.sandbox
+    params = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+    draft = validate_create(params)
+    message = state.store.create_message(draft)
+    record: RecordedRequest | None = request.scope.get(_RECORD)
+    if record is not None:
+        state.store.update_request(record, message_sid=message.sid)
+    state.delivery.start(message)
+    logger.info("%s accepted: to %s, %d segment(s)", message.sid, draft.to, message.num_segments)
+    return JSONResponse(message.resource(), status_code=201)
+
+
+async def fetch_message(request: Request) -> Response:
+    _authenticate(request)
+    state: SandboxState = request.app.state.sandbox
+    message = state.store.get(request.path_params["sid"])
+    if message is None:
+        raise not_found(request.url.path)
+    return JSONResponse(message.resource())
+
+
+async def list_messages(request: Request) -> Response:
+    _authenticate(request)
+    state: SandboxState = request.app.state.sandbox
+    query = request.query_params
+    filters = [(key, query[key]) for key in ("To", "From") if key in query]
+    matching = [m for m in state.store.messages() if _matches(m, query)]
+    for key in ("DateSent", "DateSent<", "DateSent>"):
+        if key in query:
+            filters.append((key, query[key]))
+    page_size = _bounded_int(query.get("PageSize"), DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    page = _bounded_int(query.get("Page"), 0, 0, 1_000_000)
+    start = _page_start(matching, page, page_size, query.get("PageToken"))
+    chunk = matching[start : start + page_size]
+    path = request.url.path
+
+    def page_uri(number: int, token: str | None = None) -> str:
+        pairs = [*filters, ("PageSize", str(page_size)), ("Page", str(number))]
+        if token is not None:
+            pairs.append(("PageToken", token))
+        return f"{path}?{urlencode(pairs)}"
+
+    has_next = start + page_size < len(matching)
+    return JSONResponse(
+        {
+            "messages": [message.resource() for message in chunk],
+            "page": page,
+            "page_size": page_size,
+            "start": page * page_size,
+            "end": page * page_size + max(len(chunk) - 1, 0),
+            "uri": page_uri(page, query.get("PageToken")),
+            "first_page_uri": page_uri(0),
+            "next_page_uri": page_uri(page + 1, "PA" + chunk[-1].sid) if has_next else None,
+            "previous_page_uri": (
+                page_uri(page - 1, "PB" + chunk[0].sid) if page > 0 and chunk else None
+            ),
+        }
+    )
+
+
+def _matches(message: SandboxMessage, query: Mapping[str, str]) -> bool:
+    draft = message.draft
+    if "To" in query and draft.to != query["To"]:
+        return False
+    if "From" in query and draft.sender != query["From"]:
+        return False
+    bounds = {
+        key: _date(query[key], key)
+        for key in ("DateSent", "DateSent<", "DateSent>")
+        if key in query
+    }
+    if not bounds:
+        return True
+    if message.date_sent is None:
+        return False
+    sent_on = message.date_sent.date()
+    return (
+        bounds.get("DateSent", sent_on) == sent_on
+        and sent_on <= bounds.get("DateSent<", sent_on)
+        and sent_on >= bounds.get("DateSent>", sent_on)
+    )
+
+
+def _date(value: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        raise TwilioError(400, 20001, f"Invalid {name}: {value!r}; use YYYY-MM-DD") from None
+
+
+def _bounded_int(raw: str | None, default: int, low: int, high: int) -> int:
+    if raw is None:
+        return default
+    try:
+        return min(max(int(raw), low), high)
+    except ValueError:
+        raise TwilioError(400, 20001, f"Invalid paging value {raw!r}") from None
+
+
+def _page_start(
+    messages: Sequence[SandboxMessage], page: int, page_size: int, token: str | None
+) -> int:
+    # A token names the message next to the page, so pages stay stable while
+    # new messages arrive at the front of the list.
+    if token and token[:2] in ("PA", "PB"):
+        sids = [message.sid for message in messages]
+        if token[2:] in sids:
+            position = sids.index(token[2:])
+            return position + 1 if token.startswith("PA") else max(position - page_size, 0)
+    return page * page_size
+
+
+# -- the admin API and the inbox -------------------------------------------------------
+
+
+async def inbox(request: Request) -> Response:
+    return FileResponse(STATIC_DIR / "inbox.html", headers={"Cache-Control": "no-cache"})
+
+
+async def admin_info(request: Request) -> Response:
+    state: SandboxState = request.app.state.sandbox
+    settings = state.settings
+    return JSONResponse(
+        {
+            "base_url": str(request.base_url).rstrip("/"),
+            "account_sid": settings.account_sid,
+            "api_key_sid": settings.api_key_sid,
+            "default_credentials": settings.api_key_secret == DEFAULT_API_KEY_SECRET,
+            "step_delay": settings.step_delay,
+            "undelivered": list(settings.undelivered),
+            "failed": list(settings.failed),
+            "magic_to": {number: code for number, (code, _) in MAGIC_TO.items()},
+            "magic_from": {number: code for number, (code, _) in MAGIC_FROM.items()},
+        }
+    )
+
+
+async def admin_messages(request: Request) -> Response:
+    state: SandboxState = request.app.state.sandbox
+    return JSONResponse({"messages": [m.inbox_view() for m in state.store.messages()]})
+
+
+async def admin_requests(request: Request) -> Response:
+    state: SandboxState = request.app.state.sandbox
+    return JSONResponse({"requests": [r.to_dict() for r in state.store.requests()]})
+
+
+async def admin_reset(request: Request) -> Response:
+    state: SandboxState = request.app.state.sandbox
+    state.faults.clear()
+    state.store.reset()
+    return Response(status_code=204)
+
+
+async def admin_faults(request: Request) -> Response:
+    """GET shows the plan; POST adds faults or sets a rate; DELETE clears it."""
+    state: SandboxState = request.app.state.sandbox
+    faults = state.faults
+    if request.method == "DELETE":
+        faults.clear()
+    elif request.method == "POST":
+        try:
+            payload = await request.json()
+            _apply_fault_request(faults, payload)
+        except (ValueError, TypeError, KeyError) as exc:
+            # FaultSpecError is a ValueError; so is malformed JSON.
+            return JSONResponse({"error": str(exc)}, status_code=400)
+    return JSONResponse(faults.snapshot())
+
+
+def _apply_fault_request(faults: FaultPlan, payload: Any) -> None:
+    if not isinstance(payload, dict):
+        raise FaultSpecError('send a JSON object: {"fault": "503", "count": 2} or {"rate": 0.1}')
+    if "fault" in payload:
+        fault, count = parse_counted(str(payload["fault"]))
+        faults.add(fault, int(payload.get("count", count)))
+    if "rate" in payload:
+        kinds = payload.get("kinds", ["429", "503"])
+        if not isinstance(kinds, list):
+            raise FaultSpecError("kinds must be a list of faults such as ['429', 'drop']")
+        seed = payload.get("seed")
+        faults.set_rate(
+            float(payload["rate"]),
+            [parse_fault(str(kind)) for kind in kinds],
+            None if seed is None else int(seed),
+        )
+    if "fault" not in payload and "rate" not in payload:
+        raise FaultSpecError('nothing to do: give "fault" (and "count") or "rate"')
+
+
+async def admin_events(request: Request) -> Response:
+    """Server-sent events: every change to a message, as the inbox shows it."""
+    store: Store = request.app.state.sandbox.store
+    queue = store.watch()
+
+    async def stream() -> AsyncIterator[str]:
+        try:
+            yield "retry: 1000\n\n"
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), _KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                if event is None:
+                    return
+                name, data = event
+                yield f"event: {name}\ndata: {json.dumps(data)}\n\n"
+        finally:
+            store.unwatch(queue)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+# -- errors ------------------------------------------------------------------------
+
+
+async def twilio_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TwilioError)
+    headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if exc.status == 401 else None
+    return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if request.url.path.startswith(API_PREFIX):
+        if exc.status_code == 405:
+            error = TwilioError(405, 20004, "Method not allowed")
+        else:
+            error = not_found(request.url.path)
+        return JSONResponse(error.body(), status_code=error.status)
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+
+
+def create_app(state: SandboxState) -> ASGIApp:
+    """The sandbox as one ASGI app, ready for uvicorn."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await state.delivery.aclose()
+
+    messages = API_PREFIX + "{account_sid}/Messages"
+    app = Starlette(
+        routes=[
+            Route(messages + ".json", create_message, methods=["POST"]),
+            Route(messages + ".json", list_messages, methods=["GET"]),
+            Route(messages + "/{sid}.json", fetch_message, methods=["GET"]),
+            Route("/", inbox, methods=["GET"]),
+            Route("/_sandbox/info", admin_info, methods=["GET"]),
+            Route("/_sandbox/messages", admin_messages, methods=["GET"]),
+            Route("/_sandbox/events", admin_events, methods=["GET"]),
+            Route("/_sandbox/requests", admin_requests, methods=["GET"]),
+            Route("/_sandbox/reset", admin_reset, methods=["POST"]),
+            Route("/_sandbox/faults", admin_faults, methods=["GET", "POST", "DELETE"]),
+            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        ],
+        exception_handlers={TwilioError: twilio_error, HTTPException: http_error},
+        lifespan=lifespan,
+    )
+    app.state.sandbox = state
+    return FaultsAndLog(app, state)

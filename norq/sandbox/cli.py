@@ -1,0 +1,143 @@
+"""``norq sandbox``: the command that runs the sandbox in the foreground."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from norq.sandbox.faults import FaultSpecError, parse_counted, parse_fault
+from norq.sandbox.resources import DEFAULT_FAILED, DEFAULT_UNDELIVERED
+from norq.sandbox.settings import (
+    DEFAULT_ACCOUNT_SID,
+    DEFAULT_API_KEY_SECRET,
+    DEFAULT_API_KEY_SID,
+    DEFAULT_AUTH_TOKEN,
+    SandboxSettings,
+)
+
+
+@click.command(
+    "sandbox",
+    epilog="""\b
+Faults (--fault, repeatable; xN applies it to N requests):
+  429           Too Many Requests        429:SECONDS  ...with Retry-After
+  500 502 503   a server error           delay:SECONDS  wait, then answer
+  drop          close the connection without answering
+Example: norq sandbox --fault 503x2 --fault drop
+Point Norq at it: NORQ_TWILIO_BASE_URL=http://127.0.0.1:8765
+""",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=int, help="Port to listen on.")
+@click.option("--account-sid", default=DEFAULT_ACCOUNT_SID, show_default=True)
+@click.option(
+    "--auth-token",
+    default=DEFAULT_AUTH_TOKEN,
+    show_default=True,
+    help="Accepted with the account SID; signs status callbacks.",
+)
+@click.option("--api-key-sid", default=DEFAULT_API_KEY_SID, show_default=True)
+@click.option("--api-key-secret", default=DEFAULT_API_KEY_SECRET, show_default=True)
+@click.option(
+    "--callback-delay",
+    "step_delay",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds between status steps (queued, sending, sent, delivered).",
+)
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="SPEC",
+    help="Fault for the next request(s), e.g. 503x2, 429:1, delay:2, drop.",
+)
+@click.option(
+    "--fault-rate",
+    default=0.0,
+    type=click.FloatRange(0, 1),
+    help="Fraction of requests faulted at random (after queued --fault ones).",
+)
+@click.option(
+    "--fault-kinds",
+    default="429,503",
+    show_default=True,
+    metavar="LIST",
+    help="Faults drawn by --fault-rate, comma-separated.",
+)
+@click.option("--fault-seed", type=int, default=None, help="Seed for --fault-rate, for replays.")
+@click.option(
+    "--undelivered",
+    multiple=True,
+    metavar="NUMBER",
+    help=f"Recipient whose messages end undelivered (default {', '.join(DEFAULT_UNDELIVERED)}).",
+)
+@click.option(
+    "--failed",
+    multiple=True,
+    metavar="NUMBER",
+    help=f"Recipient whose messages end failed (default {', '.join(DEFAULT_FAILED)}).",
+)
+@click.option("--quiet", is_flag=True, help="Do not log each request.")
+def sandbox(
+    host: str,
+    port: int,
+    account_sid: str,
+    auth_token: str,
+    api_key_sid: str,
+    api_key_secret: str,
+    step_delay: float,
+    faults: tuple[str, ...],
+    fault_rate: float,
+    fault_kinds: str,
+    fault_seed: int | None,
+    undelivered: tuple[str, ...],
+    failed: tuple[str, ...],
+    quiet: bool,
+) -> None:
+    """Run a local Twilio-compatible server with a web inbox at its root URL."""
+    try:
+        from norq.sandbox.app import SandboxState
+        from norq.sandbox.server import bind, serve
+    except ImportError as exc:
+        raise click.ClickException(
+            f"the sandbox needs the 'sandbox' extra ({exc.name} is missing): "
+            "pip install 'norq[sandbox]'"
+        ) from None
+    settings = SandboxSettings(
+        account_sid=account_sid,
+        auth_token=auth_token,
+        api_key_sid=api_key_sid,
+        api_key_secret=api_key_secret,
+        step_delay=step_delay,
+        undelivered=undelivered or DEFAULT_UNDELIVERED,
+        failed=failed or DEFAULT_FAILED,
+    )
+    state = SandboxState.create(settings)
+    try:
+        for spec in faults:
+            fault, count = parse_counted(spec)
+            state.faults.add(fault, count)
+        if fault_rate:
+            kinds = [parse_fault(kind) for kind in fault_kinds.split(",") if kind.strip()]
+            state.faults.set_rate(fault_rate, kinds, fault_seed)
+    except FaultSpecError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault") from None
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    url = f"http://{host}:{sock.getsockname()[1]}"
+    if not quiet:
+        logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+        logging.getLogger("norq.sandbox").setLevel(logging.INFO)
+    click.echo(f"Norq sandbox on {url}")
+    click.echo(f"  inbox:        {url}/")
+    click.echo(f"  Twilio API:   {url}/2010-04-01/Accounts/{account_sid}/Messages.json")
+    click.echo(f"  use it with:  NORQ_TWILIO_BASE_URL={url}")
+    if faults or fault_rate:
+        click.echo(f"  faults:       {state.faults.snapshot()}")
+    click.echo("Press Ctrl+C to stop.")
+    serve(settings, sock, state)

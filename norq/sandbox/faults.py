@@ -1,0 +1,139 @@
+"""Fault injection: what the next API requests suffer, queued or at random.
+
+A fault is written as ``KIND[:ARG]``, the same in the CLI, the admin endpoint
+and Python:
+
+- ``429`` or ``429:SECONDS`` — Too Many Requests, with ``Retry-After`` when given;
+- ``500``, ``502``, ``503`` — a server error;
+- ``delay:SECONDS`` — wait, then answer normally;
+- ``drop`` — read the request, then close the connection without answering
+  (before any message is created).
+
+Queued faults apply to the next requests in order; once the queue is empty a
+``rate`` (0–1) draws faults at random from ``kinds`` with a seedable RNG, for
+soak runs.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+KINDS = ("429", "500", "502", "503", "delay", "drop")
+_SPEC = re.compile(r"^(?P<kind>429|500|502|503|delay|drop)(?::(?P<arg>\d+(?:\.\d+)?))?$")
+_COUNTED = re.compile(r"^(?P<spec>.+?)(?:x(?P<count>\d+))?$")
+
+
+class FaultSpecError(ValueError):
+    """A fault written in a way the sandbox does not understand."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One injected fault. ``seconds`` is the Retry-After of a 429 or a delay's length."""
+
+    kind: str
+    seconds: float | None = None
+
+    @property
+    def status(self) -> int | None:
+        """The HTTP status this fault answers with, if it answers at all."""
+        return int(self.kind) if self.kind.isdigit() else None
+
+    def __str__(self) -> str:
+        if self.seconds is None:
+            return self.kind
+        return f"{self.kind}:{self.seconds:g}"
+
+
+def parse_fault(spec: str) -> Fault:
+    """``"429:2"`` → ``Fault("429", 2.0)``; raise :class:`FaultSpecError` if malformed."""
+    match = _SPEC.match(spec.strip())
+    if match is None:
+        raise FaultSpecError(
+            f"unknown fault {spec!r}: use 429, 429:SECONDS, 500, 502, 503, delay:SECONDS or drop"
+        )
+    kind, arg = match["kind"], match["arg"]
+    if kind == "delay" and arg is None:
+        raise FaultSpecError("a delay needs its length: delay:SECONDS")
+    if kind not in ("429", "delay") and arg is not None:
+        raise FaultSpecError(f"fault {kind!r} takes no argument")
+    return Fault(kind, None if arg is None else float(arg))
+
+
+def parse_counted(spec: str) -> tuple[Fault, int]:
+    """``"503x2"`` → the fault and how many requests it applies to (the CLI form)."""
+    match = _COUNTED.match(spec.strip())
+    assert match is not None  # the pattern matches any non-empty string
+    count = int(match["count"]) if match["count"] else 1
+    return parse_fault(match["spec"]), count
+
+
+class FaultPlan:
+    """The faults waiting for the next requests, plus an optional random rate. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: deque[Fault] = deque()
+        self._rate = 0.0
+        self._kinds: tuple[Fault, ...] = ()
+        self._seed: int | None = None
+        self._rng = random.Random()
+        self.injected = 0
+
+    def add(self, fault: Fault | str, count: int = 1) -> None:
+        """Make the next ``count`` requests (after those already queued) suffer ``fault``."""
+        if count < 1:
+            raise FaultSpecError("count must be at least 1")
+        chosen = parse_fault(fault) if isinstance(fault, str) else fault
+        with self._lock:
+            self._queue.extend([chosen] * count)
+
+    def set_rate(
+        self, rate: float, kinds: Iterable[Fault | str] = ("429", "503"), seed: int | None = None
+    ) -> None:
+        """Fault a fraction ``rate`` of requests at random, drawn from ``kinds``."""
+        if not 0.0 <= rate <= 1.0:
+            raise FaultSpecError(f"the fault rate must be between 0 and 1, got {rate}")
+        chosen = tuple(parse_fault(k) if isinstance(k, str) else k for k in kinds)
+        if rate > 0 and not chosen:
+            raise FaultSpecError("a fault rate needs at least one fault kind")
+        with self._lock:
+            self._rate = rate
+            self._kinds = chosen
+            self._seed = seed
+            self._rng = random.Random(seed)
+
+    def clear(self) -> None:
+        """No more faults: empty the queue and set the rate to 0."""
+        with self._lock:
+            self._queue.clear()
+            self._rate = 0.0
+            self._kinds = ()
+
+    def next(self) -> Fault | None:
+        """The fault the request arriving now suffers, if any."""
+        with self._lock:
+            fault: Fault | None = None
+            if self._queue:
+                fault = self._queue.popleft()
+            elif self._rate > 0 and self._rng.random() < self._rate:
+                fault = self._rng.choice(self._kinds)
+            if fault is not None:
+                self.injected += 1
+            return fault
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "queued": [str(fault) for fault in self._queue],
+                "rate": self._rate,
+                "kinds": [str(fault) for fault in self._kinds],
+                "seed": self._seed,
+                "injected": self.injected,
+            }

@@ -1,0 +1,232 @@
+"""Running the sandbox: in the foreground for ``norq sandbox``, or in a thread for tests.
+
+In-process use, for tests and the demo::
+
+    from norq.sandbox import SandboxServer
+
+    with SandboxServer(step_delay=0.01) as sandbox:
+        sandbox.url                      # "http://127.0.0.1:<free port>"
+        sandbox.faults.add("503", count=2)
+        ...                              # send through Norq with base_url=sandbox.url
+        sandbox.requests()               # every API request received
+        sandbox.messages()               # every message accepted, newest first
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import threading
+import time
+from dataclasses import replace
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from norq.sandbox.app import SandboxState, create_app
+from norq.sandbox.faults import FaultPlan
+from norq.sandbox.resources import SandboxMessage
+from norq.sandbox.settings import SandboxSettings
+from norq.sandbox.store import RecordedRequest, Store
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, but open event streams are ended first so shutdown is prompt."""
+
+    def __init__(self, config: uvicorn.Config, store: Store) -> None:
+        super().__init__(config)
+        self._store = store
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._store.end_watches()
+        await asyncio.sleep(0)
+        await super().shutdown(sockets)
+
+
+def bind(
+    host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, fallback: bool = False
+) -> socket.socket:
+    """A listening socket on ``host:port``; with ``fallback``, a free port if that one is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        if not (fallback and exc.errno == errno.EADDRINUSE):
+            sock.close()
+            raise
+        sock.bind((host, 0))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _config(state: SandboxState, log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(state),
+        log_level=log_level,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+        server_header=False,
+    )
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+class SandboxServer:
+    """A sandbox running in a background thread of this process.
+
+    Binds ``host:port`` at construction (``port=0``, the default, picks a free
+    one; ``fallback=True`` falls back to a free port if ``port`` is taken), so
+    :attr:`url` is known before :meth:`start`. Use it as a context manager.
+    """
+
+    def __init__(
+        self,
+        settings: SandboxSettings | None = None,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+        fallback: bool = False,
+        **overrides: Any,
+    ) -> None:
+        settings = settings or SandboxSettings()
+        if overrides:
+            settings = replace(settings, **overrides)
+        self.settings = settings
+        self.state = SandboxState.create(settings)
+        self._socket = bind(host, port, fallback=fallback)
+        self.url = _url(self._socket)
+        self._server = _Server(_config(self.state, "warning"), self.state.store)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    # -- the handle tests use ---------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        return self.state.store
+
+    @property
+    def faults(self) -> FaultPlan:
+        return self.state.faults
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    def messages(self) -> list[SandboxMessage]:
+        """Every message accepted, newest first."""
+        return self.state.store.messages()
+
+    def message(self, sid: str) -> SandboxMessage | None:
+        return self.state.store.get(sid)
+
+    def requests(
+        self, method: str | None = None, path_suffix: str | None = None
+    ) -> list[RecordedRequest]:
+        """The API requests received, oldest first, optionally filtered."""
+        return [
+            record
+            for record in self.state.store.requests()
+            if (method is None or record.method == method)
+            and (path_suffix is None or record.path.endswith(path_suffix))
+        ]
+
+    def sends(self) -> list[RecordedRequest]:
+        """The create-message requests received (attempts, faulted or not)."""
+        return self.requests("POST", "/Messages.json")
+
+    def reset(self) -> None:
+        """Forget messages and requests and clear every fault."""
+        self.state.faults.clear()
+        self.state.store.reset()
+
+    def wait_for_status(
+        self, sid: str, statuses: str | tuple[str, ...], timeout: float = 5.0
+    ) -> SandboxMessage:
+        """Block until message ``sid`` reaches one of ``statuses``; raise TimeoutError if not."""
+        wanted = (statuses,) if isinstance(statuses, str) else statuses
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self.state.store.get(sid)
+            if message is not None and message.status in wanted:
+                return message
+            if time.monotonic() >= deadline:
+                seen = message.status if message else "no such message"
+                raise TimeoutError(f"{sid} did not reach {wanted} in {timeout}s (now: {seen})")
+            time.sleep(0.01)
+
+    # -- lifecycle --------------------------------------------------------------
+
+    def start(self, timeout: float = 10.0) -> SandboxServer:
+        if self._thread is not None:
+            raise RuntimeError("this sandbox is already running")
+        self._thread = threading.Thread(target=self._run, name=f"norq-sandbox-{self.port}")
+        self._thread.daemon = True
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if self._error is not None or not self._thread.is_alive():
+                raise RuntimeError(f"the sandbox did not start: {self._error!r}")
+            if time.monotonic() >= deadline:
+                self.stop()
+                raise TimeoutError(f"the sandbox did not start within {timeout}s")
+            time.sleep(0.005)
+        return self
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._server.serve(sockets=[self._socket]))
+        except BaseException as exc:
+            self._error = exc
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Shut down: end event streams and journeys, close the port, join the thread."""
+        if self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                self._server.force_exit = True
+                self._thread.join(timeout)
+            self._thread = None
+        self._socket.close()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<SandboxServer {self.url}>"
+
+
+def serve(
+    settings: SandboxSettings, sock: socket.socket, state: SandboxState | None = None
+) -> None:
+    """Run a sandbox in the foreground on ``sock`` until interrupted (``norq sandbox``)."""
+    state = state or SandboxState.create(settings)
+    server = _Server(_config(state, "warning"), state.store)
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        # uvicorn has shut down cleanly and re-raised the signal; nothing is left to do.
+        pass
+    finally:
+        sock.close()

@@ -1,0 +1,61 @@
+"""How one sandbox instance behaves: its credentials, its pace, its unlucky recipients."""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import cast
+
+from norq.sandbox.resources import DEFAULT_FAILED, DEFAULT_UNDELIVERED
+
+# The same values norq.example.yaml falls back to, so the demo needs no setup.
+DEFAULT_ACCOUNT_SID = "AC11111111111111111111111111111111"
+DEFAULT_AUTH_TOKEN = "sandbox-auth-token"
+DEFAULT_API_KEY_SID = "SK22222222222222222222222222222222"
+DEFAULT_API_KEY_SECRET = "sandbox-api-key-secret"
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxSettings:
+    """Credentials the sandbox accepts and how its messages progress.
+
+    Requests authenticate with Basic ``account_sid:auth_token`` or
+    ``api_key_sid:api_key_secret``; status callbacks are signed with
+    ``auth_token``. Each status step takes ``step_delay`` seconds.
+    """
+
+    account_sid: str = DEFAULT_ACCOUNT_SID
+    auth_token: str = DEFAULT_AUTH_TOKEN
+    api_key_sid: str = DEFAULT_API_KEY_SID
+    api_key_secret: str = DEFAULT_API_KEY_SECRET
+    step_delay: float = 0.5
+    undelivered: tuple[str, ...] = DEFAULT_UNDELIVERED
+    failed: tuple[str, ...] = DEFAULT_FAILED
+
+    def __post_init__(self) -> None:
+        if self.step_delay < 0:
+            raise ValueError("step_delay must be 0 or more")
+
+    def secret_for(self, username: str) -> str | None:
+        """The password that goes with ``username``, if it is one of ours."""
+        return {
+            self.account_sid: self.auth_token,
+            self.api_key_sid: self.api_key_secret,
+        }.get(username)
+
+
+def segment_counter() -> Callable[[str], int]:
+    """The Twilio provider's segment count when it is installed, else a plain estimate."""
+    try:
+        module = importlib.import_module("norq.providers.twilio.segments")
+    except ImportError:
+        return _estimate_segments
+    counter = getattr(module, "count_segments", None)
+    return _estimate_segments if counter is None else cast(Callable[[str], int], counter)
+
+
+def _estimate_segments(body: str) -> int:
+    # GSM-7 sizes (160 alone, 153 per concatenated part); only used without the provider.
+    return 1 if len(body) <= 160 else math.ceil(len(body) / 153)

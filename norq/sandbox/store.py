@@ -1,0 +1,214 @@
+"""The sandbox's memory: messages, the request log, and who is watching for changes.
+
+The server's event loop writes and a test's thread reads, so every access
+holds one lock and readers get copies. Watchers (the inbox's event streams)
+are asyncio queues fed with ``call_soon_threadsafe``, so a change made from
+any thread reaches them on their own loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import datetime as dt
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from norq.sandbox.resources import MessageDraft, SandboxMessage, StatusStep, new_message_sid
+
+Event = tuple[str, Any]  # ("message", inbox view) | ("reset", None); None ends a stream
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _now_precise() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(slots=True)
+class RecordedRequest:
+    """One API request the sandbox received, and what it did with it.
+
+    ``status`` is the HTTP status answered (``None`` while in flight or when
+    the connection was dropped), ``fault`` the injected fault if any, and
+    ``message_sid`` the message it created.
+    """
+
+    index: int
+    at: dt.datetime
+    method: str
+    path: str
+    query: str
+    params: dict[str, list[str]]
+    username: str | None
+    fault: str | None = None
+    status: int | None = None
+    dropped: bool = False
+    message_sid: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "at": self.at.isoformat(),
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "params": self.params,
+            "username": self.username,
+            "fault": self.fault,
+            "status": self.status,
+            "dropped": self.dropped,
+            "message_sid": self.message_sid,
+        }
+
+
+@dataclass(slots=True)
+class _Watcher:
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[Event | None] = field(default_factory=asyncio.Queue)
+
+
+class Store:
+    """Messages by sid (newest last), the request log, and change notifications."""
+
+    def __init__(self, account_sid: str, count_segments: Callable[[str], int]) -> None:
+        self.account_sid = account_sid
+        self._count_segments = count_segments
+        self._lock = threading.Lock()
+        self._messages: dict[str, SandboxMessage] = {}
+        self._requests: list[RecordedRequest] = []
+        self._request_count = 0
+        self._watchers: list[_Watcher] = []
+
+    # -- messages -------------------------------------------------------------
+
+    def create_message(self, draft: MessageDraft) -> SandboxMessage:
+        now = utcnow()
+        status = "queued" if draft.sender else "accepted"
+        message = SandboxMessage(
+            sid=new_message_sid(),
+            account_sid=self.account_sid,
+            draft=draft,
+            num_segments=self._count_segments(draft.body),
+            date_created=now,
+            status=status,
+            date_updated=now,
+            timeline=[StatusStep(status, _now_precise())],
+        )
+        with self._lock:
+            self._messages[message.sid] = message
+            snapshot = copy.deepcopy(message)
+        self._publish(("message", snapshot.inbox_view()))
+        return snapshot
+
+    def advance(
+        self, sid: str, status: str, error: tuple[int, str] | None = None
+    ) -> SandboxMessage | None:
+        """Move a message to ``status``; ``None`` if it is gone (the store was reset)."""
+        with self._lock:
+            message = self._messages.get(sid)
+            if message is None:
+                return None
+            message.status = status
+            message.date_updated = utcnow()
+            if status == "sent":
+                message.date_sent = message.date_updated
+            if error is not None:
+                message.error_code, message.error_message = error
+            message.timeline.append(StatusStep(status, _now_precise()))
+            message.version += 1
+            snapshot = copy.deepcopy(message)
+        self._publish(("message", snapshot.inbox_view()))
+        return snapshot
+
+    def note_callback(self, sid: str, status: str, outcome: str) -> None:
+        """Record what the status callback for ``status`` got back."""
+        with self._lock:
+            message = self._messages.get(sid)
+            if message is None:
+                return
+            for position in range(len(message.timeline) - 1, -1, -1):
+                step = message.timeline[position]
+                if step.status == status:
+                    message.timeline[position] = StatusStep(step.status, step.at, outcome)
+                    break
+            message.version += 1
+            snapshot = copy.deepcopy(message)
+        self._publish(("message", snapshot.inbox_view()))
+
+    def get(self, sid: str) -> SandboxMessage | None:
+        with self._lock:
+            message = self._messages.get(sid)
+            return None if message is None else copy.deepcopy(message)
+
+    def messages(self) -> list[SandboxMessage]:
+        """Every message, newest first."""
+        with self._lock:
+            return [copy.deepcopy(m) for m in reversed(self._messages.values())]
+
+    # -- the request log ------------------------------------------------------
+
+    def record_request(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        params: dict[str, list[str]],
+        username: str | None,
+    ) -> RecordedRequest:
+        with self._lock:
+            self._request_count += 1
+            record = RecordedRequest(
+                self._request_count, _now_precise(), method, path, query, params, username
+            )
+            self._requests.append(record)
+            return record
+
+    def update_request(self, record: RecordedRequest, **changes: Any) -> None:
+        with self._lock:
+            for name, value in changes.items():
+                setattr(record, name, value)
+
+    def requests(self) -> list[RecordedRequest]:
+        """Every API request received, oldest first."""
+        with self._lock:
+            return [copy.copy(record) for record in self._requests]
+
+    def reset(self) -> None:
+        """Forget every message and request (the fault plan is separate)."""
+        with self._lock:
+            self._messages.clear()
+            self._requests.clear()
+            self._request_count = 0
+        self._publish(("reset", None))
+
+    # -- watching -------------------------------------------------------------
+
+    def watch(self) -> asyncio.Queue[Event | None]:
+        """A queue of changes for the calling event loop; ``None`` means stop."""
+        watcher = _Watcher(asyncio.get_running_loop())
+        with self._lock:
+            self._watchers.append(watcher)
+        return watcher.queue
+
+    def unwatch(self, queue: asyncio.Queue[Event | None]) -> None:
+        with self._lock:
+            self._watchers = [w for w in self._watchers if w.queue is not queue]
+
+    def end_watches(self) -> None:
+        """Tell every watcher to stop, so open event streams end before shutdown."""
+        self._publish(None)
+
+    def _publish(self, event: Event | None) -> None:
+        with self._lock:
+            watchers = list(self._watchers)
+        for watcher in watchers:
+            try:
+                watcher.loop.call_soon_threadsafe(watcher.queue.put_nowait, event)
+            except RuntimeError:
+                # The watcher's loop is closed: it will never read again.
+                self.unwatch(watcher.queue)

@@ -1,0 +1,176 @@
+"""The ``norq`` command line.
+
+Subcommands live in their own modules and are imported only when used, so
+``norq --version`` loads nothing but click. Errors become one line on stderr
+(``--debug`` adds the traceback) and the exit status says what happened:
+0 every recipient delivered, 1 some failed, 2 a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+from typing import Any
+
+import click
+
+from norq._version import __version__
+
+# name -> "module:attribute"; nothing here is imported until the command runs.
+COMMANDS = {
+    "send": "norq.cli.send:send",
+    "status": "norq.cli.queries:status",
+    "messages": "norq.cli.queries:messages",
+    "providers": "norq.cli.installed:providers",
+    "plugins": "norq.cli.installed:plugins",
+    "config": "norq.cli.check:config",
+    "sandbox": "norq.sandbox.cli:sandbox",
+}
+
+# Modules a command needs that may be missing, and how to get them.
+EXTRAS_HINT = {"norq.sandbox": "pip install 'norq[sandbox]'"}
+
+USAGE_ERROR = 2
+FAILED = 1
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are ``"module:attr"`` strings, imported on first use."""
+
+    def __init__(self, *args: Any, lazy_commands: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = lazy_commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands:
+            return _load_command(cmd_name, self.lazy_commands[cmd_name])
+        return super().get_command(ctx, cmd_name)
+
+
+def _load_command(name: str, target: str) -> click.Command:
+    module_name, _, attribute = target.partition(":")
+    try:
+        module = import_module(module_name)
+    except ImportError as exc:
+        hint = next((h for p, h in EXTRAS_HINT.items() if module_name.startswith(p)), None)
+        if hint is None:
+            raise
+        return _unavailable(name, exc, hint)
+    command = getattr(module, attribute, None)
+    if not isinstance(command, click.Command):
+        raise RuntimeError(f"{target} is not a click command")
+    return command
+
+
+def _unavailable(name: str, exc: ImportError, hint: str) -> click.Command:
+    """A stand-in for a command whose optional dependencies are missing: it says so when run."""
+    reason = f"`norq {name}` is not available: {exc} ({hint})"
+
+    def fail() -> None:
+        raise UsageFailure(reason)
+
+    return click.Command(
+        name,
+        callback=fail,
+        help=reason,
+        short_help=f"(not available: {hint})",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
+
+
+class NorqGroup(LazyGroup):
+    """The top-level group: turns Norq's exceptions into one line and an exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                import traceback
+
+                traceback.print_exc()
+            raise _as_click_error(exc) from None
+
+
+class UsageFailure(click.ClickException):
+    """A usage or configuration error: one line, exit status 2."""
+
+    exit_code = USAGE_ERROR
+
+
+class CommandFailed(click.ClickException):
+    """The command ran but failed (a delivery, a status query): one line, exit status 1."""
+
+    exit_code = FAILED
+
+
+def _as_click_error(exc: Exception) -> click.ClickException:
+    from norq.errors import (
+        ConfigError,
+        DeliveryError,
+        MessageError,
+        NorqError,
+        PluginError,
+        UnsupportedOperation,
+    )
+
+    if isinstance(exc, ConfigError):
+        return UsageFailure(config_error_line(exc))
+    if isinstance(exc, MessageError | PluginError | UnsupportedOperation):
+        return UsageFailure(one_line(str(exc)))
+    if isinstance(exc, DeliveryError | NorqError):
+        return CommandFailed(one_line(str(exc)))
+    detail = f"{type(exc).__name__}: {one_line(str(exc))}" if str(exc) else type(exc).__name__
+    return CommandFailed(f"unexpected {detail} (run `norq --debug ...` for the traceback)")
+
+
+def config_error_line(exc: Any) -> str:
+    """A whole ConfigError on one line: the first problem and how many more there are."""
+    problems = [f"{path}: {reason}" if path else reason for path, reason in exc.errors]
+    first = one_line(problems[0]) if problems else one_line(str(exc))
+    if len(problems) > 1:
+        return f"{first} (and {len(problems) - 1} more; `norq config check` lists them all)"
+    return first
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+@click.group(
+    "norq",
+    cls=NorqGroup,
+    lazy_commands=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(__version__, "-V", "--version", prog_name="norq")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
+def main(debug: bool) -> None:
+    """Send notifications through the providers declared in a Norq config.
+
+    The config is --config FILE where a command takes it, else $NORQ_CONFIG,
+    else ./norq.yaml, else providers configured from NORQ_<PROVIDER>_* variables.
+
+    Exit status: 0 every recipient delivered, 1 some recipients failed,
+    2 usage or configuration error.
+    """
+    _configure_logging(debug)
+
+
+def _configure_logging(debug: bool) -> None:
+    import logging
+
+    logger = logging.getLogger("norq")
+    handler = logging.StreamHandler(sys.stderr)
+    if debug:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.setLevel(logging.DEBUG)
+    else:
+        handler.setFormatter(logging.Formatter("norq: %(levelname)s: %(message)s"))
+        logger.setLevel(logging.WARNING)
+    logger.handlers = [handler]

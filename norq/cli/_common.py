@@ -1,0 +1,89 @@
+"""What several commands share: finding the config, parsing ``k=v`` data, option checks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from norq.app import Norq
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_option(function: F) -> F:
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        help="Config file (default: $NORQ_CONFIG, else ./norq.yaml, else the environment).",
+    )(function)
+
+
+def provider_option(help_text: str) -> Callable[[F], F]:
+    return click.option("--provider", metavar="NAME", help=help_text)
+
+
+def json_option(help_text: str) -> Callable[[F], F]:
+    return click.option("--json", "as_json", is_flag=True, help=help_text)
+
+
+def load_norq(config_path: str | None) -> Norq:
+    """The configured Norq, found the way the library finds it."""
+    from norq.app import Norq
+    from norq.cli import UsageFailure, config_error_line
+    from norq.config import discover_config_path
+    from norq.errors import ConfigError
+
+    path = config_path if config_path is not None else discover_config_path()
+    try:
+        return Norq.from_yaml(path) if path is not None else Norq.discover()
+    except ConfigError as exc:
+        line = config_error_line(exc)
+        source = str(path) if path is not None else "config from the environment"
+        if not line.startswith(source):
+            line = f"{source}: {line}"
+        raise UsageFailure(line) from None
+
+
+def parse_pairs(pairs: Iterable[str], option: str) -> dict[str, str]:
+    """``("k=v", ...)`` as a dict; a pair without ``=`` is a usage error."""
+    data: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint=option)
+        data[key] = value
+    return data
+
+
+def read_json_object(stream: IO[str], option: str) -> dict[str, Any]:
+    try:
+        value = json.load(stream)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(
+            f"{stream.name}: not valid JSON: {exc.msg} at line {exc.lineno}", param_hint=option
+        ) from None
+    if not isinstance(value, dict):
+        raise click.BadParameter(
+            f"{stream.name}: expected a JSON object, got {type(value).__name__}",
+            param_hint=option,
+        )
+    return value
+
+
+def given(ctx: click.Context, name: str) -> bool:
+    """Whether the user passed the parameter ``name`` (rather than it taking its default)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source not in (
+        click.core.ParameterSource.DEFAULT,
+        click.core.ParameterSource.DEFAULT_MAP,
+    )
+
+
+def dumps(value: Any) -> str:
+    """One JSON line; dates and other non-JSON values as strings."""
+    return json.dumps(value, ensure_ascii=False, default=str)

@@ -1,0 +1,97 @@
+"""``norq config check``: validate a config and show what it resolves to, secrets hidden."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from norq.config import NorqConfig
+    from norq.provider import Provider
+    from norq.redaction import Redactor
+
+USAGE_ERROR = 2
+
+
+@click.group()
+def config() -> None:
+    """Inspect a Norq configuration."""
+
+
+@config.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+def check(file: str | None) -> None:
+    """Validate FILE (default: $NORQ_CONFIG, else ./norq.yaml, else the
+    environment) and print the resolved providers, routing and templates with
+    secrets shown as ***. On an invalid config, list every problem as
+    `path: reason` and exit with status 2."""
+    from norq.app import Norq
+    from norq.config import discover_config_path
+    from norq.errors import ConfigError
+
+    path = file if file is not None else discover_config_path()
+    try:
+        norq = Norq.from_yaml(path) if path is not None else Norq.discover()
+    except ConfigError as exc:
+        where = path if path is not None else "the environment"
+        count = len(exc.errors)
+        click.echo(f"Error: {where}: {count} problem{'s' if count != 1 else ''}", err=True)
+        for error_path, reason in exc.errors:
+            click.echo(f"  {error_path}: {reason}" if error_path else f"  {reason}", err=True)
+        click.get_current_context().exit(USAGE_ERROR)
+    with norq:
+        source = str(path) if path is not None else "no config file; the environment only"
+        click.echo(f"{source}: valid")
+        click.echo(norq.redactor.text(describe_config(norq.config, norq.redactor)))
+
+
+def describe_config(config: NorqConfig, redactor: Redactor) -> str:
+    lines = ["providers:"]
+    if not config.providers:
+        lines.append("  (none)")
+    for instance, provider in config.providers.items():
+        origin = "  (from environment variables)" if instance in config.from_env else ""
+        lines.append(f"  {instance}: type {provider.name}{origin}")
+        for key, value in _config_values(provider):
+            lines.append(f"    {key}: {value}")
+        lines.append(f"    retry: {_retry_text(provider)}")
+    lines.append("routing:")
+    if not config.routing:
+        lines.append("  (none)")
+    for channel, chain in config.routing.items():
+        lines.append(f"  {channel}: {' -> '.join(chain)}")
+    names = config.templates.names()
+    lines.append("templates:")
+    if not names:
+        lines.append("  (none)")
+    for name in names:
+        lines.append(f"  {name}: {', '.join(sorted(config.templates.channels_of(name)))}")
+    settings = config.executor
+    lines.append(
+        f"executor: timeout {settings.timeout}s, connect timeout {settings.connect_timeout}s, "
+        f"max connections {settings.max_connections}, async transport {settings.async_transport}"
+    )
+    return "\n".join(redactor.text(line) for line in lines)
+
+
+def _config_values(provider: Provider) -> list[tuple[str, str]]:
+    from pydantic import SecretStr
+
+    values = []
+    model = provider.config
+    for name, info in type(model).model_fields.items():
+        value: Any = getattr(model, name)
+        if value is None:
+            continue
+        shown = "***" if isinstance(value, SecretStr) else str(value)
+        values.append((info.alias or name, shown))
+    return values
+
+
+def _retry_text(provider: Provider) -> str:
+    policy = provider.retry
+    return (
+        f"max {policy.max_retries} retries, backoff {policy.backoff}s x{policy.multiplier} "
+        f"(at most {policy.max_backoff}s), Retry-After honoured up to {policy.retry_after_max}s"
+    )

@@ -1,0 +1,191 @@
+"""Progress of a bulk send: a rich bar on a terminal, plain periodic lines otherwise,
+and the summary table printed at the end.
+
+rich is imported only when a bar is actually drawn.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any, Protocol
+
+from norq.receipt import Receipt
+
+EXAMPLE_WIDTH = 70
+
+
+@dataclass
+class Tally:
+    """Counts of a bulk send: delivered, and failed by normalised error code."""
+
+    delivered: int = 0
+    failed: int = 0
+    by_code: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def done(self) -> int:
+        return self.delivered + self.failed
+
+    def add(self, row_number: int, receipt: Receipt) -> None:
+        if receipt.ok:
+            self.delivered += 1
+            return
+        self.failed += 1
+        code = receipt.error.code if receipt.error else "unknown"
+        self.by_code[code] = self.by_code.get(code, 0) + 1
+        if code not in self.examples:
+            message = receipt.error.message if receipt.error else "failed"
+            self.examples[code] = f"row {row_number}: {message}"
+
+    def as_dict(self, elapsed: float) -> dict[str, Any]:
+        return {
+            "rows": self.done,
+            "delivered": self.delivered,
+            "failed": self.failed,
+            "failed_by_code": dict(sorted(self.by_code.items())),
+            "seconds": round(elapsed, 3),
+        }
+
+
+def summary_table(tally: Tally, elapsed: float) -> str:
+    """The end-of-run table: delivered, then each failure code with an example."""
+    rate = tally.done / elapsed if elapsed > 0 else 0.0
+    rows = [("delivered", str(tally.delivered), "")]
+    for code, count in sorted(tally.by_code.items(), key=lambda item: (-item[1], item[0])):
+        rows.append((f"failed: {code}", str(count), _shorten(tally.examples.get(code, ""))))
+    rows.append(("total", str(tally.done), f"{_duration(elapsed)}, {rate:,.0f}/s"))
+    width = max(len(label) for label, _, _ in rows)
+    digits = max(len(count) for _, count, _ in rows)
+    lines = [f"{label:<{width}}  {count:>{digits}}  {note}".rstrip() for label, count, note in rows]
+    return "\n".join(lines)
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= EXAMPLE_WIDTH else text[: EXAMPLE_WIDTH - 1] + "…"
+
+
+def _duration(seconds: float) -> str:
+    return str(dt.timedelta(seconds=round(seconds)))
+
+
+class Progress(Protocol):
+    def update(self, tally: Tally) -> None: ...
+
+    def close(self, tally: Tally) -> None: ...
+
+
+class NoProgress:
+    def update(self, tally: Tally) -> None:
+        pass
+
+    def close(self, tally: Tally) -> None:
+        pass
+
+
+class LineProgress:
+    """One plain line every ``interval`` seconds, for logs and pipes."""
+
+    def __init__(
+        self,
+        stream: IO[str],
+        total: int | None,
+        *,
+        interval: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._stream = stream
+        self._total = total
+        self._interval = interval
+        self._clock = clock
+        self._started = clock()
+        self._last = self._started
+
+    def update(self, tally: Tally) -> None:
+        now = self._clock()
+        if now - self._last >= self._interval:
+            self._last = now
+            self._write(tally, now)
+
+    def close(self, tally: Tally) -> None:
+        self._write(tally, self._clock())
+
+    def _write(self, tally: Tally, now: float) -> None:
+        elapsed = now - self._started
+        rate = tally.done / elapsed if elapsed > 0 else 0.0
+        if self._total:
+            shown = f"{tally.done:,}/{self._total:,} rows ({100 * tally.done // self._total}%)"
+        else:
+            shown = f"{tally.done:,} rows"
+        parts = [shown, f"{tally.failed:,} failed", f"{rate:,.0f}/s"]
+        if self._total and rate > 0 and tally.done < self._total:
+            parts.append(f"ETA {_duration((self._total - tally.done) / rate)}")
+        self._stream.write("norq: " + ", ".join(parts) + "\n")
+        self._stream.flush()
+
+
+class BarProgress:
+    """A rich progress bar with rate and ETA; ``total`` may be an estimate or unknown."""
+
+    def __init__(self, stream: IO[str], total: int | None, *, force_terminal: bool = False):
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        console = Console(file=stream, force_terminal=force_terminal or None)
+        self._progress = Progress(
+            TextColumn("sending"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]} failed"),
+            _rate_column(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self._task = self._progress.add_task("send", total=total, failed=0)
+        self._progress.start()
+
+    def update(self, tally: Tally) -> None:
+        self._progress.update(self._task, completed=tally.done, failed=tally.failed)
+
+    def close(self, tally: Tally) -> None:
+        # An estimated total (lines, not CSV records) is corrected at the end.
+        self._progress.update(
+            self._task, completed=tally.done, total=tally.done, failed=tally.failed
+        )
+        self._progress.stop()
+
+
+def _rate_column() -> Any:
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        """Rows per second."""
+
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:,.0f}/s" if speed else "–/s")
+
+    return RateColumn()
+
+
+def make_progress(mode: str, stream: IO[str], total: int | None) -> Progress:
+    """``auto`` draws a bar on a terminal and prints lines otherwise."""
+    if mode == "none":
+        return NoProgress()
+    if mode == "bar" or (mode == "auto" and stream.isatty()):
+        return BarProgress(stream, total, force_terminal=mode == "bar")
+    return LineProgress(stream, total)

@@ -1,0 +1,131 @@
+"""Showing a prepared request to a person, as HTTP or as a runnable curl command.
+
+Pure functions: a :class:`~norq.request.PreparedRequest` and a
+:class:`~norq.redaction.Redactor` in, text out. With a redactor the
+``Authorization`` header and every secret config value read ``***``, also
+where they appear percent-encoded; pass ``None`` to show the request verbatim.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+from urllib.parse import quote_plus
+
+from norq.redaction import MASK, Redactor
+from norq.request import PreparedRequest
+
+Format = Literal["http", "curl"]
+FORMATS: tuple[Format, ...] = ("http", "curl")
+
+
+def render(
+    request: PreparedRequest,
+    redactor: Redactor | None,
+    *,
+    fmt: Format = "http",
+    comments: Sequence[str] = (),
+) -> str:
+    """The request as text in ``fmt``, preceded by ``# comment`` lines."""
+    hide = _hider(redactor)
+    lines = [f"# {hide(comment)}" for comment in comments]
+    lines.append(
+        render_curl(request, redactor) if fmt == "curl" else render_http(request, redactor)
+    )
+    return "\n".join(lines)
+
+
+def render_http(request: PreparedRequest, redactor: Redactor | None) -> str:
+    """Request line, headers, a blank line and the body decoded for reading."""
+    hide = _hider(redactor)
+    lines = [f"{request.method} {hide(request.full_url)}"]
+    lines.extend(f"{name}: {value}" for name, value in _headers(request, redactor).items())
+    body = _readable_body(request, hide)
+    if body is not None:
+        lines.append("")
+        lines.append(body)
+    return "\n".join(lines)
+
+
+def render_curl(request: PreparedRequest, redactor: Redactor | None) -> str:
+    """A curl command that sends the same request (runnable once secrets are filled in)."""
+    hide = _hider(redactor)
+    has_body = request.form is not None or request.json is not None
+    implied = "POST" if has_body else "GET"
+    parts = ["curl"]
+    if request.method != implied:
+        parts.append(f"-X {request.method}")
+    parts.append(shlex.quote(hide(request.full_url)))
+    headers = _headers(request, redactor)
+    if request.auth is not None:
+        password = request.auth.password if redactor is None else MASK
+        parts.append(f"--user {shlex.quote(hide(request.auth.username) + ':' + password)}")
+        headers.pop("Authorization", None)
+    parts.extend(f"-H {shlex.quote(f'{name}: {value}')}" for name, value in headers.items())
+    if request.form is not None:
+        parts.extend(
+            f"--data-urlencode {shlex.quote(quote_plus(key) + '=' + hide(value))}"
+            for key, value in request.form
+        )
+    elif request.json is not None:
+        # Redact before encoding: JSON escaping could hide a secret from the redactor.
+        body = json.dumps(_hide_tree(request.json, hide), ensure_ascii=False, separators=(",", ":"))
+        parts.append(f"--data-raw {shlex.quote(body)}")
+    return " \\\n  ".join(parts)
+
+
+def as_dict(request: PreparedRequest, redactor: Redactor | None) -> dict[str, Any]:
+    """The request as JSON-ready data: method, url, headers and the decoded body."""
+    hide = _hider(redactor)
+    body: Any = None
+    if request.form is not None:
+        body = [[key, hide(value)] for key, value in request.form]
+    elif request.json is not None:
+        body = _hide_tree(request.json, hide)
+    return {
+        "method": request.method,
+        "url": hide(request.full_url),
+        "headers": _headers(request, redactor),
+        "body": body,
+    }
+
+
+def _hider(redactor: Redactor | None) -> Callable[[str], str]:
+    return redactor.text if redactor is not None else _verbatim
+
+
+def _verbatim(text: str) -> str:
+    return text
+
+
+def _headers(request: PreparedRequest, redactor: Redactor | None) -> dict[str, str]:
+    headers = request.wire_headers()
+    return redactor.headers(headers) if redactor is not None else headers
+
+
+def _readable_body(request: PreparedRequest, hide: Callable[[str], str]) -> str | None:
+    if request.form is not None:
+        return "\n".join(f"{key}={_escape_controls(hide(value))}" for key, value in request.form)
+    if request.json is not None:
+        return json.dumps(_hide_tree(request.json, hide), ensure_ascii=False, indent=2)
+    return None
+
+
+_CONTROLS = str.maketrans({"\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def _escape_controls(value: str) -> str:
+    # One form field per line: a body's own line breaks are shown as \n.
+    return value.translate(_CONTROLS)
+
+
+def _hide_tree(value: Any, hide: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return hide(value)
+    if isinstance(value, dict):
+        return {key: _hide_tree(item, hide) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_hide_tree(item, hide) for item in value]
+    return value

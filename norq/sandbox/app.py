@@ -51,6 +51,7 @@ logger = logging.getLogger("norq.sandbox")
 STATIC_DIR = Path(__file__).parent / "static"
 _RECORD = "norq.sandbox.record"
 _KEEPALIVE_SECONDS = 15.0
+_DATE_FILTERS = ("DateSent", "DateSent<", "DateSent>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,11 +244,13 @@ async def list_messages(request: Request) -> Response:
     _authenticate(request)
     state: SandboxState = request.app.state.sandbox
     query = request.query_params
-    filters = [(key, query[key]) for key in ("To", "From") if key in query]
-    matching = [m for m in state.store.messages() if _matches(m, query)]
-    for key in ("DateSent", "DateSent<", "DateSent>"):
-        if key in query:
-            filters.append((key, query[key]))
+    sent = {key: _date(query[key], key) for key in _DATE_FILTERS if key in query}
+    filters = [(key, query[key]) for key in ("To", "From", *_DATE_FILTERS) if key in query]
+    matching = [
+        message
+        for message in state.store.messages()
+        if _matches(message, query.get("To"), query.get("From"), sent)
+    ]
     page_size = _bounded_int(query.get("PageSize"), DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     page = _bounded_int(query.get("Page"), 0, 0, 1_000_000)
     start = _page_start(matching, page, page_size, query.get("PageToken"))
@@ -278,26 +281,22 @@ async def list_messages(request: Request) -> Response:
     )
 
 
-def _matches(message: SandboxMessage, query: Mapping[str, str]) -> bool:
+def _matches(
+    message: SandboxMessage, to: str | None, sender: str | None, sent: Mapping[str, dt.date]
+) -> bool:
     draft = message.draft
-    if "To" in query and draft.to != query["To"]:
+    if (to is not None and draft.to != to) or (sender is not None and draft.sender != sender):
         return False
-    if "From" in query and draft.sender != query["From"]:
-        return False
-    bounds = {
-        key: _date(query[key], key)
-        for key in ("DateSent", "DateSent<", "DateSent>")
-        if key in query
-    }
-    if not bounds:
+    if not sent:
         return True
     if message.date_sent is None:
         return False
-    sent_on = message.date_sent.date()
+    day = message.date_sent.date()
+    # Twilio's DateSent< and DateSent> are inclusive: "on or before", "on or after".
     return (
-        bounds.get("DateSent", sent_on) == sent_on
-        and sent_on <= bounds.get("DateSent<", sent_on)
-        and sent_on >= bounds.get("DateSent>", sent_on)
+        sent.get("DateSent", day) == day
+        and day <= sent.get("DateSent<", day)
+        and day >= sent.get("DateSent>", day)
     )
 
 

@@ -13,7 +13,7 @@ import copy
 import datetime as dt
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from norq.sandbox.resources import MessageDraft, SandboxMessage, StatusStep, new_message_sid
@@ -27,6 +27,11 @@ def utcnow() -> dt.datetime:
 
 def _now_precise() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _snapshot(message: SandboxMessage) -> SandboxMessage:
+    # Everything in a message is immutable but its timeline list.
+    return replace(message, timeline=list(message.timeline))
 
 
 @dataclass(slots=True)
@@ -101,7 +106,7 @@ class Store:
         )
         with self._lock:
             self._messages[message.sid] = message
-            snapshot = copy.deepcopy(message)
+            snapshot = _snapshot(message)
         self._publish(("message", snapshot.inbox_view()))
         return snapshot
 
@@ -121,7 +126,7 @@ class Store:
                 message.error_code, message.error_message = error
             message.timeline.append(StatusStep(status, _now_precise()))
             message.version += 1
-            snapshot = copy.deepcopy(message)
+            snapshot = _snapshot(message)
         self._publish(("message", snapshot.inbox_view()))
         return snapshot
 
@@ -137,18 +142,18 @@ class Store:
                     message.timeline[position] = StatusStep(step.status, step.at, outcome)
                     break
             message.version += 1
-            snapshot = copy.deepcopy(message)
+            snapshot = _snapshot(message)
         self._publish(("message", snapshot.inbox_view()))
 
     def get(self, sid: str) -> SandboxMessage | None:
         with self._lock:
             message = self._messages.get(sid)
-            return None if message is None else copy.deepcopy(message)
+            return None if message is None else _snapshot(message)
 
     def messages(self) -> list[SandboxMessage]:
         """Every message, newest first."""
         with self._lock:
-            return [copy.deepcopy(m) for m in reversed(self._messages.values())]
+            return [_snapshot(m) for m in reversed(self._messages.values())]
 
     # -- the request log ------------------------------------------------------
 

@@ -54,10 +54,8 @@ def render_curl(request: PreparedRequest, redactor: Redactor | None) -> str:
     hide = _hider(redactor)
     has_body = request.form is not None or request.json is not None
     implied = "POST" if has_body else "GET"
-    parts = ["curl"]
-    if request.method != implied:
-        parts.append(f"-X {request.method}")
-    parts.append(shlex.quote(hide(request.full_url)))
+    method = f" -X {request.method}" if request.method != implied else ""
+    parts = [f"curl{method} {shlex.quote(hide(request.full_url))}"]
     headers = _headers(request, redactor)
     if request.auth is not None:
         password = request.auth.password if redactor is None else MASK

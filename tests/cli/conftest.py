@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import pluggy
 import pytest
 from click.testing import CliRunner, Result
 
 from norq.cli import main
+from tests.cli.fakesms import FAKE_KEY_SECRET, FAKE_TOKEN
+from tests.cli.loopback import FakeApi, serve
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +61,7 @@ templates:
 
 
 @pytest.fixture
-def write_config(tmp_path: Path) -> Callable[[str], str]:
+def write_config(tmp_path: Path) -> Callable[..., str]:
     def write(text: str, name: str = "norq.yaml") -> str:
         path = tmp_path / name
         path.write_text(text)
@@ -69,3 +73,52 @@ def write_config(tmp_path: Path) -> Callable[[str], str]:
 @pytest.fixture
 def console_config(write_config: Callable[[str], str]) -> str:
     return write_config(CONSOLE_CONFIG, "console.yaml")
+
+
+@pytest.fixture
+def fakesms(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every plugin manager the CLI builds also has the test provider ``fakesms``."""
+    import norq.app
+    import norq.plugins
+    from tests.cli import fakesms as plugin
+
+    original = norq.plugins.get_plugin_manager
+
+    def with_fakesms(**kwargs: Any) -> pluggy.PluginManager:
+        pm = original(**kwargs)
+        pm.register(plugin, name="tests.cli.fakesms")
+        return pm
+
+    monkeypatch.setattr(norq.plugins, "get_plugin_manager", with_fakesms)
+    monkeypatch.setattr(norq.app, "get_plugin_manager", with_fakesms)
+
+
+@pytest.fixture
+def api() -> Iterator[FakeApi]:
+    with serve() as fake:
+        yield fake
+
+
+def fake_config_text(url: str, *, token: bool = True) -> str:
+    token_line = f'      token: "{FAKE_TOKEN}"\n' if token else ""
+    return f"""\
+providers:
+  fakesms:
+    config:
+      base_url: {url}
+      key_secret: "{FAKE_KEY_SECRET}"
+{token_line}    retry: {{max_retries: 0}}
+  console: {{}}
+routing:
+  sms: fakesms
+  chat: console
+templates:
+  outage:
+    sms: {{body: "{{{{ service }}}} is down, {{{{ name }}}}"}}
+"""
+
+
+@pytest.fixture
+def fake_config(fakesms: None, api: FakeApi, write_config: Callable[[str, str], str]) -> str:
+    """A config routing sms to ``fakesms`` at the loopback fake, chat to the console."""
+    return write_config(fake_config_text(api.url), "fake.yaml")

@@ -21,7 +21,7 @@ logger = logging.getLogger("norq")
 ENTRY_POINT_GROUP = "norq"
 
 # Built-in providers are plugins too, registered through the same hook.
-DEFAULT_PLUGINS = ("norq.providers.console",)
+DEFAULT_PLUGINS = ("norq.providers.console", "norq.providers.twilio")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,224 @@
+"""``providers.<name>.config`` for Twilio: every key checked once, at load time.
+
+Only ``account_sid`` is required by the model itself, so setting
+``NORQ_TWILIO_ACCOUNT_SID`` is what configures Twilio from the environment;
+the rules that tie keys together (one auth mode, one sender) are checked
+after the fields and name both keys involved.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from norq.message import E164
+
+DEFAULT_BASE_URL = "https://api.twilio.com"
+DEFAULT_REGION = "us1"
+MAX_VALIDITY_PERIOD = 14400
+
+ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
+API_KEY_SID = re.compile(r"SK[0-9a-fA-F]{32}")
+MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
+SHORT_CODE = re.compile(r"[0-9]{3,8}")
+# Twilio: up to 11 of A-Z, a-z, 0-9 and space, with at least one letter.
+ALPHANUMERIC_SENDER = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
+_HOST_LABEL = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+
+
+def _check_sid(value: str, pattern: re.Pattern[str], what: str) -> str:
+    if not pattern.fullmatch(value):
+        prefix = pattern.pattern[:2]
+        raise ValueError(
+            f"{value!r} is not a {what}: expected {prefix!r} followed by 32 hex digits, "
+            "as shown in the Twilio Console"
+        )
+    return value
+
+
+def check_http_url(value: str, what: str) -> str:
+    """``value`` if it is an absolute http(s) URL with a host, else a ValueError saying so."""
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+        parts = None
+    if (
+        parts is None
+        or not port_ok
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(char.isspace() for char in value)
+    ):
+        raise ValueError(
+            f"{what} {value!r} is not an http(s) URL: write it like https://example.com/path"
+        )
+    return value
+
+
+class TwilioConfig(BaseModel):
+    """Twilio settings. ``from`` is spelled ``from_`` in Python (``from`` in YAML)."""
+
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, frozen=True, hide_input_in_errors=True
+    )
+
+    account_sid: str
+    api_key_sid: str | None = None
+    api_key_secret: SecretStr | None = None
+    auth_token: SecretStr | None = None
+    from_: str | None = Field(default=None, alias="from")
+    messaging_service_sid: str | None = None
+    status_callback: str | None = None
+    max_price: Decimal | None = None
+    validity_period: int | None = Field(default=None, ge=1, le=MAX_VALIDITY_PERIOD)
+    base_url: str | None = None
+    edge: str | None = None
+    region: str | None = None
+    webhook_auth_token: SecretStr | None = None
+
+    @field_validator("account_sid")
+    @classmethod
+    def _account_sid(cls, value: str) -> str:
+        return _check_sid(value, ACCOUNT_SID, "Twilio Account SID")
+
+    @field_validator("api_key_sid")
+    @classmethod
+    def _api_key_sid(cls, value: str | None) -> str | None:
+        return None if value is None else _check_sid(value, API_KEY_SID, "Twilio API Key SID")
+
+    @field_validator("messaging_service_sid")
+    @classmethod
+    def _messaging_service_sid(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return _check_sid(value, MESSAGING_SERVICE_SID, "Twilio Messaging Service SID")
+
+    @field_validator("api_key_secret", "auth_token", "webhook_auth_token")
+    @classmethod
+    def _secret_not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("is empty; set the value or remove the key")
+        return value
+
+    @field_validator("from_")
+    @classmethod
+    def _sender(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if E164.fullmatch(value) or SHORT_CODE.fullmatch(value):
+            return value
+        if ALPHANUMERIC_SENDER.fullmatch(value):
+            return value
+        raise ValueError(
+            f"{value!r} is not a sender Twilio accepts: use an E.164 number (+15551234567), "
+            "a short code (digits only) or an alphanumeric sender ID (up to 11 letters, "
+            "digits and spaces, at least one letter)"
+        )
+
+    @field_validator("status_callback")
+    @classmethod
+    def _status_callback(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        check_http_url(value, "status_callback")
+        if "_" in (urlsplit(value).hostname or ""):
+            raise ValueError(
+                f"status_callback {value!r}: Twilio rejects hostnames containing '_'; "
+                "use a hostname without underscores"
+            )
+        return value
+
+    @field_validator("max_price", mode="before")
+    @classmethod
+    def _max_price(cls, value: Any) -> Decimal | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+            raise ValueError('must be a decimal number of US dollars, such as "0.05"')
+        try:
+            price = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValueError(
+                f'{value!r} is not a decimal number of US dollars (write it like "0.05")'
+            ) from None
+        if not price.is_finite() or price <= 0:
+            raise ValueError(f"{value!r} must be a positive amount of US dollars")
+        exponent = price.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -4:
+            raise ValueError(f"{value!r} has more than 4 decimal places; Twilio accepts up to 4")
+        return price
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        check_http_url(value, "base_url")
+        parts = urlsplit(value)
+        if parts.query or parts.fragment:
+            raise ValueError(f"base_url {value!r} must not have a query or fragment")
+        return value.rstrip("/")
+
+    @field_validator("edge", "region")
+    @classmethod
+    def _host_label(cls, value: str | None) -> str | None:
+        if value is not None and not _HOST_LABEL.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a Twilio edge or region name: use lowercase letters, "
+                "digits and '-' (edge: dublin, region: ie1)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_auth_mode_and_one_sender(self) -> TwilioConfig:
+        has_key = self.api_key_sid is not None or self.api_key_secret is not None
+        if has_key and (self.api_key_sid is None or self.api_key_secret is None):
+            missing = "api_key_secret" if self.api_key_secret is None else "api_key_sid"
+            raise ValueError(f"api_key_sid and api_key_secret go together; {missing} is missing")
+        if has_key and self.auth_token is not None:
+            raise ValueError("set either api_key_sid + api_key_secret or auth_token, not both")
+        if not has_key and self.auth_token is None:
+            raise ValueError(
+                "no credentials: set api_key_sid + api_key_secret (recommended) or auth_token"
+            )
+        if self.auth_token is not None and self.webhook_auth_token is not None:
+            raise ValueError(
+                "webhook_auth_token is only for API-key auth; with auth_token set, the auth "
+                "token already verifies webhooks, so remove webhook_auth_token"
+            )
+        if self.from_ is None and self.messaging_service_sid is None:
+            raise ValueError("set one of from and messaging_service_sid; neither is set")
+        if self.from_ is not None and self.messaging_service_sid is not None:
+            raise ValueError("set only one of from and messaging_service_sid; both are set")
+        if self.base_url is not None and (self.edge is not None or self.region is not None):
+            raise ValueError(
+                "base_url and edge/region both choose the API host; set base_url or edge "
+                "(with an optional region), not both"
+            )
+        if self.region is not None and self.edge is None:
+            raise ValueError(
+                "region needs an edge: Twilio's regional hosts are api.<edge>.<region>.twilio.com "
+                "(for example edge: dublin, region: ie1)"
+            )
+        return self
+
+    @property
+    def api_root(self) -> str:
+        """Where the REST API lives: ``base_url``, an edge/region host, or Twilio's default."""
+        if self.base_url is not None:
+            return self.base_url
+        if self.edge is not None:
+            return f"https://api.{self.edge}.{self.region or DEFAULT_REGION}.twilio.com"
+        return DEFAULT_BASE_URL
+
+    @property
+    def signing_key(self) -> str | None:
+        """The auth token that verifies webhook signatures (an API key secret cannot)."""
+        token = self.auth_token or self.webhook_auth_token
+        return None if token is None else token.get_secret_value()

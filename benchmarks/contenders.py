@@ -1,0 +1,286 @@
+"""The contenders: Norq and what a user would write instead, each sending ``n`` messages.
+
+Every contender does the same work per message: a form-encoded POST with Basic
+auth to the Messages endpoint, then the ``sid`` read from the JSON answer.
+Clients are opened once (``setup``) and reused across rounds, as an
+application would; only ``run`` is timed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+ACCOUNT_SID = "AC" + "0" * 32
+API_KEY_SID = "SK" + "1" * 32
+API_KEY_SECRET = "benchmark-secret"
+SENDER = "+15005550006"
+BODY = "Your order 1234 has shipped and arrives tomorrow."
+TEMPLATE = "Hello {{ name }}, your code is {{ code }}. It expires in {{ minutes }} minutes."
+
+
+def recipient(i: int) -> str:
+    return f"+1555{i % 10_000_000:07d}"
+
+
+def recipients(n: int) -> Iterator[str]:
+    return (recipient(i) for i in range(n))
+
+
+def messages_url(base: str) -> str:
+    return f"{base}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+
+
+def norq_config(base_url: str, max_connections: int = 100) -> dict[str, Any]:
+    return {
+        "providers": {
+            "twilio": {
+                "config": {
+                    "account_sid": ACCOUNT_SID,
+                    "api_key_sid": API_KEY_SID,
+                    "api_key_secret": API_KEY_SECRET,
+                    "from": SENDER,
+                    "base_url": base_url,
+                },
+            }
+        },
+        "routing": {"sms": "twilio"},
+        "templates": {"code": {"sms": {"body": TEMPLATE}}},
+        "executor": {"max_connections": max_connections},
+    }
+
+
+def build_norq(base_url: str, max_connections: int = 100) -> Any:
+    """A :class:`norq.Norq` on the built-in ``twilio`` provider (a stand-in if absent)."""
+    from norq import Norq
+    from norq.plugins import get_plugin_manager, provider_registry
+
+    pm = get_plugin_manager()
+    if "twilio" not in provider_registry(pm):
+        from benchmarks import _stand_in
+
+        pm.register(_stand_in.plugin, name="benchmarks-stand-in")
+    return Norq.from_dict(norq_config(base_url, max_connections), plugin_manager=pm, environ={})
+
+
+def uses_stand_in() -> bool:
+    from norq.plugins import get_plugin_manager, provider_registry
+
+    return "twilio" not in provider_registry(get_plugin_manager())
+
+
+# -- sync -----------------------------------------------------------------------
+
+
+class SyncContender:
+    name = ""
+
+    def setup(self, base_url: str) -> None:
+        raise NotImplementedError
+
+    def run(self, n: int) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class NorqSync(SyncContender):
+    name = "norq notify() loop"
+
+    def setup(self, base_url: str) -> None:
+        self.norq = build_norq(base_url)
+
+    def run(self, n: int) -> None:
+        notify = self.norq.notify
+        for to in recipients(n):
+            receipt = notify("sms", to, body=BODY)
+            assert receipt.message_id
+
+    def close(self) -> None:
+        self.norq.close()
+
+
+class HttpxSync(SyncContender):
+    name = "raw httpx.Client"
+
+    def setup(self, base_url: str) -> None:
+        import httpx
+
+        self.url = messages_url(base_url)
+        self.client = httpx.Client(auth=(API_KEY_SID, API_KEY_SECRET), timeout=10.0)
+
+    def run(self, n: int) -> None:
+        post, url = self.client.post, self.url
+        for to in recipients(n):
+            response = post(url, data={"To": to, "From": SENDER, "Body": BODY})
+            assert response.status_code == 201
+            assert response.json()["sid"]
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class TwilioSync(SyncContender):
+    name = "twilio sync (messages.create)"
+
+    def setup(self, base_url: str) -> None:
+        from twilio.rest import Client
+
+        self.client = Client(API_KEY_SID, API_KEY_SECRET, ACCOUNT_SID)
+        self.client.api.base_url = base_url
+
+    def run(self, n: int) -> None:
+        create = self.client.messages.create
+        for to in recipients(n):
+            assert create(to=to, from_=SENDER, body=BODY).sid
+
+
+# -- async ----------------------------------------------------------------------
+
+
+class AsyncContender:
+    name = ""
+
+    def __init__(self, concurrency: int) -> None:
+        self.concurrency = concurrency
+
+    async def setup(self, base_url: str) -> None:
+        raise NotImplementedError
+
+    async def run(self, n: int) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        pass
+
+    async def _workers(self, n: int, send: Any) -> None:
+        """``concurrency`` tasks sharing one iterator of recipients."""
+        pending = recipients(n)
+
+        async def worker() -> None:
+            for to in pending:
+                await send(to)
+
+        await asyncio.gather(*(worker() for _ in range(self.concurrency)))
+
+
+class NorqAsync(AsyncContender):
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"norq anotify_many conc {self.concurrency}"
+
+    async def setup(self, base_url: str) -> None:
+        # Pool as large as the concurrency, as docs/performance.md advises.
+        self.norq = build_norq(base_url, max_connections=max(100, self.concurrency))
+
+    async def run(self, n: int) -> None:
+        sent = 0
+        async for receipt in self.norq.anotify_many(
+            "sms", recipients(n), body=BODY, concurrency=self.concurrency
+        ):
+            assert receipt.message_id, receipt
+            sent += 1
+        assert sent == n
+
+    async def close(self) -> None:
+        await self.norq.aclose()
+
+
+class AiohttpAsync(AsyncContender):
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"raw aiohttp conc {self.concurrency}"
+
+    async def setup(self, base_url: str) -> None:
+        import aiohttp
+
+        self.url = messages_url(base_url)
+        self.session = aiohttp.ClientSession(
+            auth=aiohttp.BasicAuth(API_KEY_SID, API_KEY_SECRET),
+            connector=aiohttp.TCPConnector(limit=max(100, self.concurrency)),
+        )
+
+    async def run(self, n: int) -> None:
+        post, url = self.session.post, self.url
+
+        async def send(to: str) -> None:
+            async with post(url, data={"To": to, "From": SENDER, "Body": BODY}) as response:
+                assert response.status == 201
+                assert (await response.json())["sid"]
+
+        await self._workers(n, send)
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+class TwilioAsync(AsyncContender):
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"twilio async (create_async) conc {self.concurrency}"
+
+    async def setup(self, base_url: str) -> None:
+        from twilio.http.async_http_client import AsyncTwilioHttpClient
+        from twilio.rest import Client
+
+        self.http = AsyncTwilioHttpClient()
+        self.client = Client(API_KEY_SID, API_KEY_SECRET, ACCOUNT_SID, http_client=self.http)
+        self.client.api.base_url = base_url
+
+    async def run(self, n: int) -> None:
+        create = self.client.messages.create_async
+
+        async def send(to: str) -> None:
+            assert (await create(to=to, from_=SENDER, body=BODY)).sid
+
+        await self._workers(n, send)
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+class HttpxAsync(AsyncContender):
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"httpx.AsyncClient conc {self.concurrency}"
+
+    async def setup(self, base_url: str) -> None:
+        import httpx
+
+        self.url = messages_url(base_url)
+        self.client = httpx.AsyncClient(
+            auth=(API_KEY_SID, API_KEY_SECRET),
+            timeout=30.0,
+            limits=httpx.Limits(max_connections=max(100, self.concurrency)),
+        )
+
+    async def run(self, n: int) -> None:
+        post, url = self.client.post, self.url
+
+        async def send(to: str) -> None:
+            response = await post(url, data={"To": to, "From": SENDER, "Body": BODY})
+            assert response.status_code == 201
+            assert response.json()["sid"]
+
+        await self._workers(n, send)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+# -- pure build -----------------------------------------------------------------
+
+
+def build_rate_run(norq: Any, n: int) -> None:
+    """What Norq does per message before any I/O: route, render, check, ``prepare_send``."""
+    prepare = norq.prepare
+    for i in range(n):
+        prepared = prepare(
+            "sms",
+            recipient(i),
+            template="code",
+            data={"name": "Ada", "code": i % 1_000_000, "minutes": 10},
+        )
+        assert prepared.request

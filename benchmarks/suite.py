@@ -1,0 +1,499 @@
+"""Run every benchmark, print the results as ratios and a PASS/FAIL line per target.
+
+Contenders of one section run interleaved (A B C, A B C, ...) for several
+rounds against one fake server, and each is reported by its median, so a
+slow moment of the machine hits every contender alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib.util import find_spec
+from pathlib import Path
+
+from benchmarks import contenders as c
+
+CI = bool(os.environ.get("CI"))
+
+
+@dataclass(frozen=True)
+class Profile:
+    rounds: int
+    sync_n: int
+    async_n: int
+    slow_async_n: int
+    build_n: int
+    cli_runs: int
+    rss_small: int
+    rss_large: int
+
+
+FULL = Profile(
+    rounds=5,
+    sync_n=1500,
+    async_n=6000,
+    slow_async_n=600,
+    build_n=20000,
+    cli_runs=7,
+    rss_small=10_000,
+    rss_large=1_000_000,
+)
+QUICK = Profile(
+    rounds=1,
+    sync_n=20,
+    async_n=40,
+    slow_async_n=20,
+    build_n=200,
+    cli_runs=1,
+    rss_small=200,
+    rss_large=2_000,
+)
+
+
+@dataclass
+class Results:
+    rates: dict[str, float] = field(default_factory=dict)  # messages per second
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time
+    rss_kib: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    verdicts: list[tuple[bool, str]] = field(default_factory=list)
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+# -- the fake server ---------------------------------------------------------------
+
+
+@contextmanager
+def fake_twilio(latency_ms: float, max_seconds: float) -> Iterator[str]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.fake_twilio",
+            "--port",
+            "0",
+            "--latency-ms",
+            str(latency_ms),
+            "--max-seconds",
+            str(max_seconds),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().split()
+        if len(line) != 2 or line[0] != "LISTENING":
+            raise RuntimeError(f"the fake server did not start: {line!r}")
+        yield f"http://127.0.0.1:{line[1]}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# -- throughput ---------------------------------------------------------------------
+
+
+def installed(*modules: str) -> bool:
+    return all(find_spec(name) is not None for name in modules)
+
+
+def missing(results: Results, name: str, modules: Sequence[str]) -> bool:
+    """True (and recorded) when a contender's library is absent; in CI that is an error."""
+    if installed(*modules):
+        return False
+    if CI:
+        raise RuntimeError(f"{name} needs {', '.join(modules)}: install the bench extra")
+    results.skipped[name] = f"not installed: {', '.join(modules)}"
+    return True
+
+
+def bench_sync(base: str, profile: Profile, results: Results) -> None:
+    chosen: list[c.SyncContender] = [c.NorqSync()]
+    if not missing(results, c.HttpxSync.name, ["httpx"]):
+        chosen.append(c.HttpxSync())
+    if not missing(results, c.TwilioSync.name, ["twilio"]):
+        chosen.append(c.TwilioSync())
+    samples: dict[str, list[float]] = {x.name: [] for x in chosen}
+    for contender in chosen:
+        contender.setup(base)
+        contender.run(max(10, profile.sync_n // 10))  # warm up: connect, import, caches
+    try:
+        for _ in range(profile.rounds):
+            for contender in chosen:
+                started = time.perf_counter()
+                contender.run(profile.sync_n)
+                samples[contender.name].append(profile.sync_n / (time.perf_counter() - started))
+    finally:
+        for contender in chosen:
+            contender.close()
+    for name, rates in samples.items():
+        results.rates[name] = statistics.median(rates)
+
+
+NORQ_CONCURRENCY = (1, 16, 64, 256)
+
+
+def bench_async(base: str, profile: Profile, results: Results) -> None:
+    chosen: list[tuple[c.AsyncContender, int]] = [
+        (c.NorqAsync(conc), profile.async_n) for conc in NORQ_CONCURRENCY
+    ]
+    if not missing(results, "raw aiohttp", ["aiohttp"]):
+        chosen += [(c.AiohttpAsync(16), profile.async_n), (c.AiohttpAsync(64), profile.async_n)]
+    if not missing(results, "twilio async", ["twilio", "aiohttp", "aiohttp_retry"]):
+        chosen.append((c.TwilioAsync(64), profile.async_n))
+    if not missing(results, "httpx.AsyncClient", ["httpx"]):
+        chosen.append((c.HttpxAsync(64), profile.slow_async_n))
+    samples: dict[str, list[float]] = {x.name: [] for x, _ in chosen}
+
+    async def main() -> None:
+        for contender, n in chosen:
+            await contender.setup(base)
+            await contender.run(max(contender.concurrency, n // 10))
+        try:
+            for _ in range(profile.rounds):
+                for contender, n in chosen:
+                    started = time.perf_counter()
+                    await contender.run(n)
+                    samples[contender.name].append(n / (time.perf_counter() - started))
+        finally:
+            for contender, _ in chosen:
+                await contender.close()
+
+    asyncio.run(main())
+    for name, rates in samples.items():
+        results.rates[name] = statistics.median(rates)
+
+
+BUILD = "norq build (route + render + prepare_send)"
+
+
+def bench_build(base: str, profile: Profile, results: Results) -> None:
+    norq = c.build_norq(base)
+    c.build_rate_run(norq, max(10, profile.build_n // 10))
+    rates = []
+    for _ in range(max(3, profile.rounds)):
+        started = time.perf_counter()
+        c.build_rate_run(norq, profile.build_n)
+        rates.append(profile.build_n / (time.perf_counter() - started))
+    norq.close()
+    results.rates[BUILD] = statistics.median(rates)
+
+
+# -- CLI start-up --------------------------------------------------------------------
+
+DRY_RUN_CONFIG = """\
+providers:
+  twilio:
+    config:
+      account_sid: AC00000000000000000000000000000000
+      api_key_sid: SK11111111111111111111111111111111
+      api_key_secret: benchmark-secret
+      from: "+15005550006"
+routing:
+  sms: twilio
+"""
+
+
+def cli_commands(workdir: Path) -> dict[str, list[str] | None]:
+    bindir = Path(sys.executable).parent
+    config = workdir / "norq.yaml"
+    config.write_text(DRY_RUN_CONFIG, encoding="utf-8")
+
+    def tool(name: str) -> str | None:
+        found = bindir / name
+        return str(found) if found.exists() else shutil.which(name)
+
+    norq, apprise = tool("norq"), tool("apprise")
+    return {
+        "norq --version": [norq, "--version"] if norq else None,
+        "norq send --dry-run": [
+            norq,
+            "send",
+            "sms",
+            "--to",
+            "+15551234567",
+            "--body",
+            "hello",
+            "--dry-run",
+            "--config",
+            str(config),
+        ]
+        if norq
+        else None,
+        "apprise --version": [apprise, "--version"] if apprise else None,
+        "python -c 'from twilio.rest import Client'": [
+            sys.executable,
+            "-c",
+            "from twilio.rest import Client",
+        ]
+        if installed("twilio")
+        else None,
+    }
+
+
+def bench_cli(profile: Profile, results: Results) -> None:
+    with tempfile.TemporaryDirectory() as workdir:
+        commands = cli_commands(Path(workdir))
+        runnable = {}
+        for name, argv in commands.items():
+            if argv is None:
+                if CI:
+                    raise RuntimeError(f"{name}: command not installed")
+                results.skipped[name] = "not installed"
+            else:
+                runnable[name] = argv
+        samples: dict[str, list[float]] = {name: [] for name in runnable}
+        for argv in runnable.values():  # warm the file cache and .pyc files
+            subprocess.run(argv, capture_output=True, cwd=workdir, timeout=60)
+        for _ in range(profile.cli_runs):
+            for name, argv in runnable.items():
+                started = time.perf_counter()
+                done = subprocess.run(argv, capture_output=True, cwd=workdir, timeout=60)
+                samples[name].append(time.perf_counter() - started)
+                if done.returncode != 0:
+                    raise RuntimeError(
+                        f"{name} exited {done.returncode}: {done.stderr.decode()[-500:]}"
+                    )
+        for name, times in samples.items():
+            results.seconds[name] = statistics.median(times)
+
+
+# -- peak memory -------------------------------------------------------------------
+
+
+def rss_key(source: str, count: int) -> str:
+    return f"bulk {count:,} from {source}"
+
+
+def bench_rss(profile: Profile, results: Results) -> None:
+    with tempfile.TemporaryDirectory() as workdir:
+        csv_files = {}
+        for count in (profile.rss_small, profile.rss_large):
+            path = Path(workdir) / f"recipients-{count}.csv"
+            from benchmarks.bulk_rss import write_csv
+
+            write_csv(str(path), count)
+            csv_files[count] = path
+        for count in (profile.rss_small, profile.rss_large):
+            for source in ("generator", "csv"):
+                argv = [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.bulk_rss",
+                    "--count",
+                    str(count),
+                    "--source",
+                    source,
+                    "--csv",
+                    str(csv_files[count]),
+                ]
+                done = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+                if done.returncode != 0:
+                    raise RuntimeError(f"bulk_rss failed: {done.stderr[-1000:]}")
+                report = json.loads(done.stdout)
+                if report["ok"] != count:
+                    raise RuntimeError(f"bulk_rss delivered {report['ok']} of {count}")
+                results.rss_kib[rss_key(source, count)] = report["maxrss_kib"]
+                results.seconds[rss_key(source, count)] = report["seconds"]
+
+
+# -- report -------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()}"
+
+
+def versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for name in ("norq", "httpx", "aiohttp", "twilio", "apprise"):
+        try:
+            found.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            found.append(f"{name} -")
+    return ", ".join(found)
+
+
+def judge(
+    results: Results, label: str, value: float | None, target: float, *, at_most: bool = False
+) -> None:
+    if value is None:
+        results.verdicts.append((False, f"SKIP  {label}: a contender was not run"))
+        return
+    ok = value <= target if at_most else value >= target
+    sign = "≤" if at_most else "≥"
+    results.verdicts.append(
+        (ok, f"{'PASS' if ok else 'FAIL'}  {label}: {value:.2f}× ({sign} {target}×)")
+    )
+
+
+def ratio(top: float | None, bottom: float | None) -> float | None:
+    if top is None or bottom is None or bottom == 0:
+        return None
+    return top / bottom
+
+
+def verdicts(results: Results) -> None:
+    rate, secs, rss = results.rates.get, results.seconds.get, results.rss_kib.get
+    n64 = rate("norq anotify_many conc 64")
+    judge(results, "async conc 64 vs twilio async", ratio(n64, rate(c.TwilioAsync(64).name)), 1.0)
+    judge(results, "async conc 64 vs raw aiohttp", ratio(n64, rate(c.AiohttpAsync(64).name)), 0.9)
+    judge(
+        results,
+        "async conc 256 vs conc 16 (no drop)",
+        ratio(rate("norq anotify_many conc 256"), rate("norq anotify_many conc 16")),
+        0.95,
+    )
+    norq_sync = rate(c.NorqSync.name)
+    judge(results, "sync loop vs raw httpx.Client", ratio(norq_sync, rate(c.HttpxSync.name)), 0.9)
+    judge(results, "sync loop vs twilio sync", ratio(norq_sync, rate(c.TwilioSync.name)), 1.3)
+    judge(
+        results,
+        "build rate vs raw aiohttp send rate (conc 64)",
+        ratio(rate(BUILD), rate(c.AiohttpAsync(64).name)),
+        20.0,
+    )
+    judge(
+        results,
+        "norq --version vs apprise --version",
+        ratio(secs("norq --version"), secs("apprise --version")),
+        0.5,
+        at_most=True,
+    )
+    judge(
+        results,
+        "norq send --dry-run vs apprise --version",
+        ratio(secs("norq send --dry-run"), secs("apprise --version")),
+        1.0,
+        at_most=True,
+    )
+    sizes = sorted({int(k.split()[1].replace(",", "")) for k in results.rss_kib})
+    if len(sizes) == 2:
+        for source in ("generator", "csv"):
+            judge(
+                results,
+                f"peak RSS {sizes[1]:,} vs {sizes[0]:,} recipients ({source})",
+                ratio(rss(rss_key(source, sizes[1])), rss(rss_key(source, sizes[0]))),
+                1.2,
+                at_most=True,
+            )
+
+
+def report(results: Results) -> None:
+    say()
+    say(f"Machine: {machine()}")
+    say(f"Versions: {versions()}")
+    if c.uses_stand_in():
+        say("Note: no built-in twilio provider installed; Norq ran on benchmarks/_stand_in.py")
+    groups: list[tuple[str, Callable[[str], bool], str]] = [
+        ("Sync, one message at a time", lambda k: "conc" not in k and "build" not in k, ""),
+        ("Async bulk", lambda k: "conc" in k, ""),
+        ("Pure build, no I/O", lambda k: "build" in k, ""),
+    ]
+    baseline_sync = results.rates.get(c.HttpxSync.name)
+    baseline_async = results.rates.get(c.AiohttpAsync(64).name)
+    for title, belongs, _ in groups:
+        rows = [(k, v) for k, v in results.rates.items() if belongs(k)]
+        if not rows:
+            continue
+        base = baseline_sync if title.startswith("Sync") else baseline_async
+        base_name = "raw httpx.Client" if title.startswith("Sync") else "raw aiohttp conc 64"
+        say()
+        say(f"{title}  (msg/s, ratio to {base_name})")
+        for name, value in rows:
+            r = f"{value / base:6.2f}×" if base else "     -"
+            say(f"  {name:<48} {value:>10,.0f}  {r}")
+    cli = {k: v for k, v in results.seconds.items() if not k.startswith("bulk")}
+    if cli:
+        apprise = cli.get("apprise --version")
+        say()
+        say("CLI wall time  (median ms, ratio to apprise --version)")
+        for name, value in cli.items():
+            r = f"{value / apprise:6.2f}×" if apprise else "     -"
+            say(f"  {name:<48} {value * 1000:>10.0f}  {r}")
+    if results.rss_kib:
+        say()
+        say("Bulk peak RSS  (MiB, seconds)")
+        for name, kib in results.rss_kib.items():
+            say(f"  {name:<48} {kib / 1024:>10.1f}  {results.seconds[name]:6.1f}s")
+    for name, why in results.skipped.items():
+        say(f"  skipped {name}: {why}")
+    say()
+    say("Targets")
+    for _, line in results.verdicts:
+        say(f"  {line}")
+
+
+SECTIONS = ("sync", "async", "build", "cli", "rss")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny counts, one round (smoke test)")
+    parser.add_argument("--rounds", type=int, help="rounds per section (default 5, quick 1)")
+    parser.add_argument(
+        "--only", action="append", choices=SECTIONS, help="run only this section; repeatable"
+    )
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="fixed delay of every fake-server answer"
+    )
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    args = parser.parse_args(argv)
+    profile = QUICK if args.quick else FULL
+    if args.rounds:
+        profile = Profile(**{**profile.__dict__, "rounds": args.rounds})
+    sections = args.only or list(SECTIONS)
+    results = Results()
+    started = time.perf_counter()
+    with fake_twilio(args.latency_ms, max_seconds=1200) as base:
+        say(f"fake Twilio at {base}; {profile.rounds} round(s); sections: {', '.join(sections)}")
+        for section, run in (
+            ("sync", lambda: bench_sync(base, profile, results)),
+            ("async", lambda: bench_async(base, profile, results)),
+            ("build", lambda: bench_build(base, profile, results)),
+        ):
+            if section in sections:
+                say(f"… {section}")
+                run()
+    if "cli" in sections:
+        say("… cli")
+        bench_cli(profile, results)
+    if "rss" in sections:
+        say("… rss")
+        bench_rss(profile, results)
+    verdicts(results)
+    report(results)
+    say(f"\n{len(sections)} section(s) in {time.perf_counter() - started:.0f}s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results.__dict__, indent=2, default=list))

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -63,9 +64,12 @@ class Chromium:
             start_new_session=True,
         )
         self._ids = itertools.count(1)
+        self._resources = ExitStack()
         self._width, self._height = width, height
         try:
-            self._socket = connect(self._browser_endpoint(timeout=20), max_size=2**26)
+            self._socket = self._resources.enter_context(
+                connect(self._browser_endpoint(timeout=20), max_size=2**26)
+            )
             target = self._call("Target.createTarget", url="about:blank")["targetId"]
             attached = self._call("Target.attachToTarget", targetId=target, flatten=True)
             self._session = attached["sessionId"]
@@ -124,7 +128,11 @@ class Chromium:
         return result["result"].get("value")
 
     def wait_for(self, expression: str, timeout: float = 10, interval: float = 0.05) -> Any:
-        """Poll until ``expression`` is truthy in the page; return its value."""
+        """Poll until ``expression`` is truthy in the page; return its value.
+
+        Values come back as JSON, so a DOM node arrives as ``{}``: test for
+        elements with ``!!`` in the expression.
+        """
         deadline = time.monotonic() + timeout
         while True:
             value = self.evaluate(expression)
@@ -145,9 +153,7 @@ class Chromium:
         return path
 
     def close(self) -> None:
-        socket = getattr(self, "_socket", None)
-        if socket is not None:
-            socket.close()
+        self._resources.close()
         if self._process.poll() is None:
             # The whole group: the browser and its renderer and GPU helpers.
             os.killpg(self._process.pid, signal.SIGTERM)

@@ -29,6 +29,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from norq.providers.twilio.segments import count_segments
 from norq.sandbox.delivery import Delivery
 from norq.sandbox.faults import Fault, FaultPlan, FaultSpecError, parse_counted, parse_fault
 from norq.sandbox.resources import (
@@ -43,7 +44,7 @@ from norq.sandbox.resources import (
     not_found,
     validate_create,
 )
-from norq.sandbox.settings import DEFAULT_API_KEY_SECRET, SandboxSettings, segment_counter
+from norq.sandbox.settings import DEFAULT_API_KEY_SECRET, SandboxSettings
 from norq.sandbox.store import RecordedRequest, Store
 
 logger = logging.getLogger("norq.sandbox")
@@ -65,7 +66,7 @@ class SandboxState:
 
     @classmethod
     def create(cls, settings: SandboxSettings) -> SandboxState:
-        store = Store(settings.account_sid, segment_counter())
+        store = Store(settings.account_sid, count_segments)
         delivery = Delivery(
             store,
             settings.auth_token,

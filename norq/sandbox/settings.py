@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-import math
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
 
 from norq.sandbox.resources import DEFAULT_FAILED, DEFAULT_UNDELIVERED
 
@@ -44,18 +40,3 @@ class SandboxSettings:
             self.account_sid: self.auth_token,
             self.api_key_sid: self.api_key_secret,
         }.get(username)
-
-
-def segment_counter() -> Callable[[str], int]:
-    """The Twilio provider's segment count when it is installed, else a plain estimate."""
-    try:
-        module = importlib.import_module("norq.providers.twilio.segments")
-    except ImportError:
-        return _estimate_segments
-    counter = getattr(module, "count_segments", None)
-    return _estimate_segments if counter is None else cast(Callable[[str], int], counter)
-
-
-def _estimate_segments(body: str) -> int:
-    # GSM-7 sizes (160 alone, 153 per concatenated part); only used without the provider.
-    return 1 if len(body) <= 160 else math.ceil(len(body) / 153)

@@ -54,10 +54,10 @@ class Tally:
 def summary_table(tally: Tally, elapsed: float) -> str:
     """The end-of-run table: delivered, then each failure code with an example."""
     rate = tally.done / elapsed if elapsed > 0 else 0.0
-    rows = [("delivered", str(tally.delivered), "")]
+    rows = [("delivered", f"{tally.delivered:,}", "")]
     for code, count in sorted(tally.by_code.items(), key=lambda item: (-item[1], item[0])):
-        rows.append((f"failed: {code}", str(count), _shorten(tally.examples.get(code, ""))))
-    rows.append(("total", str(tally.done), f"{_duration(elapsed)}, {rate:,.0f}/s"))
+        rows.append((f"failed: {code}", f"{count:,}", _shorten(tally.examples.get(code, ""))))
+    rows.append(("total", f"{tally.done:,}", f"{_duration(elapsed)}, {rate:,.0f}/s"))
     width = max(len(label) for label, _, _ in rows)
     digits = max(len(count) for _, count, _ in rows)
     lines = [f"{label:<{width}}  {count:>{digits}}  {note}".rstrip() for label, count, note in rows]

@@ -53,7 +53,12 @@ def messages() -> None:
     help="Only messages sent before this date.",
 )
 @click.option(
-    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="At most N."
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    metavar="N",
+    help="Show at most N messages.",
 )
 @provider_option(PROVIDER_HELP)
 @config_option

@@ -18,6 +18,7 @@ from typing import IO, Any
 
 import click
 
+from norq.cli import UsageFailure
 from norq.receipt import Receipt
 
 
@@ -63,9 +64,9 @@ def _csv_rows(reader: csv.DictReader[str], to_column: str, name: str) -> Iterato
             }
             yield Row(number, to.strip(), data)
     except csv.Error as exc:
-        raise click.ClickException(
-            f"{name}, line {reader.line_num}: malformed CSV ({exc}); "
-            f"{number} rows before it were processed"
+        raise UsageFailure(
+            f"{name}: malformed CSV after line {reader.line_num} ({exc}); "
+            f"rows processed before it: {number}"
         ) from None
 
 

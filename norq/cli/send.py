@@ -43,16 +43,12 @@ FAILED = 1
 
 @click.command(
     epilog="""\b
-Bulk CSV: the header names the columns; the recipient column is `to`
-(or --to-column) and every other column is template data for its row.
-Malformed rows (say a bad phone number) become failed receipts; every row
-is accounted for. --receipts FILE writes one JSON line per row: row (its
-number in the CSV), to, data, ok, channel, provider, message_id,
-status_code, attempts and error. --retry-failed FILE re-sends the rows of
-such a file that have no delivered receipt, never a delivered one; pass
-the same CHANNEL, --template/--body and --data again. Retry rounds repeat:
-write each round's receipts to a new file, or to the retry file itself,
-which then gets the new receipts appended."""
+Bulk: the CSV header names the columns; the recipient column is `to` (or
+--to-column) and every other column is template data for its row. A row
+that cannot be sent (say a malformed number) gets a failed receipt, so every
+row is accounted for. --retry-failed FILE re-sends the rows of a --receipts
+FILE that have no delivered receipt; give the same CHANNEL, --template or
+--body and --data again. See docs/cli.md for the receipts format."""
 )
 @click.argument("channel")
 @click.option(
@@ -70,6 +66,7 @@ which then gets the new receipts appended."""
 @click.option(
     "--data-json",
     type=click.File("r", encoding="utf-8"),
+    metavar="FILE",
     help="Template variables from a JSON object in FILE ('-' reads stdin).",
 )
 @provider_option("Send through this provider instead of the channel's routing.")
@@ -108,6 +105,7 @@ which then gets the new receipts appended."""
     "--concurrency",
     type=click.IntRange(1, 1024),
     default=16,
+    metavar="N",
     show_default=True,
     help="Bulk: requests in flight at once.",
 )

@@ -55,7 +55,7 @@ def parse_pairs(pairs: Iterable[str], option: str) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint=option)
+            raise bad_value(option, f"expected KEY=VALUE, got {pair!r}")
         data[key] = value
     return data
 
@@ -64,15 +64,20 @@ def read_json_object(stream: IO[str], option: str) -> dict[str, Any]:
     try:
         value = json.load(stream)
     except json.JSONDecodeError as exc:
-        raise click.BadParameter(
-            f"{stream.name}: not valid JSON: {exc.msg} at line {exc.lineno}", param_hint=option
-        ) from None
+        where = f"{stream.name}: not valid JSON: {exc.msg} at line {exc.lineno}"
+        raise bad_value(option, where) from None
     if not isinstance(value, dict):
-        raise click.BadParameter(
-            f"{stream.name}: expected a JSON object, got {type(value).__name__}",
-            param_hint=option,
+        raise bad_value(
+            option, f"{stream.name}: expected a JSON object, got {type(value).__name__}"
         )
     return value
+
+
+def bad_value(option: str, message: str) -> click.ClickException:
+    """A usage error about one option, on one line (click's own adds the usage text)."""
+    from norq.cli import UsageFailure
+
+    return UsageFailure(f"invalid value for {option}: {message}")
 
 
 def given(ctx: click.Context, name: str) -> bool:

@@ -156,9 +156,14 @@ class BarProgress:
         )
         self._task = self._progress.add_task("send", total=total, failed=0)
         self._progress.start()
+        self._next = 0.0
 
     def update(self, tally: Tally) -> None:
-        self._progress.update(self._task, completed=tally.done, failed=tally.failed)
+        # rich redraws ten times a second; feeding it every receipt costs more than that.
+        now = time.monotonic()
+        if now >= self._next:
+            self._next = now + 0.05
+            self._progress.update(self._task, completed=tally.done, failed=tally.failed)
 
     def close(self, tally: Tally) -> None:
         # An estimated total (lines, not CSV records) is corrected at the end.

@@ -19,6 +19,7 @@ from typing import IO, Any
 import click
 
 from norq.cli import UsageFailure
+from norq.cli._common import bad_value
 from norq.receipt import Receipt
 
 
@@ -39,12 +40,12 @@ def rows_from_csv(stream: IO[str], to_column: str) -> Iterator[Row]:
     columns = reader.fieldnames
     name = getattr(stream, "name", "CSV")
     if not columns:
-        raise click.BadParameter(f"{name} is empty; expected a header line", param_hint="--csv")
+        raise bad_value("--csv", f"{name} is empty; expected a header line")
     if to_column not in columns:
-        raise click.BadParameter(
+        raise bad_value(
+            "--csv",
             f"{name} has no {to_column!r} column (columns: {', '.join(columns)}); "
             "name the recipient column with --to-column",
-            param_hint="--csv",
         )
     return _csv_rows(reader, to_column, name)
 
@@ -124,15 +125,14 @@ def _receipt_lines(path: Path, channel: str) -> Iterator[tuple[int, dict[str, An
             ):
                 raise _bad_line(where, "not a receipt (expected row, to, ok and data)")
             if line.get("channel") not in (None, channel):
-                raise click.BadParameter(
-                    f"{where}: this receipt is for channel {line['channel']!r}, not {channel!r}",
-                    param_hint="--retry-failed",
+                raise _bad_line(
+                    where, f"this receipt is for channel {line['channel']!r}, not {channel!r}"
                 )
             yield line_number, line
 
 
-def _bad_line(where: str, why: str) -> click.BadParameter:
-    return click.BadParameter(f"{where}: {why}", param_hint="--retry-failed")
+def _bad_line(where: str, why: str) -> click.ClickException:
+    return bad_value("--retry-failed", f"{where}: {why}")
 
 
 def receipt_line(row: Row, receipt: Receipt) -> dict[str, Any]:

@@ -7,11 +7,13 @@ import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import click
 
+from norq.cli import UsageFailure
 from norq.cli._common import (
     config_option,
     dumps,
@@ -206,22 +208,15 @@ def send(
     ctx.exit(FAILED if failures else 0)
 
 
+@dataclass(frozen=True, slots=True)
 class _Content:
     """What every recipient of one send gets: channel, body or template, shared data."""
 
-    def __init__(
-        self,
-        channel: str,
-        body: str | None,
-        template: str | None,
-        data: Mapping[str, Any] | None,
-        provider: str | None,
-    ) -> None:
-        self.channel = channel
-        self.body = body
-        self.template = template
-        self.data = data
-        self.provider = provider
+    channel: str
+    body: str | None
+    template: str | None
+    data: Mapping[str, Any] | None
+    provider: str | None
 
 
 def _check_options(
@@ -233,11 +228,12 @@ def _check_options(
     dry_run: bool,
     template: str | None,
 ) -> None:
-    sources = [name for name, value in _sources(recipients, csv_path, retry_path) if value]
+    given_sources = [("--to", recipients), ("--csv", csv_path), ("--retry-failed", retry_path)]
+    sources = [name for name, value in given_sources if value]
     if not sources:
-        raise click.UsageError("give recipients with --to, --csv or --retry-failed")
+        raise UsageFailure("give recipients with --to, --csv or --retry-failed")
     if len(sources) > 1:
-        raise click.UsageError(
+        raise UsageFailure(
             f"use one of --to, --csv and --retry-failed, not {' and '.join(sources)}"
         )
     bulk = csv_path is not None or retry_path is not None
@@ -253,13 +249,7 @@ def _check_options(
     ]
     for name, allowed, message in rules:
         if not allowed and given(ctx, name):
-            raise click.UsageError(message)
-
-
-def _sources(
-    recipients: Sequence[str], csv_path: str | None, retry_path: Path | None
-) -> list[tuple[str, object]]:
-    return [("--to", recipients), ("--csv", csv_path), ("--retry-failed", retry_path)]
+            raise UsageFailure(message)
 
 
 def _open_csv(path: str) -> IO[str]:

@@ -140,4 +140,4 @@ def sandbox(
     if faults or fault_rate:
         click.echo(f"  faults:       {state.faults.snapshot()}")
     click.echo("Press Ctrl+C to stop.")
-    serve(settings, sock, state)
+    serve(state, sock)

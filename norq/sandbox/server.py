@@ -219,11 +219,8 @@ class SandboxServer:
         return f"<SandboxServer {self.url}>"
 
 
-def serve(
-    settings: SandboxSettings, sock: socket.socket, state: SandboxState | None = None
-) -> None:
+def serve(state: SandboxState, sock: socket.socket) -> None:
     """Run a sandbox in the foreground on ``sock`` until interrupted (``norq sandbox``)."""
-    state = state or SandboxState.create(settings)
     server = _Server(_config(state, "warning"), state.store)
     try:
         server.run(sockets=[sock])

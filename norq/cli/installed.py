@@ -105,7 +105,10 @@ def plugins(as_json: bool) -> None:
         package = plugin["package"] or "unknown package"
         version = f" {plugin['version']}" if plugin["version"] else ""
         click.echo(f"{plugin['name']}  ({package}{version})")
-        click.echo(f"  hooks: {', '.join(plugin['hooks']) or 'none'}")  # type: ignore[arg-type]
-        provided = plugin["providers"]
-        if provided:
-            click.echo(f"  providers: {', '.join(provided)}")  # type: ignore[arg-type]
+        click.echo(f"  hooks: {_join(plugin['hooks']) or 'none'}")
+        if plugin["providers"]:
+            click.echo(f"  providers: {_join(plugin['providers'])}")
+
+
+def _join(names: object) -> str:
+    return ", ".join(str(name) for name in names) if isinstance(names, list) else ""

@@ -98,6 +98,10 @@ class FakeSmsProvider(norq.Provider):
             params.append(("From", query.sender))
         if query.sent_on:
             params.append(("DateSent", query.sent_on.isoformat()))
+        if query.sent_after:
+            params.append(("DateSent>", query.sent_after.isoformat()))
+        if query.sent_before:
+            params.append(("DateSent<", query.sent_before.isoformat()))
         return norq.PreparedRequest(
             method="GET",
             url=f"{self.config.base_url}/messages",

@@ -105,6 +105,8 @@ def test_messages_list_sent_after_and_before_are_accepted(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert result.stderr == "no messages found\n"
+    _, _, query = api.requests[-1]
+    assert (query["DateSent>"], query["DateSent<"]) == (["2026-01-01"], ["2026-02-01"])
 
 
 def test_messages_list_rejects_a_bad_date(run: Run, fake_config: str) -> None:

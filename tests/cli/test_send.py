@@ -293,3 +293,42 @@ def test_unexpected_errors_are_one_line_with_a_hint(
         "Error: unexpected RuntimeError: boom second line "
         "(run `norq --debug ...` for the traceback)"
     )
+
+
+# -- logging -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def retrying_config(fakesms: None, api: FakeApi, write_config: Callable[..., str]) -> str:
+    text = fake_config_text(api.url).replace("{max_retries: 0}", "{max_retries: 1, backoff: 0}")
+    return write_config(text, "retrying.yaml")
+
+
+def test_retries_are_logged_as_warnings(run: Run, retrying_config: str, api: FakeApi) -> None:
+    api.unavailable.add(ANN)
+    result = run("send", "sms", "--to", ANN, "--body", "hi", "--config", retrying_config)
+    assert result.exit_code == 0, result.output
+    assert "(2 attempts)" in result.stdout
+    assert result.stderr.startswith("norq: WARNING: POST ")
+    assert "HTTP 503 on attempt 1; retrying" in result.stderr
+
+
+def test_debug_logs_with_timestamps(run: Run, retrying_config: str, api: FakeApi) -> None:
+    api.unavailable.add(ANN)
+    result = run("--debug", "send", "sms", "--to", ANN, "--body", "hi", "--config", retrying_config)
+    assert result.exit_code == 0, result.output
+    assert " WARNING norq: POST " in result.stderr
+
+
+def test_bulk_sends_do_not_log_each_retry(
+    run: Run, retrying_config: str, api: FakeApi, tmp_path: Path
+) -> None:
+    api.unavailable.add(ANN)
+    rows = tmp_path / "rows.csv"
+    rows.write_text(f"to\n{ANN}\n")
+    result = run(
+        "send", "sms", "--csv", str(rows), "--body", "hi", "--progress", "none",
+        "--config", retrying_config,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""

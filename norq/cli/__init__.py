@@ -32,6 +32,7 @@ EXTRAS_HINT = {"norq.sandbox": "pip install 'norq[sandbox]'"}
 
 USAGE_ERROR = 2
 FAILED = 1
+BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool killed by it
 
 
 class LazyGroup(click.Group):
@@ -89,6 +90,10 @@ class NorqGroup(LazyGroup):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            # The reader went away (`norq ... | head`): stop quietly, as a shell tool does.
+            _discard_stdout()
+            ctx.exit(BROKEN_PIPE)
         except Exception as exc:
             if ctx.params.get("debug"):
                 import traceback
@@ -127,6 +132,17 @@ def _as_click_error(exc: Exception) -> click.ClickException:
         return CommandFailed(one_line(str(exc)))
     detail = f"{type(exc).__name__}: {one_line(str(exc))}" if str(exc) else type(exc).__name__
     return CommandFailed(f"unexpected {detail} (run `norq --debug ...` for the traceback)")
+
+
+def _discard_stdout() -> None:
+    # Without this, the interpreter's final flush of stdout fails again, noisily.
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def config_error_line(exc: Any) -> str:

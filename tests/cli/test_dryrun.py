@@ -285,3 +285,21 @@ def test_render_adds_comments_and_masks_them() -> None:
     request = PreparedRequest(method="GET", url="https://a.test")
     text = dryrun.render(request, REDACTOR, fmt="http", comments=["note s3cr3t&x"])
     assert text == "# note ***\nGET https://a.test"
+
+
+def test_output_cut_short_by_the_reader_ends_quietly(tmp_path: Path) -> None:
+    config = tmp_path / "norq.yaml"
+    config.write_text("providers:\n  console: {}\nrouting:\n  chat: console\n")
+    rows = tmp_path / "rows.csv"
+    rows.write_text("to\n" + "".join(f"user{n}\n" for n in range(20_000)))
+    norq = Path(sys.executable).parent / "norq"
+    args = ["send", "chat", "--csv", rows, "--body", "hi", "--dry-run", "--config", config]
+    with subprocess.Popen(
+        [norq, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        assert process.stdout.readline() == "# chat to user0 via console\n"
+        process.stdout.close()  # like `| head -1`
+        assert process.wait(timeout=60) == 141
+        assert process.stderr.read() == ""

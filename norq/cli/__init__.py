@@ -115,20 +115,13 @@ class CommandFailed(click.ClickException):
 
 
 def _as_click_error(exc: Exception) -> click.ClickException:
-    from norq.errors import (
-        ConfigError,
-        DeliveryError,
-        MessageError,
-        NorqError,
-        PluginError,
-        UnsupportedOperation,
-    )
+    from norq.errors import ConfigError, MessageError, NorqError, PluginError, UnsupportedOperation
 
     if isinstance(exc, ConfigError):
         return UsageFailure(config_error_line(exc))
     if isinstance(exc, MessageError | PluginError | UnsupportedOperation):
         return UsageFailure(one_line(str(exc)))
-    if isinstance(exc, DeliveryError | NorqError):
+    if isinstance(exc, NorqError):  # a DeliveryError, a failed status query...
         return CommandFailed(one_line(str(exc)))
     detail = f"{type(exc).__name__}: {one_line(str(exc))}" if str(exc) else type(exc).__name__
     return CommandFailed(f"unexpected {detail} (run `norq --debug ...` for the traceback)")

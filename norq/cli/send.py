@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -300,7 +299,7 @@ def _dry_run(
             )
         except MessageError as exc:
             failures += 1
-            message = redactor.text(str(exc)) if redactor else str(exc)
+            message = " ".join((redactor.text(str(exc)) if redactor else str(exc)).split())
             if as_json:
                 error = {"code": exc.code, "message": message}
                 click.echo(dumps({"row": row.number, "to": row.to, "error": error}))
@@ -386,6 +385,7 @@ def _send_bulk(
     as_json: bool,
 ) -> int:
     """Send to many rows concurrently, with progress and a summary at the end."""
+    import asyncio
     import logging
 
     from norq.cli.progress import Tally, make_progress, summary_table

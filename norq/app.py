@@ -380,6 +380,8 @@ class Norq:
     ) -> Iterator[MessageStatus]:
         produced = 0
         while request is not None:
+            if limit is not None and produced >= limit:
+                return  # do not fetch a page nobody will read
             outcome = self._executor.send(request)
             _raise_for_query(outcome, f"listing messages from {chosen.instance}")
             page = chosen.read_page(outcome.data)

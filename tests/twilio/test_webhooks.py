@@ -1,0 +1,314 @@
+"""The webhook app end to end: signatures, de-duplication, hooks, TwiML."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import pluggy
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+import norq
+from norq.plugins import get_plugin_manager
+from norq.providers.twilio.signature import compute_signature
+from norq.providers.twilio.webhooks import EMPTY_TWIML, create_webhook_app
+from tests.twilio.conftest import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    MESSAGE_SID,
+    RECIPIENT,
+    SENDER,
+    WEBHOOK_TOKEN,
+    document,
+)
+
+with warnings.catch_warnings():
+    # Starlette 1.x suggests httpx2 for its test client; httpx works the same here.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from starlette.testclient import TestClient
+
+BASE = "http://testserver"
+STATUS_FIELDS = {
+    "AccountSid": ACCOUNT_SID,
+    "MessageSid": MESSAGE_SID,
+    "SmsSid": MESSAGE_SID,
+    "MessageStatus": "undelivered",
+    "SmsStatus": "undelivered",
+    "ErrorCode": "30003",
+    "To": RECIPIENT,
+    "From": SENDER,
+    "ApiVersion": "2010-04-01",
+}
+INBOUND_FIELDS = {
+    "AccountSid": ACCOUNT_SID,
+    "MessageSid": "SM" + "9" * 32,
+    "From": RECIPIENT,
+    "To": SENDER,
+    "Body": "STOP please",
+    "NumMedia": "2",
+    "MediaUrl0": "https://api.twilio.com/media/ME1",
+    "MediaContentType0": "image/png",
+    "MediaUrl1": "https://api.twilio.com/media/ME2",
+    "MediaContentType1": "image/jpeg",
+    "NumSegments": "1",
+}
+
+
+class Recorder:
+    """A plugin that records what the webhook hooks receive."""
+
+    def __init__(self) -> None:
+        self.statuses: list[tuple[norq.MessageStatus, str]] = []
+        self.inbound: list[tuple[norq.InboundMessage, str]] = []
+        self.fail = False
+
+    @norq.hookimpl
+    def delivery_status(self, status: norq.MessageStatus, provider: str) -> None:
+        if self.fail:
+            raise RuntimeError("database down")
+        self.statuses.append((status, provider))
+
+    @norq.hookimpl
+    def inbound_message(self, message: norq.InboundMessage, provider: str) -> None:
+        self.inbound.append((message, provider))
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def plugin_manager(recorder: Recorder) -> Iterator[pluggy.PluginManager]:
+    pm = get_plugin_manager(load_entry_points=False)
+    pm.register(recorder, name="recorder")
+    try:
+        yield pm
+    finally:
+        pm.unregister(recorder)
+
+
+@pytest.fixture
+def app_norq(plugin_manager: pluggy.PluginManager) -> norq.Norq:
+    return norq.Norq.from_dict(
+        document(webhook_auth_token=WEBHOOK_TOKEN), environ={}, plugin_manager=plugin_manager
+    )
+
+
+@pytest.fixture
+def client(app_norq: norq.Norq) -> TestClient:
+    return TestClient(create_webhook_app(app_norq))
+
+
+def signed_post(
+    client: TestClient,
+    path: str,
+    fields: dict[str, str],
+    *,
+    token: str = WEBHOOK_TOKEN,
+    url: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Any:
+    signature = compute_signature(token, url or BASE + path, fields)
+    return client.post(
+        path,
+        content=urlencode(fields),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature,
+            **(headers or {}),
+        },
+    )
+
+
+def test_signed_status_callback_reaches_the_hook(client: TestClient, recorder: Recorder) -> None:
+    response = signed_post(client, "/status", STATUS_FIELDS)
+    assert response.status_code == 200
+    assert response.text == EMPTY_TWIML
+    assert response.headers["content-type"].startswith("text/xml")
+    [(status, provider)] = recorder.statuses
+    assert provider == "twilio"
+    assert (status.message_id, status.status, status.provider_status, status.error_code) == (
+        MESSAGE_SID,
+        "undelivered",
+        "undelivered",
+        "30003",
+    )
+    assert (status.to, status.sender) == (RECIPIENT, SENDER)
+
+
+def test_signed_inbound_message_reaches_the_hook(client: TestClient, recorder: Recorder) -> None:
+    response = signed_post(client, "/inbound", INBOUND_FIELDS)
+    assert (response.status_code, response.text) == (200, EMPTY_TWIML)
+    [(message, provider)] = recorder.inbound
+    assert provider == "twilio"
+    assert (message.message_id, message.sender, message.to, message.body) == (
+        "SM" + "9" * 32,
+        RECIPIENT,
+        SENDER,
+        "STOP please",
+    )
+    assert message.media_urls == (
+        "https://api.twilio.com/media/ME1",
+        "https://api.twilio.com/media/ME2",
+    )
+    assert message.raw["MediaContentType0"] == "image/png"
+
+
+def test_unsigned_request_is_refused(client: TestClient, recorder: Recorder) -> None:
+    response = client.post("/status", data=STATUS_FIELDS)
+    assert response.status_code == 403
+    assert recorder.statuses == []
+
+
+def test_request_signed_with_another_token_is_refused(
+    client: TestClient, recorder: Recorder
+) -> None:
+    response = signed_post(client, "/status", STATUS_FIELDS, token="not-the-token")
+    assert response.status_code == 403
+    assert recorder.statuses == []
+
+
+def test_tampered_parameter_is_refused(client: TestClient, recorder: Recorder) -> None:
+    signature = compute_signature(WEBHOOK_TOKEN, BASE + "/status", STATUS_FIELDS)
+    forged = {**STATUS_FIELDS, "MessageStatus": "delivered"}
+    response = client.post(
+        "/status",
+        content=urlencode(forged),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature,
+        },
+    )
+    assert response.status_code == 403
+    assert recorder.statuses == []
+
+
+def test_signature_for_another_url_is_refused(client: TestClient, recorder: Recorder) -> None:
+    response = signed_post(client, "/status", STATUS_FIELDS, url=BASE + "/inbound")
+    assert response.status_code == 403
+    assert recorder.statuses == []
+
+
+def test_query_string_is_part_of_the_signed_url(client: TestClient, recorder: Recorder) -> None:
+    path = "/status?tenant=42"
+    assert signed_post(client, path, STATUS_FIELDS).status_code == 200
+    forged = signed_post(client, "/status?tenant=43", STATUS_FIELDS, url=BASE + path)
+    assert forged.status_code == 403
+    assert len(recorder.statuses) == 1
+
+
+def test_retried_delivery_is_processed_once(client: TestClient, recorder: Recorder) -> None:
+    headers = {"I-Twilio-Idempotency-Token": "idem-1"}
+    first = signed_post(client, "/status", STATUS_FIELDS, headers=headers)
+    again = signed_post(client, "/status", STATUS_FIELDS, headers=headers)
+    other_token = {"I-Twilio-Idempotency-Token": "idem-2"}
+    other = signed_post(client, "/status", STATUS_FIELDS, headers=other_token)
+    assert [first.status_code, again.status_code, other.status_code] == [200, 200, 200]
+    assert again.text == EMPTY_TWIML
+    assert len(recorder.statuses) == 2
+
+
+def test_a_failing_hook_answers_500_and_the_retry_is_processed(
+    client: TestClient, recorder: Recorder
+) -> None:
+    headers = {"I-Twilio-Idempotency-Token": "idem-7"}
+    recorder.fail = True
+    assert signed_post(client, "/status", STATUS_FIELDS, headers=headers).status_code == 500
+    recorder.fail = False
+    assert signed_post(client, "/status", STATUS_FIELDS, headers=headers).status_code == 200
+    assert len(recorder.statuses) == 1
+
+
+def test_signed_but_incomplete_callback_is_a_400(client: TestClient, recorder: Recorder) -> None:
+    fields = {k: v for k, v in STATUS_FIELDS.items() if k not in ("MessageStatus", "SmsStatus")}
+    response = signed_post(client, "/status", fields)
+    assert response.status_code == 400
+    assert "MessageStatus" in response.text
+    assert recorder.statuses == []
+
+
+def test_json_body_is_verified_with_body_sha256(client: TestClient, recorder: Recorder) -> None:
+    body = json.dumps(STATUS_FIELDS).encode()
+    path = f"/status?bodySHA256={hashlib.sha256(body).hexdigest()}"
+    signature = compute_signature(WEBHOOK_TOKEN, BASE + path)
+    headers = {"Content-Type": "application/json", "X-Twilio-Signature": signature}
+    assert client.post(path, content=body, headers=headers).status_code == 200
+    tampered = body.replace(b"undelivered", b"delivered")
+    assert client.post(path, content=tampered, headers=headers).status_code == 403
+    assert len(recorder.statuses) == 1
+
+
+def test_oversized_body_is_refused(client: TestClient) -> None:
+    response = client.post("/status", content=b"x" * (64 * 1024 + 1))
+    assert response.status_code == 413
+
+
+def test_only_post_is_allowed(client: TestClient) -> None:
+    assert client.get("/status").status_code == 405
+
+
+def test_mounted_behind_a_proxy_checks_the_public_url(
+    app_norq: norq.Norq, recorder: Recorder
+) -> None:
+    public = "https://hooks.example.com/twilio"
+    outer = Starlette(
+        routes=[Mount("/twilio", create_webhook_app(app_norq, public_url=public + "/"))]
+    )
+    client = TestClient(outer)
+    ok = signed_post(client, "/twilio/status", STATUS_FIELDS, url=public + "/status")
+    assert ok.status_code == 200
+    internal = signed_post(client, "/twilio/status", STATUS_FIELDS)  # signed for testserver
+    assert internal.status_code == 403
+    assert len(recorder.statuses) == 1
+
+
+def test_auth_token_mode_verifies_with_the_auth_token(plugin_manager: pluggy.PluginManager) -> None:
+    app = norq.Norq.from_dict(
+        document(api_key_sid=None, api_key_secret=None, auth_token=AUTH_TOKEN),
+        environ={},
+        plugin_manager=plugin_manager,
+    )
+    client = TestClient(create_webhook_app(app))
+    assert signed_post(client, "/status", STATUS_FIELDS, token=AUTH_TOKEN).status_code == 200
+
+
+def test_plugin_manager_target_with_explicit_token_and_instance_name(
+    plugin_manager: pluggy.PluginManager, recorder: Recorder
+) -> None:
+    app = create_webhook_app(plugin_manager, auth_token=AUTH_TOKEN, provider="twilio_eu")
+    signed_post(TestClient(app), "/inbound", INBOUND_FIELDS, token=AUTH_TOKEN)
+    assert recorder.inbound[0][1] == "twilio_eu"
+
+
+def test_api_key_config_without_webhook_token_cannot_build_the_app(
+    plugin_manager: pluggy.PluginManager,
+) -> None:
+    app = norq.Norq.from_dict(document(), environ={}, plugin_manager=plugin_manager)
+    with pytest.raises(ValueError, match="set webhook_auth_token"):
+        create_webhook_app(app)
+
+
+def test_plugin_manager_target_needs_a_token(plugin_manager: pluggy.PluginManager) -> None:
+    with pytest.raises(ValueError, match="pass auth_token="):
+        create_webhook_app(plugin_manager)
+
+
+def test_unknown_instance_is_refused(app_norq: norq.Norq) -> None:
+    with pytest.raises(ValueError, match="Twilio instances: twilio"):
+        create_webhook_app(app_norq, provider="twilio_eu")
+
+
+def test_rejections_are_logged_without_secrets(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG", logger="norq")
+    signed_post(client, "/status", STATUS_FIELDS, token="wrong")
+    assert "invalid X-Twilio-Signature" in caplog.text
+    assert WEBHOOK_TOKEN not in caplog.text

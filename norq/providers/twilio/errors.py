@@ -47,6 +47,8 @@ TWILIO_ERROR_CODES: Mapping[str, ErrorCode] = MappingProxyType(
         "21609": ErrorCode.INVALID_MESSAGE,  # invalid StatusCallback URL
         "21620": ErrorCode.INVALID_MESSAGE,  # invalid media URL
         "21623": ErrorCode.INVALID_MESSAGE,  # too many media URLs
+        "35114": ErrorCode.INVALID_MESSAGE,  # SendAt outside the scheduling window
+        "35115": ErrorCode.INVALID_MESSAGE,  # SendAt outside the scheduling window
         # Delivery (status callbacks)
         "30001": ErrorCode.RATE_LIMITED,  # queue overflow
         "30002": ErrorCode.PERMISSION_DENIED,  # account suspended

@@ -88,6 +88,23 @@ def test_unknown_sid_raises_query_error_with_twilio_details(make_norq: MakeNorq)
     assert (caught.value.error.code, caught.value.error.provider_code) == ("not_found", "20404")
 
 
+@respx.mock
+@pytest.mark.parametrize("body", [[], {"status": "sent"}])
+def test_unreadable_answer_is_a_query_error(make_norq: MakeNorq, body: object) -> None:
+    respx.get(MESSAGE_URL).mock(return_value=httpx.Response(200, json=body))
+    with pytest.raises(norq.QueryError) as caught:
+        make_norq().status(MESSAGE_SID)
+    assert caught.value.error is not None
+    assert caught.value.error.code == "bad_response"
+
+
+@respx.mock
+def test_listing_without_messages_is_a_query_error(make_norq: MakeNorq) -> None:
+    respx.get(MESSAGES_URL).mock(return_value=httpx.Response(200, json={"page": 0}))
+    with pytest.raises(norq.QueryError, match="'messages' list"):
+        list(make_norq().messages())
+
+
 @pytest.mark.parametrize("sid", ["SM123", "../../Calls", "XX" + "a" * 32, "SM" + "g" * 32])
 def test_malformed_sid_is_refused_before_any_request(make_norq: MakeNorq, sid: str) -> None:
     with respx.mock(assert_all_called=False) as router:

@@ -70,6 +70,7 @@ def config_errors(make_norq: MakeNorq, **overrides: Any) -> str:
         ({"max_price": "NaN"}, "max_price", "must be a positive amount"),
         ({"validity_period": 0}, "validity_period", "greater than or equal to 1"),
         ({"validity_period": 14401}, "validity_period", "less than or equal to 14400"),
+        ({"validity_period": True}, "validity_period", "not true/false"),
         ({"base_url": "api.twilio.com"}, "base_url", "not an http(s) URL"),
         ({"base_url": "https://api.example.com?x=1"}, "base_url", "query or fragment"),
         ({"edge": "Dublin!"}, "edge", "not a Twilio edge or region name"),

@@ -154,6 +154,13 @@ class TwilioConfig(BaseModel):
             raise ValueError(f"{value!r} has more than 4 decimal places; Twilio accepts up to 4")
         return price
 
+    @field_validator("validity_period", mode="before")
+    @classmethod
+    def _seconds_not_bool(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a number of seconds (1 to 14400), not true/false")
+        return value
+
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, value: str | None) -> str | None:

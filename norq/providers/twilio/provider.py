@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
+from norq.app import QueryError
 from norq.errors import MessageError
 from norq.message import E164, Message
 from norq.provider import MessageQuery, MessageStatus, Page, Provider
@@ -21,6 +22,7 @@ from norq.providers.twilio.config import TwilioConfig, check_http_url
 from norq.providers.twilio.errors import TWILIO_ERROR_CODES
 from norq.providers.twilio.segments import segment_info
 from norq.providers.twilio.status import CallbackError, message_status
+from norq.receipt import DeliveryFailure, ErrorCode
 from norq.request import BasicAuth, ErrorFormat, Pairs, PreparedRequest
 from norq.retry import RetryPolicy
 
@@ -169,11 +171,11 @@ class TwilioProvider(Provider):
 
     def read_status(self, data: Any) -> MessageStatus:
         if not isinstance(data, Mapping):
-            raise MessageError("Twilio answered a status query without a message resource")
+            raise _bad_answer("a status query was answered without a message resource")
         try:
             return message_status(data)
         except CallbackError as exc:
-            raise MessageError(f"Twilio's answer is not a message resource: {exc}") from None
+            raise _bad_answer(f"the answer is not a message resource: {exc}") from None
 
     def prepare_list(self, query: MessageQuery) -> PreparedRequest:
         if not 1 <= query.page_size <= MAX_PAGE_SIZE:
@@ -198,7 +200,7 @@ class TwilioProvider(Provider):
 
     def read_page(self, data: Any) -> Page:
         if not isinstance(data, Mapping) or not isinstance(data.get("messages"), list):
-            raise MessageError("Twilio answered a listing without a 'messages' list")
+            raise _bad_answer("a listing was answered without a 'messages' list")
         items = []
         for resource in data["messages"]:
             if isinstance(resource, Mapping):
@@ -267,6 +269,11 @@ def _check_message_sid(message_id: str) -> None:
             f"{message_id!r} is not a Twilio message SID: expected 'SM' or 'MM' followed by "
             "32 hex digits, as in a receipt's message_id"
         )
+
+
+def _bad_answer(problem: str) -> QueryError:
+    message = f"Twilio's answer cannot be read: {problem}"
+    return QueryError(message, DeliveryFailure(code=ErrorCode.BAD_RESPONSE, message=message))
 
 
 def _day(value: dt.date) -> str:

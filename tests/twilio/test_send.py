@@ -10,6 +10,8 @@ import pytest
 import respx
 
 import norq
+from norq.plugins import get_plugin_manager, provider_registry
+from norq.providers.twilio import TwilioProvider
 from tests.twilio.conftest import (
     ACCOUNT_SID,
     API_KEY_SECRET,
@@ -183,8 +185,6 @@ def test_429_then_201_is_retried_with_the_default_policy(make_norq: MakeNorq) ->
 
 def test_default_retry_is_seed_000s() -> None:
     policy = norq.RetryPolicy()
-    from norq.providers.twilio import TwilioProvider
-
     assert TwilioProvider.default_retry == policy
     assert (policy.max_retries, policy.backoff) == (2, 0.5)
     assert policy.retry_statuses == frozenset({429, *range(500, 600)})
@@ -221,8 +221,6 @@ def test_dry_run_counts_what_smart_encoding_sends(make_norq: MakeNorq) -> None:
 
 
 def test_provider_is_registered_by_the_default_plugins() -> None:
-    from norq.plugins import get_plugin_manager, provider_registry
-
     registry = provider_registry(get_plugin_manager(load_entry_points=False))
     assert registry["twilio"].plugin == "norq.providers.twilio"
     assert registry["twilio"].cls.channels == frozenset({"sms"})

@@ -258,3 +258,8 @@ def test_bulk_send_turns_a_bad_recipient_into_a_failed_receipt(
         0,
         "invalid_recipient",
     )
+
+
+@given(st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True))
+def test_any_e164_number_is_a_sender(number: str) -> None:
+    assert TwilioConfig.model_validate(twilio_config(**{"from": number})).from_ == number

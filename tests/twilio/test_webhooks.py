@@ -312,3 +312,13 @@ def test_rejections_are_logged_without_secrets(
     signed_post(client, "/status", STATUS_FIELDS, token="wrong")
     assert "invalid X-Twilio-Signature" in caplog.text
     assert WEBHOOK_TOKEN not in caplog.text
+
+
+def test_only_the_most_recent_tokens_are_remembered(
+    app_norq: norq.Norq, recorder: Recorder
+) -> None:
+    client = TestClient(create_webhook_app(app_norq, remember=1))
+    for token in ("a", "b", "a"):
+        headers = {"I-Twilio-Idempotency-Token": token}
+        assert signed_post(client, "/status", STATUS_FIELDS, headers=headers).status_code == 200
+    assert len(recorder.statuses) == 3

@@ -11,7 +11,7 @@ import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from norq.retry import RetryPolicy
 
@@ -36,6 +36,27 @@ class BasicAuth:
         return f"BasicAuth(username={self.username!r}, password='***')"
 
     __str__ = __repr__
+
+
+_ALWAYS_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+# quote_plus for ASCII as one str.translate table: a space is "+", the rest %XX.
+_FORM_ESCAPES = {
+    byte: "+" if byte == 0x20 else f"%{byte:02X}" for byte in range(128) if byte not in _ALWAYS_SAFE
+}
+
+
+def _quote(value: str) -> str:
+    return value.translate(_FORM_ESCAPES) if value.isascii() else quote_plus(value)
+
+
+def encode_form(pairs: Pairs) -> str:
+    """``urllib.parse.urlencode(pairs)``, the same string, at about half the cost.
+
+    A form body is encoded once per send, so this is on the hot path.
+    """
+    if not all(type(key) is str and type(value) is str for key, value in pairs):
+        return urlencode(pairs)
+    return "&".join([f"{_quote(key)}={_quote(value)}" for key, value in pairs])
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +115,7 @@ class PreparedRequest:
     def body_bytes(self) -> bytes | None:
         """The encoded body, as it goes on the wire."""
         if self.form is not None:
-            return urlencode(self.form).encode("ascii")
+            return encode_form(self.form).encode("ascii")
         if self.json is not None:
             import json
 

@@ -22,11 +22,27 @@ TEMPLATE_SUFFIX = ".j2"
 
 
 class _CompiledPart:
-    __slots__ = ("required", "template")
+    __slots__ = ("pieces", "required", "template")
 
-    def __init__(self, template: jinja2.Template, required: frozenset[str]) -> None:
+    def __init__(
+        self,
+        template: jinja2.Template,
+        required: frozenset[str],
+        pieces: tuple[tuple[bool, str], ...] | None = None,
+    ) -> None:
         self.template = template
         self.required = required
+        # For a template made only of text and ``{{ name }}``: (is_variable, text) pieces.
+        self.pieces = pieces
+
+    def render(self, data: Mapping[str, Any]) -> str:
+        if self.pieces is None:
+            return self.template.render(data)
+        # What jinja would produce: str() of each variable (no autoescape, no
+        # finalize), and every variable is known to be in ``data``.
+        return "".join(
+            [str(data[text]) if is_variable else text for is_variable, text in self.pieces]
+        )
 
 
 class Templates:
@@ -65,7 +81,7 @@ class Templates:
                         errors.append((path, f"template syntax error on line {exc.lineno}: {exc}"))
                         continue
                     compiled.setdefault((name, channel), {})[part] = _CompiledPart(
-                        template, required
+                        template, required, _plain_pieces(ast)
                     )
         return cls(compiled)
 
@@ -101,12 +117,36 @@ class Templates:
                     + (", ".join(repr(k) for k in sorted(data)) or "no variables")
                 )
             try:
-                rendered[part] = compiled.template.render(data)
+                rendered[part] = compiled.render(data)
             except Exception as exc:  # StrictUndefined on nested attributes, sandbox violations
                 raise TemplateError(
                     f"template {name!r} ({channel}.{part}) failed to render: {exc}"
                 ) from exc
         return rendered
+
+
+def _plain_pieces(ast: jinja2.nodes.Template) -> tuple[tuple[bool, str], ...] | None:
+    """The template as text and variable names, if that is all it is; else None.
+
+    Most notification templates are "Your code is {{ code }}": rendering those
+    by joining strings skips jinja's per-render context set-up, the largest
+    cost of building a message. Anything else (filters, tags, attributes)
+    renders through jinja.
+    """
+    from jinja2 import nodes
+
+    pieces: list[tuple[bool, str]] = []
+    for statement in ast.body:
+        if not isinstance(statement, nodes.Output):
+            return None
+        for node in statement.nodes:
+            if type(node) is nodes.TemplateData:
+                pieces.append((False, node.data))
+            elif type(node) is nodes.Name and node.ctx == "load":
+                pieces.append((True, node.name))
+            else:
+                return None
+    return tuple(pieces)
 
 
 def load_template_dir(directory: Path, errors: list[tuple[str, str]]) -> dict[str, Any]:

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from norq.app import (
         Norq,
         PreparedNotification,
-        QueryError,
         Recipient,
         anotify,
         notify,
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
         MessageError,
         NorqError,
         PluginError,
+        QueryError,
         TemplateError,
         UnsupportedOperation,
     )
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "Norq": "norq.app",
     "PreparedNotification": "norq.app",
-    "QueryError": "norq.app",
+    "QueryError": "norq.errors",
     "Recipient": "norq.app",
     "anotify": "norq.app",
     "notify": "norq.app",

@@ -18,7 +18,7 @@ from typing import IO, Any
 import pluggy
 
 from norq.config import NorqConfig, discover_config_path, load_config, read_yaml
-from norq.errors import DeliveryError, MessageError, NorqError
+from norq.errors import DeliveryError, MessageError, QueryError
 from norq.executor import Executor, Outcome
 from norq.message import Message
 from norq.plugins import get_plugin_manager, provider_registry
@@ -51,14 +51,6 @@ class PreparedNotification:
     message: Message
     request: PreparedRequest
     notes: Mapping[str, str]
-
-
-class QueryError(NorqError):
-    """A status query or listing failed; ``error`` says how."""
-
-    def __init__(self, message: str, error: DeliveryFailure | None) -> None:
-        super().__init__(message)
-        self.error = error
 
 
 class Norq:

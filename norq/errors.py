@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from norq.receipt import Receipt
+    from norq.receipt import DeliveryFailure, Receipt
 
 
 class NorqError(Exception):
@@ -67,3 +67,11 @@ class DeliveryError(NorqError):
             f"{receipt.attempts} attempt(s): {detail}"
         )
         self.receipt = receipt
+
+
+class QueryError(NorqError):
+    """A status query or listing failed; ``error`` says how."""
+
+    def __init__(self, message: str, error: DeliveryFailure | None) -> None:
+        super().__init__(message)
+        self.error = error

@@ -14,8 +14,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from norq.app import QueryError
-from norq.errors import MessageError
+from norq.errors import MessageError, QueryError
 from norq.message import E164, Message
 from norq.provider import MessageQuery, MessageStatus, Page, Provider
 from norq.providers.twilio.config import TwilioConfig, check_http_url

@@ -23,10 +23,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
+from typing import TypeVar
 
 from benchmarks import contenders as c
 
 CI = bool(os.environ.get("CI"))
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ QUICK = Profile(
 @dataclass
 class Results:
     rates: dict[str, float] = field(default_factory=dict)  # messages per second
+    samples: dict[str, list[float]] = field(default_factory=dict)  # per round, same order
     seconds: dict[str, float] = field(default_factory=dict)  # wall time
     rss_kib: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
@@ -128,6 +131,12 @@ def missing(results: Results, name: str, modules: Sequence[str]) -> bool:
     return True
 
 
+def rotated(items: Sequence[T], round_number: int) -> list[T]:
+    """Each round starts with the next contender, so no one always runs first or last."""
+    shift = round_number % len(items)
+    return [*items[shift:], *items[:shift]]
+
+
 def bench_sync(base: str, profile: Profile, results: Results) -> None:
     chosen: list[c.SyncContender] = [c.NorqSync()]
     if not missing(results, c.HttpxSync.name, ["httpx"]):
@@ -139,8 +148,8 @@ def bench_sync(base: str, profile: Profile, results: Results) -> None:
         contender.setup(base)
         contender.run(max(10, profile.sync_n // 10))  # warm up: connect, import, caches
     try:
-        for _ in range(profile.rounds):
-            for contender in chosen:
+        for round_number in range(profile.rounds):
+            for contender in rotated(chosen, round_number):
                 started = time.perf_counter()
                 contender.run(profile.sync_n)
                 samples[contender.name].append(profile.sync_n / (time.perf_counter() - started))
@@ -149,6 +158,7 @@ def bench_sync(base: str, profile: Profile, results: Results) -> None:
             contender.close()
     for name, rates in samples.items():
         results.rates[name] = statistics.median(rates)
+        results.samples[name] = rates
 
 
 NORQ_CONCURRENCY = (1, 16, 64, 256)
@@ -171,8 +181,8 @@ def bench_async(base: str, profile: Profile, results: Results) -> None:
             await contender.setup(base)
             await contender.run(max(contender.concurrency, n // 10))
         try:
-            for _ in range(profile.rounds):
-                for contender, n in chosen:
+            for round_number in range(profile.rounds):
+                for contender, n in rotated(chosen, round_number):
                     started = time.perf_counter()
                     await contender.run(n)
                     samples[contender.name].append(n / (time.perf_counter() - started))
@@ -183,6 +193,7 @@ def bench_async(base: str, profile: Profile, results: Results) -> None:
     asyncio.run(main())
     for name, rates in samples.items():
         results.rates[name] = statistics.median(rates)
+        results.samples[name] = rates
 
 
 BUILD = "norq build (route + render + prepare_send)"
@@ -280,6 +291,7 @@ def bench_cli(profile: Profile, results: Results) -> None:
                     )
         for name, times in samples.items():
             results.seconds[name] = statistics.median(times)
+            results.samples[name] = times
 
 
 # -- peak memory -------------------------------------------------------------------
@@ -361,53 +373,64 @@ def judge(
     )
 
 
-def ratio(top: float | None, bottom: float | None) -> float | None:
-    if top is None or bottom is None or bottom == 0:
+def paired(results: Results, top: str, bottom: str) -> float | None:
+    """The median over rounds of top/bottom measured in the same round.
+
+    Contenders of a round run back to back, so a burst of load from outside
+    the benchmark hits both sides of a pair; that makes this steadier than
+    the ratio of the two medians on a shared machine.
+    """
+    a, b = results.samples.get(top), results.samples.get(bottom)
+    if not a or not b or len(a) != len(b):
         return None
-    return top / bottom
+    return statistics.median(x / y for x, y in zip(a, b, strict=True))
 
 
 def verdicts(results: Results) -> None:
-    rate, secs, rss = results.rates.get, results.seconds.get, results.rss_kib.get
-    n64 = rate("norq anotify_many conc 64")
-    judge(results, "async conc 64 vs twilio async", ratio(n64, rate(c.TwilioAsync(64).name)), 1.0)
-    judge(results, "async conc 64 vs raw aiohttp", ratio(n64, rate(c.AiohttpAsync(64).name)), 0.9)
+    def pair(top: str, bottom: str) -> float | None:
+        return paired(results, top, bottom)
+
+    n64 = "norq anotify_many conc 64"
+    judge(results, "async conc 64 vs twilio async", pair(n64, c.TwilioAsync(64).name), 1.0)
+    judge(results, "async conc 64 vs raw aiohttp", pair(n64, c.AiohttpAsync(64).name), 0.9)
     judge(
         results,
         "async conc 256 vs conc 16 (no drop)",
-        ratio(rate("norq anotify_many conc 256"), rate("norq anotify_many conc 16")),
+        pair("norq anotify_many conc 256", "norq anotify_many conc 16"),
         0.95,
     )
-    norq_sync = rate(c.NorqSync.name)
-    judge(results, "sync loop vs raw httpx.Client", ratio(norq_sync, rate(c.HttpxSync.name)), 0.9)
-    judge(results, "sync loop vs twilio sync", ratio(norq_sync, rate(c.TwilioSync.name)), 1.3)
+    judge(results, "sync loop vs raw httpx.Client", pair(c.NorqSync.name, c.HttpxSync.name), 0.9)
+    judge(results, "sync loop vs twilio sync", pair(c.NorqSync.name, c.TwilioSync.name), 1.3)
+    build, send = results.rates.get(BUILD), results.rates.get(c.AiohttpAsync(64).name)
     judge(
         results,
         "build rate vs raw aiohttp send rate (conc 64)",
-        ratio(rate(BUILD), rate(c.AiohttpAsync(64).name)),
+        build / send if build and send else None,
         20.0,
     )
     judge(
         results,
         "norq --version vs apprise --version",
-        ratio(secs("norq --version"), secs("apprise --version")),
+        pair("norq --version", "apprise --version"),
         0.5,
         at_most=True,
     )
     judge(
         results,
         "norq send --dry-run vs apprise --version",
-        ratio(secs("norq send --dry-run"), secs("apprise --version")),
+        pair("norq send --dry-run", "apprise --version"),
         1.0,
         at_most=True,
     )
     sizes = sorted({int(k.split()[1].replace(",", "")) for k in results.rss_kib})
     if len(sizes) == 2:
         for source in ("generator", "csv"):
+            small = results.rss_kib.get(rss_key(source, sizes[0]))
+            large = results.rss_kib.get(rss_key(source, sizes[1]))
             judge(
                 results,
                 f"peak RSS {sizes[1]:,} vs {sizes[0]:,} recipients ({source})",
-                ratio(rss(rss_key(source, sizes[1])), rss(rss_key(source, sizes[0]))),
+                large / small if large and small else None,
                 1.2,
                 at_most=True,
             )

@@ -22,27 +22,26 @@ TEMPLATE_SUFFIX = ".j2"
 
 
 class _CompiledPart:
-    __slots__ = ("pieces", "required", "template")
+    __slots__ = ("plain", "required", "template")
 
     def __init__(
         self,
         template: jinja2.Template,
         required: frozenset[str],
-        pieces: tuple[tuple[bool, str], ...] | None = None,
+        plain: str | None = None,
     ) -> None:
         self.template = template
         self.required = required
-        # For a template made only of text and ``{{ name }}``: (is_variable, text) pieces.
-        self.pieces = pieces
+        # For a template made only of text and ``{{ name }}``: the same as a
+        # str.format pattern with ``{name!s}`` fields.
+        self.plain = plain
 
     def render(self, data: Mapping[str, Any]) -> str:
-        if self.pieces is None:
+        if self.plain is None:
             return self.template.render(data)
         # What jinja would produce: str() of each variable (no autoescape, no
         # finalize), and every variable is known to be in ``data``.
-        return "".join(
-            [str(data[text]) if is_variable else text for is_variable, text in self.pieces]
-        )
+        return self.plain.format_map(data)
 
 
 class Templates:
@@ -81,7 +80,7 @@ class Templates:
                         errors.append((path, f"template syntax error on line {exc.lineno}: {exc}"))
                         continue
                     compiled.setdefault((name, channel), {})[part] = _CompiledPart(
-                        template, required, _plain_pieces(ast)
+                        template, required, _plain_pattern(ast)
                     )
         return cls(compiled)
 
@@ -125,8 +124,8 @@ class Templates:
         return rendered
 
 
-def _plain_pieces(ast: jinja2.nodes.Template) -> tuple[tuple[bool, str], ...] | None:
-    """The template as text and variable names, if that is all it is; else None.
+def _plain_pattern(ast: jinja2.nodes.Template) -> str | None:
+    """The template as a ``str.format`` pattern, if it is only text and names; else None.
 
     Most notification templates are "Your code is {{ code }}": rendering those
     by joining strings skips jinja's per-render context set-up, the largest
@@ -135,18 +134,18 @@ def _plain_pieces(ast: jinja2.nodes.Template) -> tuple[tuple[bool, str], ...] | 
     """
     from jinja2 import nodes
 
-    pieces: list[tuple[bool, str]] = []
+    pieces: list[str] = []
     for statement in ast.body:
         if not isinstance(statement, nodes.Output):
             return None
         for node in statement.nodes:
             if type(node) is nodes.TemplateData:
-                pieces.append((False, node.data))
-            elif type(node) is nodes.Name and node.ctx == "load":
-                pieces.append((True, node.name))
+                pieces.append(node.data.replace("{", "{{").replace("}", "}}"))
+            elif type(node) is nodes.Name and node.ctx == "load" and node.name.isidentifier():
+                pieces.append(f"{{{node.name}!s}}")
             else:
                 return None
-    return tuple(pieces)
+    return "".join(pieces)
 
 
 def load_template_dir(directory: Path, errors: list[tuple[str, str]]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ PLAIN = [
     "{% raw %}{{ not a variable }}{% endraw %} {{ a }}",
     "{# a comment #}Hi {{ a }}",
     "line one\nline two {{ a }}\n\n",
+    'literal braces { } {"k": 1} }{ and {{ a }} {0} {b!r}',
 ]
 NOT_PLAIN = [
     "{{ a | upper }}",
@@ -40,14 +41,14 @@ def compile_one(source: str) -> Any:
 @pytest.mark.parametrize("value", ["Ada", 42, 3.5, None, True, "", "<b>&amp;</b>", "é ✓"])
 def test_plain_templates_render_exactly_as_jinja_does(source: str, value: object) -> None:
     part = compile_one(source)
-    assert part.pieces is not None
+    assert part.plain is not None
     data = {"a": value, "b": value, "code": value}
     assert part.render(data) == part.template.render(data)
 
 
 @pytest.mark.parametrize("source", NOT_PLAIN)
 def test_other_templates_render_through_jinja(source: str) -> None:
-    assert compile_one(source).pieces is None
+    assert compile_one(source).plain is None
 
 
 words = st.text(st.characters(blacklist_characters="{}%#"), max_size=20)

@@ -295,3 +295,18 @@ def build_rate_run(norq: Any, n: int) -> None:
             fields=no_fields,
         )
         assert prepare_send(message).form
+
+
+class BuildOnly(AsyncContender):
+    """The pure build loop as a contender, so it runs interleaved with the sends."""
+
+    name = "norq build (render + checks + prepare_send)"
+
+    async def setup(self, base_url: str) -> None:
+        self.norq = build_norq(base_url)
+
+    async def run(self, n: int) -> None:
+        build_rate_run(self.norq, n)
+
+    async def close(self) -> None:
+        await self.norq.aclose()

@@ -164,15 +164,18 @@ def bench_sync(base: str, profile: Profile, results: Results) -> None:
 NORQ_CONCURRENCY = (1, 16, 64, 256)
 
 
-def bench_async(base: str, profile: Profile, results: Results) -> None:
-    chosen: list[tuple[c.AsyncContender, int]] = [
-        (c.NorqAsync(conc), profile.async_n) for conc in NORQ_CONCURRENCY
-    ]
-    if not missing(results, "raw aiohttp", ["aiohttp"]):
+def bench_async(base: str, profile: Profile, results: Results, *, sends: bool, build: bool) -> None:
+    """The async sends and the pure build loop, interleaved in the same rounds."""
+    chosen: list[tuple[c.AsyncContender, int]] = []
+    if build:
+        chosen.append((c.BuildOnly(1), profile.build_n))
+    if sends:
+        chosen += [(c.NorqAsync(conc), profile.async_n) for conc in NORQ_CONCURRENCY]
+    if sends and not missing(results, "raw aiohttp", ["aiohttp"]):
         chosen += [(c.AiohttpAsync(16), profile.async_n), (c.AiohttpAsync(64), profile.async_n)]
-    if not missing(results, "twilio async", ["twilio", "aiohttp", "aiohttp_retry"]):
+    if sends and not missing(results, "twilio async", ["twilio", "aiohttp", "aiohttp_retry"]):
         chosen.append((c.TwilioAsync(64), profile.async_n))
-    if not missing(results, "httpx.AsyncClient", ["httpx"]):
+    if sends and not missing(results, "httpx.AsyncClient", ["httpx"]):
         chosen.append((c.HttpxAsync(64), profile.slow_async_n))
     samples: dict[str, list[float]] = {x.name: [] for x, _ in chosen}
 
@@ -196,19 +199,7 @@ def bench_async(base: str, profile: Profile, results: Results) -> None:
         results.samples[name] = rates
 
 
-BUILD = "norq build (route + render + prepare_send)"
-
-
-def bench_build(base: str, profile: Profile, results: Results) -> None:
-    norq = c.build_norq(base)
-    c.build_rate_run(norq, max(10, profile.build_n // 10))
-    rates = []
-    for _ in range(max(3, profile.rounds)):
-        started = time.perf_counter()
-        c.build_rate_run(norq, profile.build_n)
-        rates.append(profile.build_n / (time.perf_counter() - started))
-    norq.close()
-    results.rates[BUILD] = statistics.median(rates)
+BUILD = c.BuildOnly.name
 
 
 # -- CLI start-up --------------------------------------------------------------------
@@ -401,11 +392,10 @@ def verdicts(results: Results) -> None:
     )
     judge(results, "sync loop vs raw httpx.Client", pair(c.NorqSync.name, c.HttpxSync.name), 0.9)
     judge(results, "sync loop vs twilio sync", pair(c.NorqSync.name, c.TwilioSync.name), 1.3)
-    build, send = results.rates.get(BUILD), results.rates.get(c.AiohttpAsync(64).name)
     judge(
         results,
         "build rate vs raw aiohttp send rate (conc 64)",
-        build / send if build and send else None,
+        pair(BUILD, c.AiohttpAsync(64).name),
         20.0,
     )
     judge(
@@ -444,7 +434,7 @@ def report(results: Results) -> None:
         say("Note: no built-in twilio provider installed; Norq ran on benchmarks/_stand_in.py")
     groups: list[tuple[str, Callable[[str], bool], str]] = [
         ("Sync, one message at a time", lambda k: "conc" not in k and "build" not in k, ""),
-        ("Async bulk", lambda k: "conc" in k, ""),
+        ("Async bulk", lambda k: "conc" in k and "build" not in k, ""),
         ("Pure build, no I/O", lambda k: "build" in k, ""),
     ]
     baseline_sync = results.rates.get(c.HttpxSync.name)
@@ -504,14 +494,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     started = time.perf_counter()
     with fake_twilio(args.latency_ms, max_seconds=1200) as base:
         say(f"fake Twilio at {base}; {profile.rounds} round(s); sections: {', '.join(sections)}")
-        for section, run in (
-            ("sync", lambda: bench_sync(base, profile, results)),
-            ("async", lambda: bench_async(base, profile, results)),
-            ("build", lambda: bench_build(base, profile, results)),
-        ):
-            if section in sections:
-                say(f"… {section}")
-                run()
+        if "sync" in sections:
+            say("… sync")
+            bench_sync(base, profile, results)
+        if "async" in sections or "build" in sections:
+            say("… async and build")
+            bench_async(
+                base, profile, results, sends="async" in sections, build="build" in sections
+            )
     if "cli" in sections:
         say("… cli")
         bench_cli(profile, results)

@@ -167,11 +167,7 @@ class Norq:
         **fields: Any,
     ) -> Receipt:
         """Send one notification; raise :class:`DeliveryError` if it finally fails."""
-        chain = self._router.route(channel, provider)
-        self._router.check_content(channel, body, template)
-        message = self._router.compose(
-            channel, to, chain, body=body, template=template, data=data, fields=fields
-        )
+        chain, message = self._one_message(channel, to, body, template, data, provider, fields)
         receipt = self._deliver(message, chain, None)
         if not receipt.ok:
             raise DeliveryError(receipt)
@@ -189,11 +185,7 @@ class Norq:
         **fields: Any,
     ) -> Receipt:
         """Async :meth:`notify`."""
-        chain = self._router.route(channel, provider)
-        self._router.check_content(channel, body, template)
-        message = self._router.compose(
-            channel, to, chain, body=body, template=template, data=data, fields=fields
-        )
+        chain, message = self._one_message(channel, to, body, template, data, provider, fields)
         receipt = await self._adeliver(message, chain, None)
         if not receipt.ok:
             raise DeliveryError(receipt)
@@ -219,8 +211,7 @@ class Norq:
         so a generator of millions is fine, and **nothing is sent until the
         returned iterator is consumed** (``for receipt in ...``).
         """
-        chain = self._router.route(channel, provider)
-        self._router.check_content(channel, body, template)
+        chain = self._router.plan(channel, provider, body, template)
         return self._send_each(channel, recipients, chain, body, template, data, fields)
 
     def _send_each(
@@ -261,8 +252,7 @@ class Norq:
         """
         if concurrency < 1:
             raise MessageError(f"concurrency must be at least 1, got {concurrency}")
-        chain = self._router.route(channel, provider)
-        self._router.check_content(channel, body, template)
+        chain = self._router.plan(channel, provider, body, template)
         return self._asend_each(
             channel, recipients, chain, concurrency, body, template, data, fields
         )
@@ -336,11 +326,7 @@ class Norq:
         **fields: Any,
     ) -> PreparedNotification:
         """Build the request the first provider would send, without sending anything."""
-        chain = self._router.route(channel, provider)
-        self._router.check_content(channel, body, template)
-        message = self._router.compose(
-            channel, to, chain, body=body, template=template, data=data, fields=fields
-        )
+        chain, message = self._one_message(channel, to, body, template, data, provider, fields)
         first = chain[0]
         return PreparedNotification(
             first.instance, message, first.prepare_send(message), first.describe(message)
@@ -430,6 +416,23 @@ class Norq:
         await self.aclose()
 
     # -- internals ----------------------------------------------------------
+
+    def _one_message(
+        self,
+        channel: str,
+        to: str,
+        body: str | None,
+        template: str | None,
+        data: Mapping[str, Any] | None,
+        provider: str | None,
+        fields: Mapping[str, Any],
+    ) -> tuple[tuple[Provider, ...], Message]:
+        """Route and build a single notification; raise on any bad input."""
+        chain = self._router.plan(channel, provider, body, template)
+        message = self._router.compose(
+            channel, to, chain, body=body, template=template, data=data, fields=fields
+        )
+        return chain, message
 
     def _compose_one(
         self,

@@ -57,6 +57,14 @@ class Router:
             )
         return chain
 
+    def plan(
+        self, channel: str, provider: str | None, body: str | None, template: str | None
+    ) -> tuple[Provider, ...]:
+        """The providers for a notification, after the checks every recipient shares."""
+        chain = self.route(channel, provider)
+        self.check_content(channel, body, template)
+        return chain
+
     def check_content(self, channel: str, body: str | None, template: str | None) -> None:
         """Checks that hold for every recipient of a notification: run them once."""
         if body is not None and template is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -164,7 +165,15 @@ def bench_sync(base: str, profile: Profile, results: Results) -> None:
 NORQ_CONCURRENCY = (1, 16, 64, 256)
 
 
-def bench_async(base: str, profile: Profile, results: Results, *, sends: bool, build: bool) -> None:
+def bench_async(
+    base: str,
+    profile: Profile,
+    results: Results,
+    *,
+    sends: bool,
+    build: bool,
+    freeze: bool = True,
+) -> None:
     """The async sends and the pure build loop, interleaved in the same rounds."""
     chosen: list[tuple[c.AsyncContender, int]] = []
     if build:
@@ -183,6 +192,12 @@ def bench_async(base: str, profile: Profile, results: Results, *, sends: bool, b
         for contender, n in chosen:
             await contender.setup(base)
             await contender.run(max(contender.concurrency, n // 10))
+        if freeze:
+            # This process holds every contender's libraries; an application
+            # holds one. Freezing the start-up heap keeps full collections,
+            # which high concurrency triggers, from rescanning all of it.
+            gc.collect()
+            gc.freeze()
         try:
             for round_number in range(profile.rounds):
                 for contender, n in rotated(chosen, round_number):
@@ -190,6 +205,7 @@ def bench_async(base: str, profile: Profile, results: Results, *, sends: bool, b
                     await contender.run(n)
                     samples[contender.name].append(n / (time.perf_counter() - started))
         finally:
+            gc.unfreeze()
             for contender, _ in chosen:
                 await contender.close()
 
@@ -485,6 +501,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--latency-ms", type=float, default=0.0, help="fixed delay of every fake-server answer"
     )
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument(
+        "--no-gc-freeze",
+        action="store_true",
+        help="do not gc.freeze() the start-up heap before the async rounds",
+    )
     args = parser.parse_args(argv)
     profile = QUICK if args.quick else FULL
     if args.rounds:
@@ -500,7 +521,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         if "async" in sections or "build" in sections:
             say("… async and build")
             bench_async(
-                base, profile, results, sends="async" in sections, build="build" in sections
+                base,
+                profile,
+                results,
+                sends="async" in sections,
+                build="build" in sections,
+                freeze=not args.no_gc_freeze,
             )
     if "cli" in sections:
         say("… cli")

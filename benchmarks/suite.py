@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -507,6 +508,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="do not gc.freeze() the start-up heap before the async rounds",
     )
     args = parser.parse_args(argv)
+    # A terminated run still stops its fake server (the `finally` below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     profile = QUICK if args.quick else FULL
     if args.rounds:
         profile = Profile(**{**profile.__dict__, "rounds": args.rounds})

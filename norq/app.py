@@ -7,7 +7,6 @@ and the outcome becomes a :class:`~norq.receipt.Receipt`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -268,6 +267,8 @@ class Norq:
         data: Mapping[str, Any] | None,
         fields: Mapping[str, Any],
     ) -> AsyncIterator[Receipt]:
+        import asyncio  # here, not at the top: a dry run never needs it
+
         done = object()
         # Bounded, so a slow consumer slows the senders instead of piling up receipts.
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=concurrency * 2)
@@ -592,6 +593,8 @@ def _item_source(
     """An async callable giving ``(index, item)`` pairs, ``None`` when exhausted."""
     counter = 0
     if isinstance(recipients, AsyncIterable):
+        import asyncio
+
         iterator = aiter(recipients)
         lock = asyncio.Lock()
 

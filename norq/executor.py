@@ -7,7 +7,6 @@ waiting and the transport call differ.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import time
@@ -186,7 +185,7 @@ class Executor:
         atransport: AsyncTransport | None = None,
         console_stream: IO[str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        async_sleep: Callable[[float], Awaitable[None]] | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -204,7 +203,7 @@ class Executor:
         self._atransport: AsyncTransport = atransport
         self._console = ConsoleTransport(console_stream)
         self._sleep = sleep
-        self._async_sleep = async_sleep
+        self._async_sleep = async_sleep or _sleep_async
         self._rng = rng or random.Random()
         self._clock = clock
 
@@ -253,6 +252,13 @@ class Executor:
     async def aclose(self) -> None:
         self._transport.close()
         await self._atransport.aclose()
+
+
+async def _sleep_async(delay: float) -> None:
+    # asyncio is imported on first use: importing it costs a dry run ~20 ms.
+    import asyncio
+
+    await asyncio.sleep(delay)
 
 
 def _log_retry(request: PreparedRequest, result: AttemptResult, attempt: int, delay: float) -> None:

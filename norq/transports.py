@@ -8,7 +8,6 @@ and kept for the life of the transport, so connections are pooled across sends.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 import uuid
@@ -19,6 +18,8 @@ from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
 from norq._version import __version__
 
 if TYPE_CHECKING:
+    import asyncio
+
     import aiohttp
     import httpx
 
@@ -259,6 +260,8 @@ class AiohttpTransport:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def _open(self) -> aiohttp.ClientSession:
+        import asyncio
+
         import aiohttp
 
         loop = asyncio.get_running_loop()
@@ -280,6 +283,8 @@ class AiohttpTransport:
     async def send(
         self, method: str, url: str, headers: dict[str, str], body: bytes | None
     ) -> AttemptResult:
+        import asyncio
+
         import aiohttp
 
         session = self._session
@@ -297,6 +302,8 @@ class AiohttpTransport:
             return TransportFailure("lost", f"{type(exc).__name__}: {exc}")
 
     async def aclose(self) -> None:
+        import asyncio
+
         if self._session is not None:
             if self._loop is asyncio.get_running_loop():
                 await self._session.close()

@@ -22,7 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.util import find_spec
 from pathlib import Path
 from typing import TypeVar
@@ -174,13 +174,21 @@ def bench_async(
     sends: bool,
     build: bool,
     freeze: bool = True,
+    latency_ms: float = 0.0,
 ) -> None:
     """The async sends and the pure build loop, interleaved in the same rounds."""
     chosen: list[tuple[c.AsyncContender, int]] = []
+    if latency_ms:
+        # With a fixed answer delay a run is bound by round trips per worker:
+        # keep each worker to ~50 of them so a round stays short.
+        profile = replace(profile, async_n=64 * 50, slow_async_n=64 * 50)
     if build:
         chosen.append((c.BuildOnly(1), profile.build_n))
     if sends:
-        chosen += [(c.NorqAsync(conc), profile.async_n) for conc in NORQ_CONCURRENCY]
+        chosen += [
+            (c.NorqAsync(conc), min(profile.async_n, conc * 50) if latency_ms else profile.async_n)
+            for conc in NORQ_CONCURRENCY
+        ]
     if sends and not missing(results, "raw aiohttp", ["aiohttp"]):
         chosen += [(c.AiohttpAsync(16), profile.async_n), (c.AiohttpAsync(64), profile.async_n)]
     if sends and not missing(results, "twilio async", ["twilio", "aiohttp", "aiohttp_retry"]):
@@ -530,6 +538,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 sends="async" in sections,
                 build="build" in sections,
                 freeze=not args.no_gc_freeze,
+                latency_ms=args.latency_ms,
             )
     if "cli" in sections:
         say("… cli")

@@ -8,6 +8,7 @@ application would; only ``run`` is timed.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 from collections.abc import Iterator
 from typing import Any
@@ -52,38 +53,26 @@ def norq_config(base_url: str, max_connections: int = 100) -> dict[str, Any]:
 
 
 def build_norq(base_url: str, max_connections: int = 100) -> Any:
-    """A :class:`norq.Norq` on the built-in ``twilio`` provider (a stand-in if absent)."""
+    """A :class:`norq.Norq` on the built-in ``twilio`` provider, configured as a user would."""
     from norq import Norq
-    from norq.plugins import get_plugin_manager, provider_registry
 
-    pm = get_plugin_manager()
-    if "twilio" not in provider_registry(pm):
-        from benchmarks import _stand_in
-
-        pm.register(_stand_in.plugin, name="benchmarks-stand-in")
-    return Norq.from_dict(norq_config(base_url, max_connections), plugin_manager=pm, environ={})
-
-
-def uses_stand_in() -> bool:
-    from norq.plugins import get_plugin_manager, provider_registry
-
-    return "twilio" not in provider_registry(get_plugin_manager())
+    return Norq.from_dict(norq_config(base_url, max_connections), environ={})
 
 
 # -- sync -----------------------------------------------------------------------
 
 
-class SyncContender:
+class SyncContender(abc.ABC):
     name = ""
 
-    def setup(self, base_url: str) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def setup(self, base_url: str) -> None: ...
 
-    def run(self, n: int) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def run(self, n: int) -> None: ...
 
     def close(self) -> None:
-        pass
+        return None
 
 
 class NorqSync(SyncContender):
@@ -140,20 +129,20 @@ class TwilioSync(SyncContender):
 # -- async ----------------------------------------------------------------------
 
 
-class AsyncContender:
+class AsyncContender(abc.ABC):
     name = ""
 
     def __init__(self, concurrency: int) -> None:
         self.concurrency = concurrency
 
-    async def setup(self, base_url: str) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def setup(self, base_url: str) -> None: ...
 
-    async def run(self, n: int) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def run(self, n: int) -> None: ...
 
     async def close(self) -> None:
-        pass
+        return None
 
     async def _workers(self, n: int, send: Any) -> None:
         """``concurrency`` tasks sharing one iterator of recipients."""
@@ -283,7 +272,8 @@ def build_rate_run(norq: Any, n: int) -> None:
     router = norq._router
     chain = router.route("sms")
     router.check_content("sms", None, "code")
-    compose, prepare_send, no_fields = router.compose, chain[0].prepare_send, {}
+    compose, prepare_send = router.compose, chain[0].prepare_send
+    no_fields: dict[str, Any] = {}
     for i in range(n):
         message = compose(
             "sms",

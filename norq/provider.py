@@ -1,8 +1,8 @@
 """The contract a provider fulfils: describe requests, never send them.
 
 A provider subclass declares its ``name``, the ``channels`` it serves and a
-pydantic ``Config`` model. The host validates the YAML config against that
-model once, at load time, and builds the provider with the result; after that
+``Config`` dataclass (see :mod:`norq.schema`). The host validates the YAML
+config against that schema once, at load time, and builds the provider with the result; after that
 ``prepare_send`` is called for every message and must be pure: no I/O, no
 clock, no environment, the same request for the same message.
 """
@@ -15,12 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, SecretStr
-
 from norq.errors import MessageError, UnsupportedOperation
 from norq.message import EMPTY, Message
 from norq.request import PreparedRequest
 from norq.retry import RetryPolicy
+from norq.schema import secrets_in
 
 ANY_CHANNEL = "*"
 
@@ -88,8 +87,9 @@ class Provider(abc.ABC):
     name: ClassVar[str]
     #: Channels served; ``{"*"}`` serves any channel.
     channels: ClassVar[frozenset[str]]
-    #: The pydantic model that validates ``providers.<instance>.config``.
-    Config: ClassVar[type[BaseModel]]
+    #: The dataclass that ``providers.<instance>.config`` is validated against
+    #: (:mod:`norq.schema`); the provider receives an instance of it.
+    Config: ClassVar[type[Any]]
     #: With a prefix such as ``"TWILIO"``, an undeclared provider is configured
     #: from ``NORQ_TWILIO_<FIELD>`` environment variables.
     env_prefix: ClassVar[str | None] = None
@@ -102,7 +102,7 @@ class Provider(abc.ABC):
     message_fields: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
-        self, config: BaseModel, *, instance: str | None = None, retry: RetryPolicy | None = None
+        self, config: Any, *, instance: str | None = None, retry: RetryPolicy | None = None
     ) -> None:
         self.config = config
         self.instance = instance or self.name
@@ -138,7 +138,7 @@ class Provider(abc.ABC):
 
     def secret_values(self) -> list[str]:
         """Every secret in this provider's config, so output can redact it."""
-        return [value for value in _secrets_in(self.config) if value]
+        return [value for value in secrets_in(self.config) if value]
 
     # Status queries: optional. Providers that offer them override all four.
 
@@ -157,18 +157,3 @@ class Provider(abc.ABC):
     def read_page(self, data: Any) -> Page:
         """Turn one page of a listing into a :class:`Page`."""
         raise UnsupportedOperation(f"provider {self.instance!r} does not support listing messages")
-
-
-def _secrets_in(value: Any) -> list[str]:
-    if isinstance(value, SecretStr):
-        return [value.get_secret_value()]
-    if isinstance(value, BaseModel):
-        found: list[str] = []
-        for name in type(value).model_fields:
-            found.extend(_secrets_in(getattr(value, name)))
-        return found
-    if isinstance(value, list | tuple):
-        return [secret for item in value for secret in _secrets_in(item)]
-    if isinstance(value, dict):
-        return [secret for item in value.values() for secret in _secrets_in(item)]
-    return []

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pluggy
 import pytest
-from pydantic import BaseModel, ConfigDict, SecretStr
 
 import norq
 from norq.executor import Executor
@@ -17,11 +17,10 @@ from norq.plugins import get_plugin_manager
 ACME_SECRET = "acme-SECRET-k3y/with+chars"
 
 
-class AcmeConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+@dataclass(frozen=True, kw_only=True)
+class AcmeConfig:
     base_url: str = "https://api.acme.test"
-    api_key: SecretStr
+    api_key: norq.Secret
     sender: str = "Norq"
     default_priority: int = 0
 

@@ -164,12 +164,14 @@ def test_public_names_are_the_intended_ones() -> None:
         "Receipt",
         "Recipient",
         "RetryPolicy",
+        "Secret",
         "TemplateError",
         "UnsupportedOperation",
         "__version__",
         "anotify",
         "hookimpl",
         "notify",
+        "setting",
     }
     for name in norq.__all__:
         assert getattr(norq, name) is not None

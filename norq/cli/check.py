@@ -76,16 +76,16 @@ def describe_config(config: NorqConfig, redactor: Redactor) -> str:
 
 
 def _config_values(provider: Provider) -> list[tuple[str, str]]:
-    from pydantic import SecretStr
+    from norq import schema
 
     values = []
-    model = provider.config
-    for name, info in type(model).model_fields.items():
-        value: Any = getattr(model, name)
+    config = provider.config
+    for item in schema.fields(type(config)):
+        value: Any = getattr(config, item.name)
         if value is None:
             continue
-        shown = "***" if isinstance(value, SecretStr) else str(value)
-        values.append((info.alias or name, shown))
+        shown = "***" if isinstance(value, schema.Secret) else str(value)
+        values.append((item.key, shown))
     return values
 
 

@@ -33,27 +33,24 @@ def providers(as_json: bool) -> None:
 
 
 def describe_provider(name: str, entry: RegisteredProvider) -> dict[str, Any]:
-    from pydantic import SecretStr
-
+    from norq import schema
     from norq.config import env_var_names
 
     cls = entry.cls
     env = env_var_names(cls)
     fields = []
-    for field_name, info in cls.Config.model_fields.items():
-        key = info.alias or field_name
-        secret = "SecretStr" in str(info.annotation) or info.annotation is SecretStr
+    for item in schema.fields(cls.Config):
         default = None
-        if not info.is_required() and not secret and info.default not in (None, ""):
-            default = info.default if isinstance(info.default, str | int | float | bool) else None
+        if not item.secret and isinstance(item.default, str | int | float | bool):
+            default = item.default if item.default != "" else None
         fields.append(
             {
-                "name": key,
-                "required": info.is_required(),
-                "secret": secret,
+                "name": item.key,
+                "required": item.required,
+                "secret": item.secret,
                 "default": default,
-                "env": env.get(key),
-                "description": info.description,
+                "env": env.get(item.key),
+                "description": item.description,
             }
         )
     return {

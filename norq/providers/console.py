@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
 
 from norq.hookspecs import hookimpl
 from norq.message import Message
@@ -14,9 +13,8 @@ from norq.request import PreparedRequest
 from norq.retry import RetryPolicy
 
 
-class ConsoleConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+@dataclass(frozen=True)
+class ConsoleConfig:
     stream: Literal["stdout", "stderr"] = "stdout"
 
 

@@ -8,9 +8,8 @@ its own. The subprocess tests install it as a real entry-point plugin.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, SecretStr
 
 import norq
 from norq.register import Register
@@ -19,13 +18,12 @@ FAKE_KEY_SECRET = "fk-S3cr3t/value+with&chars=yes"
 FAKE_TOKEN = "tok-other-secret-9f8e7d"
 
 
-class FakeSmsConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+@dataclass(frozen=True, kw_only=True)
+class FakeSmsConfig:
     base_url: str
     key_sid: str = "KEY123"
-    key_secret: SecretStr
-    token: SecretStr | None = None
+    key_secret: norq.Secret
+    token: norq.Secret | None = None
     sender: str = "+15005550006"
 
 

@@ -115,7 +115,7 @@ def test_bad_variables_are_reported_by_variable_name(make_norq: MakeNorq) -> Non
     env = {**SEED_ENV, "NORQ_TWILIO_VALIDITY_PERIOD": "99999"}
     with pytest.raises(norq.ConfigError) as caught:
         make_norq({}, environ=env)
-    assert "env NORQ_TWILIO_VALIDITY_PERIOD: Input should be less than or equal to 14400" in str(
+    assert "env NORQ_TWILIO_VALIDITY_PERIOD: must be less than or equal to 14400" in str(
         caught.value
     )
 

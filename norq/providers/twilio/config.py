@@ -9,13 +9,13 @@ after the fields and name both keys involved.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-
 from norq.message import E164
+from norq.schema import Secret, setting
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
 DEFAULT_REGION = "us1"
@@ -61,129 +61,138 @@ def check_http_url(value: str, what: str) -> str:
     return value
 
 
-class TwilioConfig(BaseModel):
-    """Twilio settings. ``from`` is spelled ``from_`` in Python (``from`` in YAML)."""
+def _account_sid(value: str) -> str:
+    return _check_sid(value, ACCOUNT_SID, "Twilio Account SID")
 
-    model_config = ConfigDict(
-        extra="forbid", populate_by_name=True, frozen=True, hide_input_in_errors=True
+
+def _api_key_sid(value: str) -> str:
+    return _check_sid(value, API_KEY_SID, "Twilio API Key SID")
+
+
+def _messaging_service_sid(value: str) -> str:
+    return _check_sid(value, MESSAGING_SERVICE_SID, "Twilio Messaging Service SID")
+
+
+def _secret_not_blank(value: Secret) -> Secret:
+    if not value.get_secret_value().strip():
+        raise ValueError("is empty; set the value or remove the key")
+    return value
+
+
+def _sender(value: str) -> str:
+    if E164.fullmatch(value) or SHORT_CODE.fullmatch(value):
+        return value
+    if ALPHANUMERIC_SENDER.fullmatch(value):
+        return value
+    raise ValueError(
+        f"{value!r} is not a sender Twilio accepts: use an E.164 number (+15551234567), "
+        "a short code (digits only) or an alphanumeric sender ID (up to 11 letters, "
+        "digits and spaces, at least one letter)"
     )
 
-    account_sid: str
-    api_key_sid: str | None = None
-    api_key_secret: SecretStr | None = None
-    auth_token: SecretStr | None = None
-    from_: str | None = Field(default=None, alias="from")
-    messaging_service_sid: str | None = None
-    status_callback: str | None = None
-    max_price: Decimal | None = None
-    validity_period: int | None = Field(default=None, ge=1, le=MAX_VALIDITY_PERIOD)
-    base_url: str | None = None
-    edge: str | None = None
-    region: str | None = None
-    webhook_auth_token: SecretStr | None = None
 
-    @field_validator("account_sid")
-    @classmethod
-    def _account_sid(cls, value: str) -> str:
-        return _check_sid(value, ACCOUNT_SID, "Twilio Account SID")
-
-    @field_validator("api_key_sid")
-    @classmethod
-    def _api_key_sid(cls, value: str | None) -> str | None:
-        return None if value is None else _check_sid(value, API_KEY_SID, "Twilio API Key SID")
-
-    @field_validator("messaging_service_sid")
-    @classmethod
-    def _messaging_service_sid(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        return _check_sid(value, MESSAGING_SERVICE_SID, "Twilio Messaging Service SID")
-
-    @field_validator("api_key_secret", "auth_token", "webhook_auth_token")
-    @classmethod
-    def _secret_not_blank(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().strip():
-            raise ValueError("is empty; set the value or remove the key")
-        return value
-
-    @field_validator("from_")
-    @classmethod
-    def _sender(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if E164.fullmatch(value) or SHORT_CODE.fullmatch(value):
-            return value
-        if ALPHANUMERIC_SENDER.fullmatch(value):
-            return value
+def _status_callback(value: str) -> str:
+    check_http_url(value, "status_callback")
+    if "_" in (urlsplit(value).hostname or ""):
         raise ValueError(
-            f"{value!r} is not a sender Twilio accepts: use an E.164 number (+15551234567), "
-            "a short code (digits only) or an alphanumeric sender ID (up to 11 letters, "
-            "digits and spaces, at least one letter)"
+            f"status_callback {value!r}: Twilio rejects hostnames containing '_'; "
+            "use a hostname without underscores"
         )
+    return value
 
-    @field_validator("status_callback")
-    @classmethod
-    def _status_callback(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        check_http_url(value, "status_callback")
-        if "_" in (urlsplit(value).hostname or ""):
-            raise ValueError(
-                f"status_callback {value!r}: Twilio rejects hostnames containing '_'; "
-                "use a hostname without underscores"
-            )
-        return value
 
-    @field_validator("max_price", mode="before")
-    @classmethod
-    def _max_price(cls, value: Any) -> Decimal | None:
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-            raise ValueError('must be a decimal number of US dollars, such as "0.05"')
-        try:
-            price = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise ValueError(
-                f'{value!r} is not a decimal number of US dollars (write it like "0.05")'
-            ) from None
-        if not price.is_finite() or price <= 0:
-            raise ValueError(f"{value!r} must be a positive amount of US dollars")
-        exponent = price.as_tuple().exponent
-        if isinstance(exponent, int) and exponent < -4:
-            raise ValueError(f"{value!r} has more than 4 decimal places; Twilio accepts up to 4")
-        return price
+def _max_price(value: Any) -> Decimal:
+    # Parsed from the text as written: a YAML float such as 0.05 must not
+    # become 0.05000000000000000277 on its way to Twilio.
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise ValueError('must be a decimal number of US dollars, such as "0.05"')
+    try:
+        price = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(
+            f'{value!r} is not a decimal number of US dollars (write it like "0.05")'
+        ) from None
+    if not price.is_finite() or price <= 0:
+        raise ValueError(f"{value!r} must be a positive amount of US dollars")
+    exponent = price.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -4:
+        raise ValueError(f"{value!r} has more than 4 decimal places; Twilio accepts up to 4")
+    return price
 
-    @field_validator("validity_period", mode="before")
-    @classmethod
-    def _seconds_not_bool(cls, value: Any) -> Any:
-        if isinstance(value, bool):
-            raise ValueError("must be a number of seconds (1 to 14400), not true/false")
-        return value
 
-    @field_validator("base_url")
-    @classmethod
-    def _base_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        check_http_url(value, "base_url")
-        parts = urlsplit(value)
-        if parts.query or parts.fragment:
-            raise ValueError(f"base_url {value!r} must not have a query or fragment")
-        return value.rstrip("/")
+def _base_url(value: str) -> str:
+    check_http_url(value, "base_url")
+    parts = urlsplit(value)
+    if parts.query or parts.fragment:
+        raise ValueError(f"base_url {value!r} must not have a query or fragment")
+    return value.rstrip("/")
 
-    @field_validator("edge", "region")
-    @classmethod
-    def _host_label(cls, value: str | None) -> str | None:
-        if value is not None and not _HOST_LABEL.fullmatch(value):
-            raise ValueError(
-                f"{value!r} is not a Twilio edge or region name: use lowercase letters, "
-                "digits and '-' (edge: dublin, region: ie1)"
-            )
-        return value
 
-    @model_validator(mode="after")
-    def _one_auth_mode_and_one_sender(self) -> TwilioConfig:
+def _host_label(value: str) -> str:
+    if not _HOST_LABEL.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a Twilio edge or region name: use lowercase letters, "
+            "digits and '-' (edge: dublin, region: ie1)"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class TwilioConfig:
+    """Twilio settings. ``from`` is spelled ``from_`` in Python (``from`` in YAML)."""
+
+    account_sid: str = field(
+        metadata=setting(check=_account_sid, description="Your Account SID (AC...)")
+    )
+    api_key_sid: str | None = field(
+        default=None, metadata=setting(check=_api_key_sid, description="API key SID (SK...)")
+    )
+    api_key_secret: Secret | None = field(
+        default=None, metadata=setting(check=_secret_not_blank, description="API key secret")
+    )
+    auth_token: Secret | None = field(
+        default=None,
+        metadata=setting(check=_secret_not_blank, description="Auth token (instead of an API key)"),
+    )
+    from_: str | None = field(
+        default=None,
+        metadata=setting(
+            alias="from", check=_sender, description="Sender: number, short code or ID"
+        ),
+    )
+    messaging_service_sid: str | None = field(
+        default=None,
+        metadata=setting(check=_messaging_service_sid, description="Messaging Service SID (MG...)"),
+    )
+    status_callback: str | None = field(
+        default=None,
+        metadata=setting(check=_status_callback, description="URL for delivery status callbacks"),
+    )
+    max_price: Decimal | None = field(
+        default=None,
+        metadata=setting(parse=_max_price, description="Highest price per message, in USD"),
+    )
+    validity_period: int | None = field(
+        default=None,
+        metadata=setting(ge=1, le=MAX_VALIDITY_PERIOD, description="Seconds a message may queue"),
+    )
+    base_url: str | None = field(
+        default=None, metadata=setting(check=_base_url, description="API root (tests, sandbox)")
+    )
+    edge: str | None = field(
+        default=None, metadata=setting(check=_host_label, description="Twilio edge location")
+    )
+    region: str | None = field(
+        default=None, metadata=setting(check=_host_label, description="Twilio region")
+    )
+    webhook_auth_token: Secret | None = field(
+        default=None,
+        metadata=setting(
+            check=_secret_not_blank, description="Auth token that signs webhooks (API-key auth)"
+        ),
+    )
+
+    def __post_init__(self) -> None:
         has_key = self.api_key_sid is not None or self.api_key_secret is not None
         if has_key and (self.api_key_sid is None or self.api_key_secret is None):
             missing = "api_key_secret" if self.api_key_secret is None else "api_key_sid"
@@ -213,7 +222,6 @@ class TwilioConfig(BaseModel):
                 "region needs an edge: Twilio's regional hosts are api.<edge>.<region>.twilio.com "
                 "(for example edge: dublin, region: ie1)"
             )
-        return self
 
     @property
     def api_root(self) -> str:

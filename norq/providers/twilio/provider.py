@@ -12,8 +12,6 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
-
 from norq.errors import MessageError, QueryError
 from norq.message import E164, Message
 from norq.provider import MessageQuery, MessageStatus, Page, Provider
@@ -54,7 +52,7 @@ class TwilioProvider(Provider):
     message_fields: ClassVar[frozenset[str]] = frozenset({"media_urls", "send_at", "smart_encoded"})
 
     def __init__(
-        self, config: BaseModel, *, instance: str | None = None, retry: RetryPolicy | None = None
+        self, config: Any, *, instance: str | None = None, retry: RetryPolicy | None = None
     ) -> None:
         if not isinstance(config, TwilioConfig):
             raise TypeError(f"TwilioProvider needs a TwilioConfig, got {type(config).__name__}")

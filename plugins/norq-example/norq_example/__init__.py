@@ -16,9 +16,9 @@ registers, ``json_webhook``, serves the ``chat`` and ``webhook`` channels::
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
-
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr
+from urllib.parse import urlsplit
 
 import norq
 from norq.register import Register
@@ -26,12 +26,22 @@ from norq.register import Register
 __version__ = "0.1.0"
 
 
-class JsonWebhookConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{value!r} is not an http(s) URL: write it like https://example.com/hook")
+    return value
 
-    url: AnyHttpUrl
-    token: SecretStr | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
+
+@dataclass(frozen=True)
+class JsonWebhookConfig:
+    """``providers.<name>.config`` for ``json_webhook``; Norq checks it once, at load time."""
+
+    url: str = field(metadata=norq.setting(check=_http_url, description="Where to POST"))
+    token: norq.Secret | None = field(
+        default=None, metadata=norq.setting(description="Sent as a Bearer token")
+    )
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class JsonWebhookProvider(norq.Provider):
@@ -44,9 +54,8 @@ class JsonWebhookProvider(norq.Provider):
     description = "Posts notifications as JSON to an HTTP endpoint"
     message_fields = frozenset({"title", "severity"})
 
-    def __init__(self, config: BaseModel, **kwargs: Any) -> None:
+    def __init__(self, config: JsonWebhookConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
-        assert isinstance(config, JsonWebhookConfig)
         headers = dict(config.headers)
         if config.token is not None:
             headers["Authorization"] = f"Bearer {config.token.get_secret_value()}"

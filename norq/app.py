@@ -12,13 +12,12 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Ma
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pluggy
 
 from norq.config import NorqConfig, discover_config_path, load_config, read_yaml
 from norq.errors import DeliveryError, MessageError, QueryError
-from norq.executor import Executor, Outcome
 from norq.message import Message
 from norq.plugins import get_plugin_manager, provider_registry
 from norq.provider import MessageQuery, MessageStatus, Provider
@@ -26,6 +25,9 @@ from norq.receipt import DeliveryFailure, Receipt
 from norq.redaction import Redactor
 from norq.request import PreparedRequest
 from norq.router import Router
+
+if TYPE_CHECKING:
+    from norq.executor import Executor, Outcome
 
 logger = logging.getLogger("norq")
 
@@ -68,18 +70,30 @@ class Norq:
         self.config = config
         self._pm = plugin_manager if plugin_manager is not None else get_plugin_manager()
         self._router = Router(config.routing, config.providers, config.templates)
-        settings = config.executor
-        self._executor = executor or Executor(
-            timeout=settings.timeout,
-            connect_timeout=settings.connect_timeout,
-            max_connections=settings.max_connections,
-            async_transport=settings.async_transport,
-            console_stream=console_stream,
-        )
+        self._console_stream = console_stream
+        self._built_executor = executor
         # Calling a hook with no implementations still costs; skip it then.
         self._observe_before = bool(self._pm.hook.before_send.get_hookimpls())
         self._observe_after = bool(self._pm.hook.after_send.get_hookimpls())
         self.redactor = Redactor(config.secret_values())
+
+    @property
+    def _executor(self) -> Executor:
+        # Built on first send: a dry run or a config check never imports the
+        # executor and its transports.
+        executor = self._built_executor
+        if executor is None:
+            from norq.executor import Executor
+
+            settings = self.config.executor
+            executor = self._built_executor = Executor(
+                timeout=settings.timeout,
+                connect_timeout=settings.connect_timeout,
+                max_connections=settings.max_connections,
+                async_transport=settings.async_transport,
+                console_stream=self._console_stream,
+            )
+        return executor
 
     # -- construction ---------------------------------------------------------
 
@@ -389,10 +403,12 @@ class Norq:
     # -- lifecycle ----------------------------------------------------------
 
     def close(self) -> None:
-        self._executor.close()
+        if self._built_executor is not None:
+            self._built_executor.close()
 
     async def aclose(self) -> None:
-        await self._executor.aclose()
+        if self._built_executor is not None:
+            await self._built_executor.aclose()
 
     def __enter__(self) -> Norq:
         return self

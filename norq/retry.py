@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field, replace
-from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import random
 
 SERVER_ERRORS = frozenset(range(500, 600))
 DEFAULT_RETRY_STATUSES = frozenset({429}) | SERVER_ERRORS
@@ -67,6 +68,10 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
+        # An HTTP date is rare next to delta seconds; email.utils costs ~7 ms
+        # of start-up, so it is imported here.
+        from email.utils import parsedate_to_datetime
+
         try:
             when = parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -51,6 +50,10 @@ def parse_date(value: Any) -> dt.datetime | None:
     """A Twilio RFC 2822 date (``Wed, 18 Aug 2010 20:01:40 +0000``) as an aware datetime."""
     if not isinstance(value, str) or not value.strip():
         return None
+    # Imported on first use: only status queries read dates, and email.utils
+    # costs several milliseconds of every command's start-up.
+    from email.utils import parsedate_to_datetime
+
     try:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

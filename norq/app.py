@@ -299,10 +299,15 @@ class Norq:
                     composed = await self._adeliver(composed, chain, index)
                 await queue.put(composed)
 
+        # Requests beyond the connection pool would only wait for a connection,
+        # and every waiting task adds garbage-collector work and scheduling
+        # (docs/performance.md, "Pool size"), so no more workers than connections.
+        workers = min(concurrency, self.config.executor.max_connections)
+
         async def run_workers() -> None:
             try:
                 async with asyncio.TaskGroup() as group:
-                    for _ in range(concurrency):
+                    for _ in range(workers):
                         group.create_task(worker())
             finally:
                 if not consumer_gone:

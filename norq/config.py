@@ -60,7 +60,8 @@ class ExecutorSettings:
 
     timeout: float = field(default=10.0, metadata=schema.setting(gt=0, le=600))
     connect_timeout: float = field(default=5.0, metadata=schema.setting(gt=0, le=600))
-    max_connections: int = field(default=100, metadata=schema.setting(ge=1, le=10_000))
+    # transports.DEFAULT_MAX_CONNECTIONS; not imported, to keep a dry run light.
+    max_connections: int = field(default=64, metadata=schema.setting(ge=1, le=10_000))
     async_transport: Literal["auto", "aiohttp", "httpx"] = "auto"
 
 

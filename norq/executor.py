@@ -19,6 +19,7 @@ from norq.receipt import DeliveryFailure, ErrorCode, code_for_status
 from norq.request import PreparedRequest
 from norq.retry import parse_retry_after
 from norq.transports import (
+    DEFAULT_MAX_CONNECTIONS,
     AiohttpTransport,
     AsyncTransport,
     AttemptResult,
@@ -175,7 +176,7 @@ class Executor:
         *,
         timeout: float = 10.0,
         connect_timeout: float = 5.0,
-        max_connections: int = 100,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
         async_transport: str = "auto",
         transport: SyncTransport | None = None,
         atransport: AsyncTransport | None = None,

@@ -29,6 +29,13 @@ USER_AGENT = f"norq/{__version__}"
 
 FailureKind = Literal["connect", "timeout", "lost"]
 
+# Requests in flight per Norq instance, across providers. Twilio's default
+# per-account concurrency is about 100 requests, and a bulk run that takes all
+# of it makes the application's own sends (OTPs) fail with 429; 64 leaves
+# headroom. On loopback more than ~64 in flight buys no throughput and costs
+# garbage-collector work per message (docs/performance.md, "Pool size").
+DEFAULT_MAX_CONNECTIONS = 64
+
 
 @dataclass(frozen=True, slots=True)
 class RawResponse:
@@ -81,7 +88,7 @@ class HttpxTransport:
     environment variables are set, an ``httpx.Client`` routes them as usual.
     """
 
-    def __init__(self, timeouts: Timeouts, max_connections: int = 100) -> None:
+    def __init__(self, timeouts: Timeouts, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
         self._timeouts = timeouts
         self._max_connections = max_connections
         self._client: _Pool | None = None
@@ -202,7 +209,7 @@ class _ClientTransport:
 class HttpxAsyncTransport:
     """Async HTTP through ``httpx.AsyncClient``: the fallback when aiohttp is absent."""
 
-    def __init__(self, timeouts: Timeouts, max_connections: int = 100) -> None:
+    def __init__(self, timeouts: Timeouts, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
         self._timeouts = timeouts
         self._max_connections = max_connections
         self._client: httpx.AsyncClient | None = None
@@ -253,7 +260,7 @@ class AiohttpTransport:
     new session and the old one is marked closed.
     """
 
-    def __init__(self, timeouts: Timeouts, max_connections: int = 100) -> None:
+    def __init__(self, timeouts: Timeouts, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
         self._timeouts = timeouts
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None

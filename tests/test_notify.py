@@ -317,6 +317,38 @@ async def test_anotify_many_sends_every_recipient_concurrently(make_norq: MakeNo
 
 
 @respx.mock
+async def test_anotify_many_keeps_no_more_in_flight_than_the_connection_pool(
+    make_norq: MakeNorq,
+) -> None:
+    import asyncio
+
+    in_flight = peak = 0
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.002)
+        in_flight -= 1
+        return ok()
+
+    respx.post(URL).mock(side_effect=answer)
+    app = make_norq(acme_config(executor={"max_connections": 3}))
+    numbers = [f"+1555000{i:04d}" for i in range(40)]
+    receipts = [r async for r in app.anotify_many("sms", numbers, body="x", concurrency=50)]
+    await app.aclose()
+    assert sum(r.ok for r in receipts) == 40
+    assert peak == 3
+
+
+def test_the_config_default_pool_is_the_transports_default() -> None:
+    from norq.config import ExecutorSettings
+    from norq.transports import DEFAULT_MAX_CONNECTIONS
+
+    assert ExecutorSettings().max_connections == DEFAULT_MAX_CONNECTIONS
+
+
+@respx.mock
 async def test_anotify_many_accepts_async_iterables(make_norq: MakeNorq) -> None:
     respx.post(URL).mock(return_value=ok())
 

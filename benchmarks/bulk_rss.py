@@ -46,8 +46,14 @@ def write_csv(path: str, count: int) -> None:
 
 async def run(norq: Any, source: Iterator[dict[str, Any]]) -> int:
     ok = 0
-    async for receipt in norq.anotify_many("sms", source, template="code", concurrency=CONCURRENCY):
-        ok += receipt.ok
+    try:
+        async for receipt in norq.anotify_many(
+            "sms", source, template="code", concurrency=CONCURRENCY
+        ):
+            ok += receipt.ok
+    finally:
+        # Inside the loop that opened it, so aiohttp's session closes cleanly.
+        await norq.aclose()
     return ok
 
 

@@ -260,6 +260,9 @@ class Norq:
     ) -> AsyncIterator[Receipt]:
         """Async bulk send with up to ``concurrency`` requests in flight.
 
+        The connection pool bounds it too: never more than
+        ``executor.max_connections`` (default 64) at once.
+
         Receipts arrive in completion order; ``receipt.index`` is the
         recipient's position in the input. Use ``async for``.
         """

@@ -108,7 +108,7 @@ FILE that have no delivered receipt; give the same CHANNEL, --template or
     default=16,
     metavar="N",
     show_default=True,
-    help="Bulk: requests in flight at once.",
+    help="Bulk: requests in flight at once (at most executor.max_connections).",
 )
 @click.option(
     "--receipts",

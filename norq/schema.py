@@ -355,7 +355,8 @@ def _convert(annotation: Any, value: Any, path: str, errors: list[tuple[str, str
         errors.append((path, f"is null; give {describe(annotation)} or remove the key"))
         return _FAILED
     if origin is Literal:
-        if value in args and not (isinstance(value, bool) and not any(a is value for a in args)):
+        # Same type as well as equal: true is not the choice 1, nor 1.0 the choice 1.
+        if any(type(value) is type(choice) and value == choice for choice in args):
             return value
         errors.append((path, f"must be {describe(annotation)}"))
         return _FAILED

@@ -246,6 +246,7 @@ def _build(schema: type, data: Any, path: str, errors: list[tuple[str, str]]) ->
     known = fields(schema)
     by_key = {item.key: item for item in known}
     by_key.update({item.name: item for item in known if item.name not in by_key})
+    count = len(errors)
     given: dict[str, tuple[str, Any]] = {}
     for key, value in data.items():
         item = by_key.get(key) if isinstance(key, str) else None
@@ -260,7 +261,6 @@ def _build(schema: type, data: Any, path: str, errors: list[tuple[str, str]]) ->
             continue
         given[item.name] = (key, value)
 
-    count = len(errors)
     values: dict[str, Any] = {}
     for item in known:
         if item.name not in given:

@@ -179,6 +179,13 @@ def test_rules_across_keys_wait_until_every_key_is_valid() -> None:
     }
 
 
+def test_rules_across_keys_wait_for_unknown_keys_too() -> None:
+    assert errors_of({"name": "forbidden", "enabled": True, "colour": "red"}) == {
+        "cfg.colour": "unknown key; allowed keys: name, token, count, ratio, enabled, price, "
+        "from, pairs, cost, route, inner, labels, codes, anything"
+    }
+
+
 def test_a_document_that_is_not_a_mapping() -> None:
     assert errors_of(["name"]) == {
         "cfg": "expected a mapping of keys (name, token, count, ratio, enabled, price, from, "

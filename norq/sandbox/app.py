@@ -111,6 +111,10 @@ class FaultsAndLog:
                 store.update_request(record, dropped=True)
                 await _drop_connection(send)
                 return
+            elif fault.kind == "accept-drop":
+                scope[_RECORD] = record
+                await self.app(scope, _replay(body, receive), _dropping(send, store, record))
+                return
             else:
                 await _fault_response(fault)(scope, receive, _recording(send, store, record))
                 return
@@ -150,6 +154,21 @@ def _recording(send: Send, store: Store, record: RecordedRequest) -> Send:
         await send(message)
 
     return recording_send
+
+
+def _dropping(send: Send, store: Store, record: RecordedRequest) -> Send:
+    """A ``send`` that closes the connection where the answer would start, and then no-ops."""
+    dropped = False
+
+    async def dropping_send(message: Message) -> None:
+        nonlocal dropped
+        if dropped or not message["type"].startswith("http.response."):
+            return
+        dropped = True
+        store.update_request(record, dropped=True)
+        await _drop_connection(send)
+
+    return dropping_send
 
 
 async def _drop_connection(send: Send) -> None:
@@ -367,7 +386,7 @@ async def admin_requests(request: Request) -> Response:
 
 async def admin_reset(request: Request) -> Response:
     state: SandboxState = request.app.state.sandbox
-    state.faults.clear()
+    state.faults.reset()
     state.store.reset()
     return Response(status_code=204)
 

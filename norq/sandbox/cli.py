@@ -23,7 +23,8 @@ from norq.sandbox.settings import (
 Faults (--fault, repeatable; xN applies it to N requests):
   429           Too Many Requests        429:SECONDS  ...with Retry-After
   500 502 503   a server error           delay:SECONDS  wait, then answer
-  drop          close the connection without answering
+  drop          close the connection without answering (nothing created)
+  accept-drop   create the message, then close without answering
 Example: norq sandbox --fault 503x2 --fault drop
 Point Norq at it: NORQ_TWILIO_BASE_URL=http://127.0.0.1:8765
 """,
@@ -52,7 +53,7 @@ Point Norq at it: NORQ_TWILIO_BASE_URL=http://127.0.0.1:8765
     "faults",
     multiple=True,
     metavar="SPEC",
-    help="Fault for the next request(s), e.g. 503x2, 429:1, delay:2, drop.",
+    help="Fault for the next request(s), e.g. 503x2, 429:1, delay:2, drop, accept-drop.",
 )
 @click.option(
     "--fault-rate",

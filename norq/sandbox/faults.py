@@ -7,7 +7,10 @@ and Python:
 - ``500``, ``502``, ``503`` — a server error;
 - ``delay:SECONDS`` — wait, then answer normally;
 - ``drop`` — read the request, then close the connection without answering
-  (before any message is created).
+  (before any message is created);
+- ``accept-drop`` — handle the request (a message *is* created), then close the
+  connection before the answer goes out: the client cannot tell whether it was
+  accepted, which is how duplicates happen in real life.
 
 Queued faults apply to the next requests in order; once the queue is empty a
 ``rate`` (0–1) draws faults at random from ``kinds`` with a seedable RNG, for
@@ -24,8 +27,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = ("429", "500", "502", "503", "delay", "drop")
-_SPEC = re.compile(r"^(?P<kind>429|500|502|503|delay|drop)(?::(?P<arg>\d+(?:\.\d+)?))?$")
+KINDS = ("429", "500", "502", "503", "delay", "drop", "accept-drop")
+_SPEC = re.compile(
+    r"^(?P<kind>429|500|502|503|delay|drop|accept-drop)(?::(?P<arg>\d+(?:\.\d+)?))?$"
+)
 _COUNTED = re.compile(r"^(?P<spec>.+?)(?:x(?P<count>\d+))?$")
 
 
@@ -56,7 +61,8 @@ def parse_fault(spec: str) -> Fault:
     match = _SPEC.match(spec.strip())
     if match is None:
         raise FaultSpecError(
-            f"unknown fault {spec!r}: use 429, 429:SECONDS, 500, 502, 503, delay:SECONDS or drop"
+            f"unknown fault {spec!r}: use 429, 429:SECONDS, 500, 502, 503, delay:SECONDS,"
+            " drop or accept-drop"
         )
     kind, arg = match["kind"], match["arg"]
     if kind == "delay" and arg is None:
@@ -115,6 +121,13 @@ class FaultPlan:
             self._queue.clear()
             self._rate = 0.0
             self._kinds = ()
+
+    def reset(self) -> None:
+        """As :meth:`clear`, and count injected faults from zero again."""
+        self.clear()
+        with self._lock:
+            self._seed = None
+            self.injected = 0
 
     def next(self) -> Fault | None:
         """The fault the request arriving now suffers, if any."""

@@ -150,8 +150,8 @@ class SandboxServer:
         return self.requests("POST", "/Messages.json")
 
     def reset(self) -> None:
-        """Forget messages and requests and clear every fault."""
-        self.state.faults.clear()
+        """Forget messages and requests, clear every fault and zero the fault counter."""
+        self.state.faults.reset()
         self.state.store.reset()
 
     def wait_for_status(

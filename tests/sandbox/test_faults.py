@@ -24,6 +24,7 @@ from tests.sandbox.conftest import send
         ("503", Fault("503")),
         ("delay:0.5", Fault("delay", 0.5)),
         ("drop", Fault("drop")),
+        ("accept-drop", Fault("accept-drop")),
     ],
 )
 def test_fault_specs_parse(spec: str, fault: Fault) -> None:
@@ -31,7 +32,9 @@ def test_fault_specs_parse(spec: str, fault: Fault) -> None:
     assert str(fault) == spec
 
 
-@pytest.mark.parametrize("spec", ["404", "delay", "drop:1", "503:2", "teapot", ""])
+@pytest.mark.parametrize(
+    "spec", ["404", "delay", "drop:1", "accept-drop:1", "accept", "503:2", "teapot", ""]
+)
 def test_malformed_fault_specs_are_refused(spec: str) -> None:
     with pytest.raises(FaultSpecError):
         parse_fault(spec)
@@ -199,3 +202,61 @@ def test_the_request_log_is_listable_over_http(api: httpx.Client) -> None:
     assert record["method"] == "POST"
     assert record["path"].endswith("/Messages.json")
     assert (record["status"], record["message_sid"], record["dropped"]) == (201, sid, False)
+
+
+def test_accept_drop_creates_the_message_then_gives_no_answer(
+    api: httpx.Client, sandbox: SandboxServer
+) -> None:
+    sandbox.faults.add("accept-drop")
+
+    with pytest.raises(httpx.RemoteProtocolError):
+        send(api, Body="accepted but unanswered")
+
+    (message,) = sandbox.messages()
+    assert message.draft.body == "accepted but unanswered"
+    (record,) = sandbox.sends()
+    assert (record.dropped, record.status, record.fault) == (True, None, "accept-drop")
+    assert record.message_sid == message.sid
+    assert send(api).status_code == 201
+    assert len(sandbox.messages()) == 2
+
+
+def test_accept_drop_is_a_fault_kind_for_the_random_rate(
+    api: httpx.Client, sandbox: SandboxServer
+) -> None:
+    sandbox.faults.set_rate(1.0, ["accept-drop"], seed=1)
+
+    for _ in range(3):
+        with pytest.raises(httpx.RemoteProtocolError):
+            send(api)
+
+    assert len(sandbox.messages()) == 3
+    assert sandbox.faults.snapshot()["injected"] == 3
+
+
+def test_reset_zeroes_the_fault_counter(api: httpx.Client, sandbox: SandboxServer) -> None:
+    sandbox.faults.add("503", count=2)
+    send(api)
+    api.post("/_sandbox/faults", json={"rate": 0.5, "kinds": ["429"], "seed": 4})
+    assert api.get("/_sandbox/faults").json()["injected"] == 1
+
+    assert api.post("/_sandbox/reset").status_code == 204
+
+    assert api.get("/_sandbox/faults").json() == {
+        "queued": [],
+        "rate": 0.0,
+        "kinds": [],
+        "seed": None,
+        "injected": 0,
+    }
+
+
+def test_the_python_reset_zeroes_the_fault_counter(
+    api: httpx.Client, sandbox: SandboxServer
+) -> None:
+    sandbox.faults.add("503")
+    send(api)
+
+    sandbox.reset()
+
+    assert sandbox.faults.snapshot()["injected"] == 0

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import threading
 import warnings
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 import pluggy
 import pytest
 from starlette.applications import Starlette
@@ -250,6 +253,81 @@ def test_oversized_body_is_refused(client: TestClient) -> None:
     assert response.status_code == 413
 
 
+class StreamedBody:
+    """An ASGI ``receive`` that hands out a body chunk by chunk and counts what was taken."""
+
+    def __init__(self, chunk: bytes, chunks: int) -> None:
+        self.chunk = chunk
+        self.left = chunks
+        self.taken = 0
+
+    async def __call__(self) -> dict[str, Any]:
+        if self.left == 0:
+            return {"type": "http.disconnect"}
+        self.left -= 1
+        self.taken += 1
+        return {"type": "http.request", "body": self.chunk, "more_body": self.left > 0}
+
+
+async def call_asgi(
+    app: Starlette, receive: StreamedBody, headers: list[tuple[bytes, bytes]]
+) -> int:
+    statuses: list[int] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "server": ("testserver", 80),
+        "path": "/status",
+        "raw_path": b"/status",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver"), *headers],
+    }
+    await app(scope, receive, send)
+    [status] = statuses
+    return status
+
+
+async def test_a_streamed_oversized_body_is_refused_without_reading_it_all(
+    app_norq: norq.Norq,
+) -> None:
+    # 400 MB announced by nothing but the stream itself (chunked, no Content-Length).
+    megabyte = b"x" * (1024 * 1024)
+    body = StreamedBody(megabyte, chunks=400)
+    assert await call_asgi(create_webhook_app(app_norq), body, []) == 413
+    assert body.taken == 1  # one 1 MB chunk is already past the 64 KB limit
+
+
+async def test_small_chunks_are_read_only_up_to_the_limit(app_norq: norq.Norq) -> None:
+    body = StreamedBody(b"x" * 1024, chunks=10_000)
+    assert await call_asgi(create_webhook_app(app_norq), body, []) == 413
+    assert body.taken == 65  # 64 KB fit; the 65th kilobyte crosses the limit
+
+
+async def test_an_oversized_content_length_is_refused_before_reading(
+    app_norq: norq.Norq,
+) -> None:
+    body = StreamedBody(b"x" * 1024, chunks=400 * 1024)
+    headers = [(b"content-length", str(400 * 1024 * 1024).encode())]
+    assert await call_asgi(create_webhook_app(app_norq), body, headers) == 413
+    assert body.taken == 0
+
+
+@pytest.mark.parametrize("value", [b"lots", b"-1", b"1e6"])
+async def test_a_malformed_content_length_is_a_400(app_norq: norq.Norq, value: bytes) -> None:
+    body = StreamedBody(b"x", chunks=1)
+    assert await call_asgi(create_webhook_app(app_norq), body, [(b"content-length", value)]) == 400
+    assert body.taken == 0
+
+
 def test_only_post_is_allowed(client: TestClient) -> None:
     assert client.get("/status").status_code == 405
 
@@ -312,6 +390,117 @@ def test_rejections_are_logged_without_secrets(
     signed_post(client, "/status", STATUS_FIELDS, token="wrong")
     assert "invalid X-Twilio-Signature" in caplog.text
     assert WEBHOOK_TOKEN not in caplog.text
+
+
+class SlowHook:
+    """A ``delivery_status`` hook that blocks until released, then succeeds or fails."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.fail = False
+        self.calls = 0
+
+    @norq.hookimpl
+    def delivery_status(self, status: norq.MessageStatus, provider: str) -> None:
+        self.calls += 1
+        self.entered.set()
+        self.release.wait(timeout=30)
+        if self.fail:
+            raise RuntimeError("database down")
+
+
+async def post_concurrent_duplicate(
+    hook: SlowHook, *, fail: bool
+) -> tuple[httpx.Response, httpx.Response]:
+    """Deliver one callback twice, the copy arriving while the first's hook runs."""
+    pm = get_plugin_manager(load_entry_points=False)
+    pm.register(hook)
+    app = norq.Norq.from_dict(
+        document(webhook_auth_token=WEBHOOK_TOKEN), environ={}, plugin_manager=pm
+    )
+    transport = httpx.ASGITransport(app=create_webhook_app(app))
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": compute_signature(WEBHOOK_TOKEN, BASE + "/status", STATUS_FIELDS),
+        "I-Twilio-Idempotency-Token": "idem-concurrent",
+    }
+    body = urlencode(STATUS_FIELDS)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        first = asyncio.create_task(client.post("/status", content=body, headers=headers))
+        await asyncio.to_thread(hook.entered.wait, 30)
+        copy = asyncio.create_task(client.post("/status", content=body, headers=headers))
+        for _ in range(50):  # let the copy run as far as it can while the hook blocks
+            await asyncio.sleep(0)
+        answered_early = copy.done()
+        hook.fail = fail
+        hook.release.set()
+        responses = await first, await copy
+    assert not answered_early, "the copy was answered before the first delivery settled"
+    return responses
+
+
+async def test_a_concurrent_duplicate_waits_for_the_first_delivery() -> None:
+    hook = SlowHook()
+    first, copy = await post_concurrent_duplicate(hook, fail=False)
+    assert (first.status_code, copy.status_code) == (200, 200)
+    assert copy.text == EMPTY_TWIML
+    assert hook.calls == 1
+
+
+async def test_a_concurrent_duplicate_of_a_failing_delivery_is_not_answered_200() -> None:
+    hook = SlowHook()
+    first, copy = await post_concurrent_duplicate(hook, fail=True)
+    # Twilio sees a failure for both copies and retries; no event is lost.
+    assert (first.status_code, copy.status_code) == (500, 500)
+    assert hook.calls == 1
+
+
+def test_signature_made_with_hmac_sha256_is_accepted(
+    client: TestClient, recorder: Recorder
+) -> None:
+    settings_header = "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256"
+    signature = compute_signature(
+        WEBHOOK_TOKEN, BASE + "/status", STATUS_FIELDS, algorithm="HMAC_SHA256"
+    )
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": signature,
+    }
+    body = urlencode(STATUS_FIELDS)
+    refused = client.post("/status", content=body, headers=headers)
+    headers["X-Twilio-Webhooks-Signature-Settings"] = settings_header
+    accepted = client.post("/status", content=body, headers=headers)
+    assert (refused.status_code, accepted.status_code) == (403, 200)
+    assert len(recorder.statuses) == 1
+
+
+def test_an_unknown_signature_algorithm_is_refused_and_logged(
+    client: TestClient, recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("WARNING", logger="norq")
+    headers = {"X-Twilio-Webhooks-Signature-Settings": "algorithm=HMAC_MD5"}
+    response = signed_post(client, "/status", STATUS_FIELDS, headers=headers)
+    assert response.status_code == 403
+    assert "HMAC_MD5" in caplog.text
+    assert recorder.statuses == []
+
+
+def test_repeated_parameters_with_identical_values_verify(
+    client: TestClient, recorder: Recorder
+) -> None:
+    pairs = [*STATUS_FIELDS.items(), ("Tag", "a"), ("Tag", "a")]
+    signature = compute_signature(WEBHOOK_TOKEN, BASE + "/status", pairs[:-1])
+    response = client.post(
+        "/status",
+        content=urlencode(pairs),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature,
+        },
+    )
+    assert response.status_code == 200
+    assert len(recorder.statuses) == 1
 
 
 def test_only_the_most_recent_tokens_are_remembered(

@@ -1,10 +1,16 @@
 """Twilio's ``X-Twilio-Signature``: compute it and check it, exactly as Twilio does.
 
-Twilio signs a webhook with HMAC-SHA1, keyed by the account's auth token, over
-the full URL it requested followed by every POST parameter as name+value,
-sorted by name. A JSON body is not signed that way: the URL then carries a
-``bodySHA256`` query parameter (the hex SHA-256 of the body), and the
-signature covers the URL alone.
+Twilio signs a webhook with an HMAC (SHA-1 by default, SHA-256 when the
+request's ``X-Twilio-Webhooks-Signature-Settings`` header says
+``algorithm=HMAC_SHA256``) over the full URL it requested followed by every
+POST parameter as name+value, sorted by name and then by value. A JSON body is
+not signed that way: the URL then carries a ``bodySHA256`` query parameter
+(the hex SHA-256 of the body), and the signature covers the URL alone.
+
+The check accepts exactly what twilio-python's ``RequestValidator`` (9.13)
+accepts: a parameter repeated with the same value counts once, and the URL is
+tried with its port removed and with the scheme's default port added, since
+Twilio's signing has differed there over time and proxies add or strip ports.
 """
 
 from __future__ import annotations
@@ -13,41 +19,78 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import ParseResult, parse_qs, urlparse
 
 Params = Mapping[str, str] | Iterable[tuple[str, str]]
 
-_DEFAULT_PORTS = {"https": 443, "http": 80}
+HMAC_SHA1 = "HMAC_SHA1"
+HMAC_SHA256 = "HMAC_SHA256"
+SIGNATURE_SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
+
+_HASHES = {HMAC_SHA1: hashlib.sha1, HMAC_SHA256: hashlib.sha256}
+SUPPORTED_ALGORITHMS = frozenset(_HASHES)
 
 
-def compute_signature(auth_token: str, url: str, params: Params = ()) -> str:
-    """The base64 HMAC-SHA1 Twilio would send for a request to ``url`` with ``params``."""
+class UnsupportedAlgorithm(ValueError):
+    """A signature algorithm that neither Twilio's validator nor Norq knows."""
+
+
+def signature_algorithm(settings_header: str | None) -> str:
+    """The algorithm named by an ``X-Twilio-Webhooks-Signature-Settings`` header.
+
+    The header reads ``key=<shared key id>,algorithm=HMAC_SHA256``; without it,
+    or without an ``algorithm=`` part, Twilio signed with HMAC_SHA1.
+    """
+    for part in (settings_header or "").split(","):
+        name, separator, value = part.partition("=")
+        if separator and name.strip() == "algorithm" and value.strip():
+            return value.strip()
+    return HMAC_SHA1
+
+
+def compute_signature(
+    auth_token: str, url: str, params: Params = (), *, algorithm: str = HMAC_SHA1
+) -> str:
+    """The base64 HMAC Twilio would send for a request to ``url`` with ``params``.
+
+    Raises :class:`UnsupportedAlgorithm` for an algorithm other than
+    ``HMAC_SHA1`` or ``HMAC_SHA256``.
+    """
+    hash_function = _HASHES.get(algorithm.upper())
+    if hash_function is None:
+        raise UnsupportedAlgorithm(
+            f"unsupported Twilio signature algorithm {algorithm!r}; "
+            f"use {HMAC_SHA1} or {HMAC_SHA256}"
+        )
     pairs = params.items() if isinstance(params, Mapping) else params
-    payload = url + "".join(name + value for name, value in sorted(pairs))
-    digest = hmac.new(auth_token.encode("utf-8"), payload.encode("utf-8"), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode("ascii")
+    # A repeated name with the same value is signed once, as Twilio's validator does.
+    payload = url + "".join(name + value for name, value in sorted(set(pairs)))
+    digest = hmac.new(auth_token.encode("utf-8"), payload.encode("utf-8"), hash_function)
+    return base64.b64encode(digest.digest()).decode("ascii")
 
 
 def url_variants(url: str) -> list[str]:
-    """The URL as given plus its twin with the default port added or removed.
+    """The two forms of ``url`` a signature is checked against: without and with a port.
 
-    Twilio has signed with and without the port over the years, and proxies
-    may add or strip it, so a receiver accepts either form.
+    The first has any port removed; the second keeps an explicit port or adds
+    the scheme's default (443 for https, 80 otherwise). Both are normalised
+    the way ``urlparse(url).geturl()`` does, as Twilio's validator does.
+    Raises ``ValueError`` for a URL whose port is not a number in 0-65535.
     """
-    parts = urlsplit(url)
-    default = _DEFAULT_PORTS.get(parts.scheme)
-    if default is None or parts.hostname is None:
-        return [url]
-    userinfo = parts.netloc.rpartition("@")[0]
-    prefix = f"{userinfo}@" if userinfo else ""
-    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-    if parts.port is None:
-        twin = parts._replace(netloc=f"{prefix}{host}:{default}")
-    elif parts.port == default:
-        twin = parts._replace(netloc=f"{prefix}{host}")
-    else:
-        return [url]
-    return [url, urlunsplit(twin)]
+    parts = urlparse(url)
+    port = parts.port
+    if not port:
+        without_port = parts.geturl()
+        default = 443 if parts.scheme == "https" else 80
+        with_port = parts._replace(netloc=f"{parts.netloc}:{default}").geturl()
+        return [without_port, with_port]
+    return [_without_port(parts), parts.geturl()]
+
+
+def _without_port(parts: ParseResult) -> str:
+    # The port is what follows the netloc's last colon (user info and IPv6
+    # literals come before it).
+    return parts._replace(netloc=parts.netloc.rpartition(":")[0]).geturl()
 
 
 def is_valid_signature(
@@ -57,28 +100,37 @@ def is_valid_signature(
     params: Params = (),
     *,
     body: bytes | None = None,
+    algorithm: str = HMAC_SHA1,
 ) -> bool:
     """Whether ``signature`` is Twilio's for this request; constant-time comparison.
 
     Pass ``params`` for a form-encoded POST. For a JSON body pass the raw
     ``body``: the URL must then carry a matching ``bodySHA256`` parameter.
+    ``algorithm`` is what :func:`signature_algorithm` read from the request's
+    ``X-Twilio-Webhooks-Signature-Settings`` header; an unknown one never verifies.
     """
-    if not signature or not auth_token:
+    if not signature or not auth_token or algorithm.upper() not in _HASHES:
+        return False
+    try:
+        candidates = url_variants(url)
+    except ValueError:
         return False
     if body is not None:
-        query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
-        expected_hash = query.get("bodySHA256")
-        if expected_hash is None:
+        declared = parse_qs(urlparse(url).query).get("bodySHA256")
+        if not declared:
             return False
-        actual_hash = hashlib.sha256(body).hexdigest()
-        if not hmac.compare_digest(expected_hash.lower(), actual_hash):
+        if not _same(hashlib.sha256(body).hexdigest(), declared[0]):
             return False
-        params = ()
+        pairs: list[tuple[str, str]] = []
     else:
-        params = list(params.items() if isinstance(params, Mapping) else params)
+        pairs = list(params.items() if isinstance(params, Mapping) else params)
     valid = False
-    for candidate in url_variants(url):
-        expected = compute_signature(auth_token, candidate, params)
+    for candidate in candidates:
+        expected = compute_signature(auth_token, candidate, pairs, algorithm=algorithm)
         # Check every variant so the time taken does not depend on which matched.
-        valid |= hmac.compare_digest(expected, signature)
+        valid |= _same(expected, signature)
     return valid
+
+
+def _same(expected: str, given: str) -> bool:
+    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))

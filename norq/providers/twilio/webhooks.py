@@ -7,9 +7,11 @@ Mount it in any Starlette or FastAPI application::
 and point Twilio at ``https://<your host>/twilio/status`` (``status_callback``)
 and ``https://<your host>/twilio/inbound`` (the number's "a message comes in"
 webhook). Every request must carry a valid ``X-Twilio-Signature``: an unsigned
-or badly signed request is answered 403 and reaches no hook. Twilio retries a
+or badly signed request is answered 403 and reaches no hook, and a body over
+64 KB is refused (413) without being read past the limit. Twilio retries a
 webhook it got no answer for, with the same ``I-Twilio-Idempotency-Token``;
-the app remembers recent tokens and processes each delivery once.
+the app runs the hooks once per token: a copy that arrives while the first
+is still being processed waits for it and gets the same answer.
 
 A verified request becomes a :class:`norq.MessageStatus` for the
 ``delivery_status`` hook or a :class:`norq.InboundMessage` for the
@@ -21,6 +23,7 @@ Starlette is an optional dependency: ``pip install 'norq[webhooks]'``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections import OrderedDict
@@ -37,7 +40,12 @@ from starlette.routing import Route
 
 from norq.providers.twilio.config import check_http_url
 from norq.providers.twilio.provider import TwilioProvider
-from norq.providers.twilio.signature import is_valid_signature
+from norq.providers.twilio.signature import (
+    SIGNATURE_SETTINGS_HEADER,
+    SUPPORTED_ALGORITHMS,
+    is_valid_signature,
+    signature_algorithm,
+)
 from norq.providers.twilio.status import CallbackError, callback_status, inbound_message
 
 if TYPE_CHECKING:
@@ -51,24 +59,51 @@ IDEMPOTENCY_HEADER = "i-twilio-idempotency-token"
 MAX_BODY_BYTES = 64 * 1024
 
 
-class _RecentTokens:
-    """The last ``size`` idempotency tokens seen, oldest forgotten first."""
+class _Deliveries:
+    """Runs each webhook delivery's hooks once per idempotency token.
+
+    A token is *settled* once its hooks returned; the last ``size`` settled
+    tokens are remembered, oldest forgotten first. A duplicate that arrives
+    while the first delivery's hooks still run waits for them and gets the
+    same answer: answering it 200 early would tell Twilio all is well even if
+    the first then fails.
+    """
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._tokens: OrderedDict[str, None] = OrderedDict()
+        self._settled: OrderedDict[str, None] = OrderedDict()
+        self._running: dict[str, asyncio.Future[bool]] = {}
 
-    def __contains__(self, token: str) -> bool:
-        return token in self._tokens
+    async def deliver(self, token: str | None, call_hooks: Callable[[], Any]) -> bool:
+        """Whether the hooks for this delivery succeeded, now or for an earlier copy."""
+        if not token:
+            return await _run_hooks(call_hooks)
+        if token in self._settled:
+            return True
+        running = self._running.get(token)
+        if running is None:
+            running = self._running[token] = asyncio.ensure_future(_run_hooks(call_hooks))
+            running.add_done_callback(lambda done: self._settle(token, done))
+        # Shielded: a client that hangs up must not cancel the hooks of a
+        # delivery other requests may be waiting for.
+        return await asyncio.shield(running)
 
-    def add(self, token: str) -> None:
-        self._tokens[token] = None
-        self._tokens.move_to_end(token)
-        while len(self._tokens) > self._size:
-            self._tokens.popitem(last=False)
+    def _settle(self, token: str, done: asyncio.Future[bool]) -> None:
+        del self._running[token]
+        if done.cancelled() or not done.result():
+            return  # forgotten, so Twilio's retry is processed
+        self._settled[token] = None
+        while len(self._settled) > self._size:
+            self._settled.popitem(last=False)
 
-    def discard(self, token: str) -> None:
-        self._tokens.pop(token, None)
+
+async def _run_hooks(call_hooks: Callable[[], Any]) -> bool:
+    try:
+        await run_in_threadpool(call_hooks)
+    except Exception:
+        logger.exception("a webhook hook failed; answering 500 so Twilio retries")
+        return False
+    return True
 
 
 def create_webhook_app(
@@ -99,7 +134,7 @@ def create_webhook_app(
             raise ValueError(f"public_url {public_url!r} must not have a query")
     if remember < 1:
         raise ValueError("remember must be at least 1")
-    seen = _RecentTokens(remember)
+    deliveries = _Deliveries(remember)
 
     def on_status(fields: Mapping[str, str]) -> Callable[[], Any]:
         status = callback_status(fields)
@@ -113,9 +148,9 @@ def create_webhook_app(
         parse: Callable[[Mapping[str, str]], Callable[[], Any]],
     ) -> Callable[[Request], Awaitable[Response]]:
         async def receive(request: Request) -> Response:
-            body = await request.body()
-            if len(body) > MAX_BODY_BYTES:
-                return PlainTextResponse("request body too large", status_code=413)
+            body = await _read_body(request)
+            if isinstance(body, Response):
+                return body
             url = _signed_url(request, public_url)
             fields = _verified_fields(request, body, url, signing_key)
             if fields is None:
@@ -124,23 +159,13 @@ def create_webhook_app(
                     request.url.path,
                 )
                 return PlainTextResponse("invalid Twilio signature", status_code=403)
-            token = request.headers.get(IDEMPOTENCY_HEADER)
-            if token and token in seen:
-                return _twiml()
             try:
                 call_hooks = parse(fields)
             except CallbackError as exc:
                 return PlainTextResponse(str(exc), status_code=400)
-            if token:
-                seen.add(token)
-            try:
-                await run_in_threadpool(call_hooks)
-            except Exception:
-                if token:
-                    seen.discard(token)  # let Twilio's retry be processed
-                logger.exception("a webhook hook failed; answering 500 so Twilio retries")
-                return PlainTextResponse("hook failed", status_code=500)
-            return _twiml()
+            if await deliveries.deliver(request.headers.get(IDEMPOTENCY_HEADER), call_hooks):
+                return _twiml()
+            return PlainTextResponse("hook failed", status_code=500)
 
         return receive
 
@@ -182,6 +207,35 @@ def _resolve(
     return plugin_manager, key
 
 
+async def _read_body(request: Request) -> bytes | Response:
+    """The body, or the error answer when it is over :data:`MAX_BODY_BYTES`.
+
+    A declared ``Content-Length`` over the limit is refused before reading,
+    and a body without one is read only up to the limit, so an oversized
+    request costs no more than 64 KB of memory.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            return PlainTextResponse("invalid Content-Length", status_code=400)
+        if int(declared) > MAX_BODY_BYTES:
+            return _too_large()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return _too_large()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large() -> Response:
+    return PlainTextResponse(
+        f"request body too large: the limit is {MAX_BODY_BYTES} bytes", status_code=413
+    )
+
+
 def _signed_url(request: Request, public_url: str | None) -> str:
     """The URL Twilio signed: as requested, or under ``public_url`` when given."""
     if public_url is None:
@@ -199,9 +253,13 @@ def _verified_fields(
 ) -> dict[str, str] | None:
     """The request's parameters if its signature is Twilio's, else None."""
     signature = request.headers.get(SIGNATURE_HEADER)
+    algorithm = signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
+    if algorithm.upper() not in SUPPORTED_ALGORITHMS:
+        logger.warning("unsupported webhook signature algorithm %r", algorithm)
+        return None
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type == "application/json":
-        if not is_valid_signature(signing_key, url, signature, body=body):
+        if not is_valid_signature(signing_key, url, signature, body=body, algorithm=algorithm):
             return None
         try:
             data = json.loads(body)
@@ -211,7 +269,7 @@ def _verified_fields(
             return {}
         return {str(k): "" if v is None else str(v) for k, v in data.items()}
     pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-    if not is_valid_signature(signing_key, url, signature, pairs):
+    if not is_valid_signature(signing_key, url, signature, pairs, algorithm=algorithm):
         return None
     return dict(pairs)
 

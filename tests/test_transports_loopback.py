@@ -47,6 +47,19 @@ class Handler(BaseHTTPRequestHandler):
 
 class LoopbackServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver listens with a backlog of 5. When more clients than that
+    # connect at once the kernel drops their handshake ACKs and retransmits
+    # SYN-ACKs after 1, 2, 4, 8 s: the clients believe they are connected, send
+    # their request, and some wait past the 10 s read timeout. That was the
+    # flaky "timeout" in the concurrent-send tests.
+    request_queue_size = 128
+
+    def get_request(self) -> tuple[socket.socket, object]:
+        connection, address = super().get_request()
+        # The handler writes headers and body separately: without NODELAY,
+        # Nagle waits for the client's delayed ACK, 40 ms per response.
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connection, address
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), Handler)

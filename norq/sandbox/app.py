@@ -30,6 +30,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from norq.providers.twilio.segments import count_segments
+from norq.sandbox.clock import SandboxClock
 from norq.sandbox.delivery import Delivery
 from norq.sandbox.faults import Fault, FaultPlan, FaultSpecError, parse_counted, parse_fault
 from norq.sandbox.resources import (
@@ -42,6 +43,7 @@ from norq.sandbox.resources import (
     TwilioError,
     authentication_failed,
     not_found,
+    parse_date_filter,
     validate_create,
 )
 from norq.sandbox.settings import DEFAULT_API_KEY_SECRET, SandboxSettings
@@ -66,7 +68,7 @@ class SandboxState:
 
     @classmethod
     def create(cls, settings: SandboxSettings) -> SandboxState:
-        store = Store(settings.account_sid, count_segments)
+        store = Store(settings.account_sid, count_segments, SandboxClock())
         delivery = Delivery(
             store,
             settings.auth_token,
@@ -241,8 +243,8 @@ async def create_message(request: Request) -> Response:
     _authenticate(request)
     state: SandboxState = request.app.state.sandbox
     params = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
-    draft = validate_create(params)
-    message = state.store.create_message(draft)
+    draft = validate_create(params, state.store.clock.now())
+    message = state.store.create_message(draft, state.settings.service_sender)
     record: RecordedRequest | None = request.scope.get(_RECORD)
     if record is not None:
         state.store.update_request(record, message_sid=message.sid)
@@ -260,11 +262,35 @@ async def fetch_message(request: Request) -> Response:
     return JSONResponse(message.resource())
 
 
+async def update_message(request: Request) -> Response:
+    """Twilio's update: ``Status=canceled`` cancels a scheduled message, ``Body=`` redacts."""
+    _authenticate(request)
+    state: SandboxState = request.app.state.sandbox
+    params = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+    status = params.get("Status", [None])[-1]
+    body = params.get("Body", [None])[-1]
+    if status is not None and status != "canceled":
+        raise TwilioError(400, 20001, f"Invalid Status {status!r}: only 'canceled' can be set")
+    if body not in (None, ""):
+        raise TwilioError(400, 20001, "Body can only be set to an empty string, to redact it")
+    if status is None and body is None:
+        raise TwilioError(400, 20001, "Nothing to update: give Status=canceled or Body=")
+    message = state.store.update(
+        request.path_params["sid"], cancel=status == "canceled", redact=body == ""
+    )
+    if message is None:
+        raise not_found(request.url.path)
+    if status == "canceled":
+        state.delivery.canceled(message)
+        logger.info("%s canceled", message.sid)
+    return JSONResponse(message.resource())
+
+
 async def list_messages(request: Request) -> Response:
     _authenticate(request)
     state: SandboxState = request.app.state.sandbox
     query = request.query_params
-    sent = {key: _date(query[key], key) for key in _DATE_FILTERS if key in query}
+    sent = {key: parse_date_filter(query[key], key) for key in _DATE_FILTERS if key in query}
     filters = [(key, query[key]) for key in ("To", "From", *_DATE_FILTERS) if key in query]
     matching = [
         message
@@ -302,29 +328,46 @@ async def list_messages(request: Request) -> Response:
 
 
 def _matches(
-    message: SandboxMessage, to: str | None, sender: str | None, sent: Mapping[str, dt.date]
+    message: SandboxMessage,
+    to: str | None,
+    sender: str | None,
+    sent: Mapping[str, dt.date | dt.datetime],
 ) -> bool:
-    draft = message.draft
-    if (to is not None and draft.to != to) or (sender is not None and draft.sender != sender):
+    if (to is not None and message.draft.to != to) or (
+        sender is not None and message.sender != sender
+    ):
         return False
     if not sent:
         return True
     if message.date_sent is None:
         return False
-    day = message.date_sent.date()
-    # Twilio's DateSent< and DateSent> are inclusive: "on or before", "on or after".
-    return (
-        sent.get("DateSent", day) == day
-        and day <= sent.get("DateSent<", day)
-        and day >= sent.get("DateSent>", day)
-    )
+    moment = message.date_sent
+    # A day compares with the day sent, an instant with the instant; Twilio's
+    # DateSent< and DateSent> are inclusive: "on or before", "on or after".
+    exact = sent.get("DateSent")
+    if exact is not None and _day(exact) != moment.date():
+        return False
+    before = sent.get("DateSent<")
+    if before is not None and not _on_or_before(moment, before):
+        return False
+    after = sent.get("DateSent>")
+    return after is None or _on_or_after(moment, after)
 
 
-def _date(value: str, name: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value[:10])
-    except ValueError:
-        raise TwilioError(400, 20001, f"Invalid {name}: {value!r}; use YYYY-MM-DD") from None
+def _day(value: dt.date | dt.datetime) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _on_or_before(moment: dt.datetime, limit: dt.date | dt.datetime) -> bool:
+    if isinstance(limit, dt.datetime):
+        return moment <= limit
+    return moment.date() <= limit
+
+
+def _on_or_after(moment: dt.datetime, limit: dt.date | dt.datetime) -> bool:
+    if isinstance(limit, dt.datetime):
+        return moment >= limit
+    return moment.date() >= limit
 
 
 def _bounded_int(raw: str | None, default: int, low: int, high: int) -> int:
@@ -427,6 +470,21 @@ def _apply_fault_request(faults: FaultPlan, payload: Any) -> None:
         raise FaultSpecError('nothing to do: give "fault" (and "count") or "rate"')
 
 
+async def admin_clock(request: Request) -> Response:
+    """GET shows the sandbox time; POST ``{"advance": SECONDS}`` moves it forward."""
+    clock: SandboxClock = request.app.state.sandbox.store.clock
+    if request.method == "POST":
+        try:
+            payload = await request.json()
+            clock.advance(float(payload["advance"]))
+        except (ValueError, TypeError, KeyError) as exc:
+            message = f'send a JSON object such as {{"advance": 960}} (seconds): {exc}'
+            return JSONResponse({"error": message}, status_code=400)
+    return JSONResponse(
+        {"now": clock.now().isoformat(), "offset_seconds": clock.offset.total_seconds()}
+    )
+
+
 async def admin_events(request: Request) -> Response:
     """Server-sent events: every change to a message, as the inbox shows it."""
     store: Store = request.app.state.sandbox.store
@@ -489,6 +547,7 @@ def create_app(state: SandboxState) -> ASGIApp:
             Route(messages + ".json", create_message, methods=["POST"]),
             Route(messages + ".json", list_messages, methods=["GET"]),
             Route(messages + "/{sid}.json", fetch_message, methods=["GET"]),
+            Route(messages + "/{sid}.json", update_message, methods=["POST"]),
             Route("/", inbox, methods=["GET"]),
             Route("/_sandbox/info", admin_info, methods=["GET"]),
             Route("/_sandbox/messages", admin_messages, methods=["GET"]),
@@ -496,6 +555,7 @@ def create_app(state: SandboxState) -> ASGIApp:
             Route("/_sandbox/requests", admin_requests, methods=["GET"]),
             Route("/_sandbox/reset", admin_reset, methods=["POST"]),
             Route("/_sandbox/faults", admin_faults, methods=["GET", "POST", "DELETE"]),
+            Route("/_sandbox/clock", admin_clock, methods=["GET", "POST"]),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         exception_handlers={TwilioError: twilio_error, HTTPException: http_error},

@@ -13,6 +13,7 @@ from norq.sandbox.settings import (
     DEFAULT_API_KEY_SECRET,
     DEFAULT_API_KEY_SID,
     DEFAULT_AUTH_TOKEN,
+    DEFAULT_SERVICE_SENDER,
     SandboxSettings,
 )
 
@@ -81,6 +82,14 @@ Point Norq at it: NORQ_TWILIO_BASE_URL=http://127.0.0.1:8765
     metavar="NUMBER",
     help=f"Recipient whose messages end failed (default {', '.join(DEFAULT_FAILED)}).",
 )
+@click.option(
+    "--service-from",
+    "service_sender",
+    default=DEFAULT_SERVICE_SENDER,
+    show_default=True,
+    metavar="NUMBER",
+    help="The From a Messaging Service picks for messages sent without one.",
+)
 @click.option("--quiet", is_flag=True, help="Do not log each request.")
 def sandbox(
     host: str,
@@ -96,6 +105,7 @@ def sandbox(
     fault_seed: int | None,
     undelivered: tuple[str, ...],
     failed: tuple[str, ...],
+    service_sender: str,
     quiet: bool,
 ) -> None:
     """Run a local Twilio-compatible server with a web inbox at its root URL."""
@@ -115,6 +125,7 @@ def sandbox(
         step_delay=step_delay,
         undelivered=undelivered or DEFAULT_UNDELIVERED,
         failed=failed or DEFAULT_FAILED,
+        service_sender=service_sender,
     )
     state = SandboxState.create(settings)
     try:

@@ -2,18 +2,20 @@
 
 Each accepted message walks ``queued → sending → sent → delivered`` (or ends
 ``undelivered`` / ``failed`` for chosen recipients), one step every
-``step_delay`` seconds. Every step is POSTed to the message's
-``StatusCallback`` with an ``X-Twilio-Signature`` made from the sandbox's auth
-token, so a webhook receiver can be tested end to end.
+``step_delay`` seconds; a scheduled message first waits, ``scheduled``, until
+its ``SendAt`` on the sandbox clock, unless it is canceled. Every step is
+POSTed to the message's ``StatusCallback`` with an ``X-Twilio-Signature`` made
+from the sandbox's auth token, so a webhook receiver can be tested end to end.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import uuid
-from collections.abc import Collection
-from typing import TYPE_CHECKING
+from collections.abc import Collection, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from norq.providers.twilio.signature import compute_signature
 from norq.sandbox.resources import (
@@ -22,7 +24,7 @@ from norq.sandbox.resources import (
     UNDELIVERED_ERROR,
     SandboxMessage,
 )
-from norq.sandbox.store import Store, utcnow
+from norq.sandbox.store import Store
 
 if TYPE_CHECKING:
     import httpx
@@ -41,7 +43,7 @@ def journey(to: str, undelivered: Collection[str], failed: Collection[str]) -> l
     return ["sending", "sent", "delivered"]
 
 
-def callback_params(message: SandboxMessage) -> list[tuple[str, str]]:
+def callback_params(message: SandboxMessage, now: dt.datetime) -> list[tuple[str, str]]:
     """The form fields of a status callback for the message's current status."""
     draft = message.draft
     params = [
@@ -53,14 +55,15 @@ def callback_params(message: SandboxMessage) -> list[tuple[str, str]]:
         ("SmsStatus", message.status),
         ("To", draft.to),
     ]
-    if draft.sender:
-        params.append(("From", draft.sender))
+    # Through a Messaging Service, From is the number the service picked.
+    if message.sender:
+        params.append(("From", message.sender))
     if draft.messaging_service_sid:
         params.append(("MessagingServiceSid", draft.messaging_service_sid))
     if message.error_code is not None:
         params.append(("ErrorCode", str(message.error_code)))
     if message.status in ("delivered", "undelivered"):
-        params.append(("RawDlrDoneDate", utcnow().strftime("%y%m%d%H%M")))
+        params.append(("RawDlrDoneDate", now.strftime("%y%m%d%H%M")))
     return params
 
 
@@ -81,19 +84,43 @@ class Delivery:
         self.step_delay = step_delay
         self._undelivered = frozenset(undelivered)
         self._failed = frozenset(failed)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
         self._client: httpx.AsyncClient | None = None
 
     def start(self, message: SandboxMessage) -> None:
         """Begin the message's journey in the background."""
-        task = asyncio.get_running_loop().create_task(self._run(message))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(message.sid, self._run(message))
+
+    def canceled(self, message: SandboxMessage) -> None:
+        """Stop a canceled message's journey and report ``canceled`` to its callback."""
+        journey = self._tasks.pop(message.sid, None)
+        if journey is not None:
+            journey.cancel()
+        self._spawn(message.sid, self._notify(message))
+
+    def _spawn(self, sid: str, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks[sid] = task
+        task.add_done_callback(lambda done: self._forget(sid, done))
+
+    def _forget(self, sid: str, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(sid) is task:
+            del self._tasks[sid]
 
     async def _run(self, message: SandboxMessage) -> None:
         try:
             await self._notify(message)
-            if message.status == "accepted":
+            if message.status == "scheduled":
+                assert message.draft.send_at is not None
+                await self._store.clock.sleep_until(message.draft.send_at)
+                current = self._store.get(message.sid)
+                if current is None or current.status != "scheduled":
+                    return
+                released = self._store.advance(message.sid, "queued")
+                if released is None:
+                    return
+                await self._notify(released)
+            elif message.status == "accepted":
                 await asyncio.sleep(self.step_delay)
                 advanced = self._store.advance(message.sid, "queued")
                 if advanced is None:
@@ -115,7 +142,7 @@ class Delivery:
         url = message.draft.status_callback
         if url is None:
             return
-        params = callback_params(message)
+        params = callback_params(message, self._store.now())
         headers = {
             "X-Twilio-Signature": compute_signature(self._auth_token, url, params),
             "I-Twilio-Idempotency-Token": str(uuid.uuid4()),
@@ -139,9 +166,10 @@ class Delivery:
 
     async def aclose(self) -> None:
         """Stop every journey and close the callback client."""
-        for task in list(self._tasks):
+        tasks = list(self._tasks.values())
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self._client is not None:
             await self._client.aclose()
             self._client = None

@@ -13,8 +13,10 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from email.utils import format_datetime
+from decimal import Decimal, InvalidOperation
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 API_VERSION = "2010-04-01"
 API_PREFIX = f"/{API_VERSION}/Accounts/"
@@ -22,8 +24,14 @@ MAX_BODY = 1600
 MAX_VALIDITY_PERIOD = 14400
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 50
+MAX_MEDIA_URLS = 10
+# Twilio schedules a message only if SendAt is 15 minutes to 35 days after the request.
+SCHEDULE_AT_LEAST = dt.timedelta(minutes=15)
+SCHEDULE_AT_MOST = dt.timedelta(days=35)
 
 _E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+# Short codes are 3 to 8 digits depending on the country (5 or 6 in the US).
+_SHORT_CODE = re.compile(r"^\d{3,8}$")
 _ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
 _MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 
@@ -90,7 +98,11 @@ def not_found(path: str) -> TwilioError:
 
 @dataclass(frozen=True, slots=True)
 class MessageDraft:
-    """A validated create request: what the sandbox will store as a new message."""
+    """A validated create request: what the sandbox will store as a new message.
+
+    ``send_at`` is set only for a message Twilio would schedule: ``SendAt`` with
+    ``ScheduleType=fixed`` through a Messaging Service.
+    """
 
     to: str
     sender: str | None
@@ -99,10 +111,15 @@ class MessageDraft:
     status_callback: str | None
     media_urls: tuple[str, ...] = ()
     validity_period: int | None = None
+    send_at: dt.datetime | None = None
+    provide_feedback: bool = False
 
 
-def validate_create(params: Mapping[str, Sequence[str]]) -> MessageDraft:
-    """Check a create request as Twilio does; raise :class:`TwilioError` if it would fail."""
+def validate_create(params: Mapping[str, Sequence[str]], now: dt.datetime) -> MessageDraft:
+    """Check a create request as Twilio does; raise :class:`TwilioError` if it would fail.
+
+    ``now`` is the sandbox's clock, against which ``SendAt`` is checked.
+    """
 
     def one(name: str) -> str | None:
         values = params.get(name)
@@ -127,17 +144,26 @@ def validate_create(params: Mapping[str, Sequence[str]]) -> MessageDraft:
     if service and not _MESSAGING_SERVICE_SID.match(service):
         raise TwilioError(400, 21701, f"The Messaging Service Sid {service} is invalid.")
     if sender:
-        if sender in MAGIC_FROM:
-            raise TwilioError(400, *MAGIC_FROM[sender])
-        if not (_E164.match(sender) or _ALPHANUMERIC_SENDER.match(sender)):
-            raise TwilioError(400, 21212, f"The 'From' number {sender} is not a valid phone number")
+        _check_sender(sender)
     if to in MAGIC_TO:
         raise TwilioError(400, *MAGIC_TO[to])
     if not _E164.match(to):
         raise TwilioError(400, 21211, f"Invalid 'To' Phone Number: {to}")
+    if sender == to:
+        raise TwilioError(400, 21266, "'To' and 'From' number cannot be the same: " + to)
+    _check_media_urls(media)
     callback = one("StatusCallback")
-    if callback is not None and not re.match(r"^https?://[^/\s]+", callback):
-        raise TwilioError(400, 21609, f"The StatusCallback URL {callback} is not a valid URL.")
+    if callback is not None:
+        _check_status_callback(callback)
+    _check_max_price(one("MaxPrice"))
+    feedback = _boolean(one("ProvideFeedback"), "ProvideFeedback")
+    send_at = one("SendAt")
+    schedule_type = one("ScheduleType")
+    if schedule_type is not None and schedule_type != "fixed":
+        raise TwilioError(400, 20001, f"Invalid ScheduleType {schedule_type!r}: use 'fixed'")
+    # Without a Messaging Service, Twilio drops the scheduling parameters and
+    # sends the message at once; so does the sandbox.
+    scheduled = service is not None and schedule_type == "fixed" and send_at is not None
     return MessageDraft(
         to=to,
         sender=sender,
@@ -146,7 +172,91 @@ def validate_create(params: Mapping[str, Sequence[str]]) -> MessageDraft:
         status_callback=callback or None,
         media_urls=media,
         validity_period=validity,
+        send_at=_schedule(send_at, now) if scheduled and send_at is not None else None,
+        provide_feedback=feedback,
     )
+
+
+def _check_sender(sender: str) -> None:
+    if sender in MAGIC_FROM:
+        raise TwilioError(400, *MAGIC_FROM[sender])
+    if not (_E164.match(sender) or _SHORT_CODE.match(sender) or _ALPHANUMERIC_SENDER.match(sender)):
+        raise TwilioError(400, 21212, f"The 'From' number {sender} is not a valid phone number")
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not any(char.isspace() for char in value)
+    )
+
+
+def _check_media_urls(media: Sequence[str]) -> None:
+    if len(media) > MAX_MEDIA_URLS:
+        raise TwilioError(
+            400,
+            21623,
+            f"Number of media files exceeds allowed limit: {len(media)} MediaUrl given, "
+            f"at most {MAX_MEDIA_URLS}",
+        )
+    for url in media:
+        if not _is_http_url(url):
+            raise TwilioError(400, 21620, f"Invalid media URL(s): {url!r}")
+
+
+def _check_status_callback(url: str) -> None:
+    if not _is_http_url(url):
+        raise TwilioError(400, 21609, f"The StatusCallback URL {url} is not a valid URL.")
+    if "_" in (urlsplit(url).hostname or ""):
+        raise TwilioError(
+            400,
+            21609,
+            f"The StatusCallback URL {url} is not a valid URL: its hostname contains '_'.",
+        )
+
+
+def _check_max_price(raw: str | None) -> None:
+    if raw is None:
+        return
+    try:
+        price = Decimal(raw)
+    except InvalidOperation:
+        price = Decimal("NaN")
+    if not price.is_finite() or price <= 0:
+        raise TwilioError(
+            400, 20001, f"Invalid MaxPrice {raw!r}: use a positive number of US dollars"
+        )
+
+
+def _boolean(raw: str | None, name: str) -> bool:
+    if raw is None:
+        return False
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    raise TwilioError(400, 20001, f"Invalid {name} {raw!r}: use true or false")
+
+
+def _schedule(raw: str, now: dt.datetime) -> dt.datetime:
+    window = "SendAt must be at least 15 minutes and at most 35 days after the request"
+    try:
+        moment = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise TwilioError(
+            400,
+            35114,
+            f"Scheduling does not support this timestamp: {raw!r} is not ISO 8601 "
+            "(write it like 2030-05-04T08:00:00Z)",
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    if not now + SCHEDULE_AT_LEAST <= moment <= now + SCHEDULE_AT_MOST:
+        raise TwilioError(400, 35114, f"Scheduling does not support this timestamp: {window}")
+    return moment
 
 
 def _validity_period(raw: str | None) -> int | None:
@@ -166,8 +276,86 @@ def _validity_period(raw: str | None) -> int | None:
     return seconds
 
 
-def new_message_sid() -> str:
-    return "SM" + uuid.uuid4().hex
+# Abbreviations Twilio's own examples use in dates such as "06/11/2019 22:05:25 MST".
+_ZONES = {
+    "UTC": 0, "GMT": 0, "Z": 0,
+    "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
+}  # fmt: skip
+_US_DATE_TIME = re.compile(
+    r"^(?P<month>\d{1,2})/(?P<day>\d{1,2})/(?P<year>\d{4})"
+    r"(?: (?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?(?: (?P<zone>[A-Za-z]+))?)?$"
+)
+
+
+def parse_date_filter(value: str, name: str) -> dt.date | dt.datetime:
+    """A ``DateSent`` filter in any format Twilio documents: a day, or an instant in UTC.
+
+    ``2019-06-11``, ``2019-06-11T22:05:25Z`` (ISO 8601), ``Wed, 19 Jun 2019
+    22:04:00 -0000`` (RFC 2822) and ``06/11/2019 22:05:25 MST``; a time
+    without a zone is GMT, as Twilio's API reads it.
+    """
+    text = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    else:
+        moment = _iso(text) or _rfc2822(text) or _us_date_time(text)
+        if moment is not None:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=dt.UTC)
+            return moment.astimezone(dt.UTC)
+    raise TwilioError(
+        400,
+        20001,
+        f"Invalid {name}: {value!r}; use YYYY-MM-DD, 2019-06-11T22:05:25Z, "
+        "'Wed, 19 Jun 2019 22:04:00 -0000' or '06/11/2019 22:05:25 MST'",
+    )
+
+
+def _iso(text: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _rfc2822(text: str) -> dt.datetime | None:
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _us_date_time(text: str) -> dt.datetime | None:
+    match = _US_DATE_TIME.match(text)
+    if match is None:
+        return None
+    zone = (match["zone"] or "UTC").upper()
+    if zone not in _ZONES:
+        return None
+    try:
+        return dt.datetime(
+            int(match["year"]),
+            int(match["month"]),
+            int(match["day"]),
+            int(match["hour"] or 0),
+            int(match["minute"] or 0),
+            int(match["second"] or 0),
+            tzinfo=dt.timezone(dt.timedelta(hours=_ZONES[zone])),
+        )
+    except ValueError:
+        return None
+
+
+# Statuses in which a Messaging Service has not yet picked a sender.
+_SENDER_NOT_CHOSEN = frozenset({"accepted", "scheduled", "canceled"})
+
+
+def new_message_sid(*, with_media: bool = False) -> str:
+    """A fresh message SID: ``MM`` for a message with media, ``SM`` otherwise, as Twilio does."""
+    return ("MM" if with_media else "SM") + uuid.uuid4().hex
 
 
 def rfc2822(moment: dt.datetime | None) -> str | None:
@@ -199,6 +387,13 @@ class SandboxMessage:
     error_message: str | None = None
     timeline: list[StatusStep] = field(default_factory=list)
     version: int = 0
+    # The number a Messaging Service picked; Twilio shows it once the message leaves "accepted".
+    service_sender: str | None = None
+
+    @property
+    def sender(self) -> str | None:
+        """The ``From`` the message goes out with, chosen by its service if not given."""
+        return self.draft.sender or self.service_sender
 
     @property
     def uri(self) -> str:
@@ -218,7 +413,8 @@ class SandboxMessage:
             "direction": "outbound-api",
             "error_code": self.error_code,
             "error_message": self.error_message,
-            "from": draft.sender,
+            "from": draft.sender
+            or (None if self.status in _SENDER_NOT_CHOSEN else self.service_sender),
             "messaging_service_sid": draft.messaging_service_sid,
             "num_media": str(len(draft.media_urls)),
             "num_segments": str(self.num_segments),

@@ -26,6 +26,7 @@ from typing import Any
 import uvicorn
 
 from norq.sandbox.app import SandboxState, create_app
+from norq.sandbox.clock import SandboxClock
 from norq.sandbox.faults import FaultPlan
 from norq.sandbox.resources import SandboxMessage
 from norq.sandbox.settings import SandboxSettings
@@ -122,6 +123,11 @@ class SandboxServer:
     @property
     def faults(self) -> FaultPlan:
         return self.state.faults
+
+    @property
+    def clock(self) -> SandboxClock:
+        """The sandbox's clock: ``clock.advance(seconds)`` releases scheduled messages early."""
+        return self.state.store.clock
 
     @property
     def port(self) -> int:

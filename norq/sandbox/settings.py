@@ -11,6 +11,8 @@ DEFAULT_ACCOUNT_SID = "AC11111111111111111111111111111111"
 DEFAULT_AUTH_TOKEN = "sandbox-auth-token"
 DEFAULT_API_KEY_SID = "SK22222222222222222222222222222222"
 DEFAULT_API_KEY_SECRET = "sandbox-api-key-secret"
+# The number a Messaging Service sends from: Twilio's test number that always passes.
+DEFAULT_SERVICE_SENDER = "+15005550006"
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +21,8 @@ class SandboxSettings:
 
     Requests authenticate with Basic ``account_sid:auth_token`` or
     ``api_key_sid:api_key_secret``; status callbacks are signed with
-    ``auth_token``. Each status step takes ``step_delay`` seconds.
+    ``auth_token``. Each status step takes ``step_delay`` seconds. A message
+    sent through a Messaging Service goes out from ``service_sender``.
     """
 
     account_sid: str = DEFAULT_ACCOUNT_SID
@@ -29,6 +32,7 @@ class SandboxSettings:
     step_delay: float = 0.5
     undelivered: tuple[str, ...] = DEFAULT_UNDELIVERED
     failed: tuple[str, ...] = DEFAULT_FAILED
+    service_sender: str = DEFAULT_SERVICE_SENDER
 
     def __post_init__(self) -> None:
         if self.step_delay < 0:

@@ -16,17 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from norq.sandbox.resources import MessageDraft, SandboxMessage, StatusStep, new_message_sid
+from norq.sandbox.clock import SandboxClock
+from norq.sandbox.resources import (
+    MessageDraft,
+    SandboxMessage,
+    StatusStep,
+    TwilioError,
+    new_message_sid,
+)
 
 Event = tuple[str, Any]  # ("message", inbox view) | ("reset", None); None ends a stream
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-def _now_precise() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _snapshot(message: SandboxMessage) -> SandboxMessage:
@@ -80,9 +79,15 @@ class _Watcher:
 class Store:
     """Messages by sid (newest last), the request log, and change notifications."""
 
-    def __init__(self, account_sid: str, count_segments: Callable[[str], int]) -> None:
+    def __init__(
+        self,
+        account_sid: str,
+        count_segments: Callable[[str], int],
+        clock: SandboxClock | None = None,
+    ) -> None:
         self.account_sid = account_sid
         self._count_segments = count_segments
+        self.clock = clock or SandboxClock()
         self._lock = threading.Lock()
         self._messages: dict[str, SandboxMessage] = {}
         self._requests: list[RecordedRequest] = []
@@ -91,18 +96,29 @@ class Store:
 
     # -- messages -------------------------------------------------------------
 
-    def create_message(self, draft: MessageDraft) -> SandboxMessage:
-        now = utcnow()
-        status = "queued" if draft.sender else "accepted"
+    def now(self) -> dt.datetime:
+        """The sandbox clock's time, to the second, as Twilio's dates show it."""
+        return self.clock.now().replace(microsecond=0)
+
+    def create_message(
+        self, draft: MessageDraft, service_sender: str | None = None
+    ) -> SandboxMessage:
+        """Store a new message; ``service_sender`` is the ``From`` its Messaging Service picks."""
+        now = self.now()
+        if draft.send_at is not None:
+            status = "scheduled"
+        else:
+            status = "queued" if draft.sender else "accepted"
         message = SandboxMessage(
-            sid=new_message_sid(),
+            sid=new_message_sid(with_media=bool(draft.media_urls)),
             account_sid=self.account_sid,
             draft=draft,
             num_segments=self._count_segments(draft.body),
             date_created=now,
             status=status,
             date_updated=now,
-            timeline=[StatusStep(status, _now_precise())],
+            timeline=[StatusStep(status, self.clock.now())],
+            service_sender=None if draft.sender else service_sender,
         )
         with self._lock:
             self._messages[message.sid] = message
@@ -119,12 +135,40 @@ class Store:
             if message is None:
                 return None
             message.status = status
-            message.date_updated = utcnow()
+            message.date_updated = self.now()
             if status == "sent":
                 message.date_sent = message.date_updated
             if error is not None:
                 message.error_code, message.error_message = error
-            message.timeline.append(StatusStep(status, _now_precise()))
+            message.timeline.append(StatusStep(status, self.clock.now()))
+            message.version += 1
+            snapshot = _snapshot(message)
+        self._publish(("message", snapshot.inbox_view()))
+        return snapshot
+
+    def update(self, sid: str, *, cancel: bool, redact: bool) -> SandboxMessage | None:
+        """Twilio's message update: cancel a scheduled message, redact a body, or both.
+
+        ``None`` if there is no such message; :class:`TwilioError` 30409 when
+        asked to cancel a message that is no longer ``scheduled``.
+        """
+        with self._lock:
+            message = self._messages.get(sid)
+            if message is None:
+                return None
+            if cancel and message.status != "scheduled":
+                raise TwilioError(
+                    400,
+                    30409,
+                    f"This message cannot be canceled: {sid} is {message.status}, and only a "
+                    "scheduled message can be canceled",
+                )
+            message.date_updated = self.now()
+            if cancel:
+                message.status = "canceled"
+                message.timeline.append(StatusStep("canceled", self.clock.now()))
+            if redact:
+                message.draft = replace(message.draft, body="")
             message.version += 1
             snapshot = _snapshot(message)
         self._publish(("message", snapshot.inbox_view()))
@@ -168,7 +212,7 @@ class Store:
         with self._lock:
             self._request_count += 1
             record = RecordedRequest(
-                self._request_count, _now_precise(), method, path, query, params, username
+                self._request_count, self.clock.now(), method, path, query, params, username
             )
             self._requests.append(record)
             return record

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from email.utils import parsedate_to_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 
 import httpx
 import pytest
@@ -94,6 +95,17 @@ def test_another_accounts_path_is_refused(api: httpx.Client, sandbox: SandboxSer
         ({"ValidityPeriod": "soon"}, 90007),
         ({"From": None, "MessagingServiceSid": "MG123"}, 21701),
         ({"StatusCallback": "not-a-url"}, 21609),
+        # Twilio rejects a callback hostname containing '_' (error 21609's causes).
+        ({"StatusCallback": "https://my_hooks.example.com/twilio"}, 21609),
+        # 21620: a media URL without an http:// or https:// protocol.
+        ({"MediaUrl": "notaurl"}, 21620),
+        ({"MediaUrl": "ftp://example.com/a.png"}, 21620),
+        # 21266: 'To' and 'From' cannot be the same.
+        ({"To": VALID_FROM}, 21266),
+        # MaxPrice is a decimal amount of US dollars.
+        ({"MaxPrice": "cheap"}, 20001),
+        ({"MaxPrice": "-1"}, 20001),
+        ({"ProvideFeedback": "maybe"}, 20001),
     ],
 )
 def test_invalid_requests_are_refused_like_twilio(
@@ -105,7 +117,16 @@ def test_invalid_requests_are_refused_like_twilio(
     assert sandbox.messages() == []
 
 
-@pytest.mark.parametrize("params", [{"Body": "x" * 1600}, {"ValidityPeriod": "14400"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"Body": "x" * 1600},
+        {"ValidityPeriod": "14400"},
+        {"MaxPrice": "0.0500"},
+        {"ProvideFeedback": "true"},
+        {"StatusCallback": "https://hooks-1.example.com/twilio?a=1"},
+    ],
+)
 def test_limits_are_inclusive(api: httpx.Client, params: dict[str, str]) -> None:
     assert send(api, **params).status_code == 201
 
@@ -143,6 +164,50 @@ def test_a_messaging_service_message_starts_accepted(api: httpx.Client) -> None:
     assert message["status"] == "accepted"
     assert message["messaging_service_sid"] == service
     assert message["from"] is None
+
+
+def test_eleven_media_urls_answer_21623(api: httpx.Client, sandbox: SandboxServer) -> None:
+    urls = [f"https://example.com/{n}.png" for n in range(11)]
+
+    response = api.post(MESSAGES_PATH, data={"To": RECIPIENT, "From": VALID_FROM, "MediaUrl": urls})
+
+    assert error_of(response) == (400, 21623)
+    assert sandbox.messages() == []
+
+
+def test_ten_media_urls_are_accepted_and_the_sid_starts_mm(api: httpx.Client) -> None:
+    urls = [f"https://example.com/{n}.png" for n in range(10)]
+
+    response = api.post(MESSAGES_PATH, data={"To": RECIPIENT, "From": VALID_FROM, "MediaUrl": urls})
+
+    assert response.status_code == 201
+    assert re.fullmatch(r"MM[0-9a-f]{32}", response.json()["sid"])
+
+
+@pytest.mark.parametrize("sender", ["12345", "898211", "Norq", "ACME Alerts"])
+def test_short_codes_and_alphanumeric_senders_are_accepted(api: httpx.Client, sender: str) -> None:
+    response = send(api, From=sender)
+
+    assert response.status_code == 201
+    assert response.json()["from"] == sender
+
+
+@pytest.mark.parametrize("sender", ["12", "123456789", "TwelveChars1", "1234 56"])
+def test_senders_that_are_neither_short_code_nor_alphanumeric_answer_21212(
+    api: httpx.Client, sender: str
+) -> None:
+    assert error_of(send(api, From=sender)) == (400, 21212)
+
+
+def test_a_messaging_service_picks_the_sender_once_the_message_is_queued(
+    api: httpx.Client, sandbox: SandboxServer
+) -> None:
+    sid = send(api, From=None, MessagingServiceSid="MG" + "a" * 32).json()["sid"]
+    sandbox.wait_for_status(sid, "delivered")
+
+    fetched = api.get(MESSAGES_PATH.replace(".json", f"/{sid}.json")).json()
+
+    assert fetched["from"] == VALID_FROM
 
 
 def test_media_urls_are_counted(api: httpx.Client) -> None:
@@ -266,10 +331,60 @@ def test_list_filters_by_date_sent(api: httpx.Client, sandbox: SandboxServer) ->
     assert listed(**{"DateSent>": "2999-01-01"}) == []
 
 
-def test_a_malformed_date_filter_is_a_400(api: httpx.Client) -> None:
-    response = api.get(MESSAGES_PATH, params={"DateSent": "yesterday"})
+@pytest.mark.parametrize(
+    "written",
+    [
+        "{day:%Y-%m-%d}",
+        "{day:%Y-%m-%d}T12:00:00Z",
+        "{day:%a, %d %b %Y} 12:00:00 -0000",
+        "{day:%m/%d/%Y} 05:00:00 MST",
+    ],
+)
+def test_date_filters_take_every_format_twilio_documents(
+    api: httpx.Client, sandbox: SandboxServer, written: str
+) -> None:
+    # Twilio's list examples write DateSent as 2019-06-11, "Wed, 19 Jun 2019
+    # 22:04:00 -0000" and "06/11/2019 22:05:25 MST"; twilio-python sends ISO 8601.
+    sid = send(api).json()["sid"]
+    sent = sandbox.wait_for_status(sid, "delivered").date_sent
+    assert sent is not None
+    day = sent.date()
+
+    def listed(name: str, value: dt.date) -> list[str]:
+        query = {name: written.format(day=value)}
+        return [m["sid"] for m in api.get(MESSAGES_PATH, params=query).json()["messages"]]
+
+    assert listed("DateSent", day) == [sid]
+    assert listed("DateSent", day - dt.timedelta(days=1)) == []
+    assert listed("DateSent>", day - dt.timedelta(days=1)) == [sid]
+    assert listed("DateSent<", day + dt.timedelta(days=1)) == [sid]
+    assert listed("DateSent>", day + dt.timedelta(days=1)) == []
+
+
+def test_an_instant_filter_compares_to_the_second(
+    api: httpx.Client, sandbox: SandboxServer
+) -> None:
+    sid = send(api).json()["sid"]
+    sent = sandbox.wait_for_status(sid, "delivered").date_sent
+    assert sent is not None
+    second = dt.timedelta(seconds=1)
+
+    def listed(name: str, moment: dt.datetime) -> list[str]:
+        query = {name: format_datetime(moment)}
+        return [m["sid"] for m in api.get(MESSAGES_PATH, params=query).json()["messages"]]
+
+    assert listed("DateSent>", sent) == [sid]
+    assert listed("DateSent<", sent) == [sid]
+    assert listed("DateSent>", sent + second) == []
+    assert listed("DateSent<", sent - second) == []
+
+
+@pytest.mark.parametrize("written", ["yesterday", "2019-13-01", "06/11/2019 22:05:25 XYZ"])
+def test_a_malformed_date_filter_is_a_400(api: httpx.Client, written: str) -> None:
+    response = api.get(MESSAGES_PATH, params={"DateSent": written})
 
     assert error_of(response) == (400, 20001)
+    assert "YYYY-MM-DD" in response.json()["message"]
 
 
 def test_page_size_is_capped_at_1000(api: httpx.Client) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -65,6 +66,27 @@ class ExecutorSettings:
     async_transport: Literal["auto", "aiohttp", "httpx"] = "auto"
 
 
+def _public_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"{value!r} is not an http(s) URL; give the URL Twilio requests, "
+            "such as https://hooks.example.com/twilio"
+        )
+    if parts.query or parts.fragment:
+        raise ValueError(f"{value!r} must not have a query or fragment; the request adds its own")
+    return value.rstrip("/")
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """``webhooks``: how the webhook apps see themselves from outside."""
+
+    # The URL at which the provider reaches the webhook app's root, when a
+    # proxy or tunnel makes it differ from what the app sees; signatures cover it.
+    public_url: str | None = field(default=None, metadata=schema.setting(check=_public_url))
+
+
 @dataclass(frozen=True)
 class _Document:
     providers: dict[str, ProviderSettings] = field(default_factory=dict)
@@ -72,6 +94,7 @@ class _Document:
     templates: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     templates_dir: str | None = None
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
 
 TOP_LEVEL_KEYS = tuple(schema.keys(_Document))
@@ -88,6 +111,7 @@ class NorqConfig:
     registry: dict[str, RegisteredProvider]
     source: str = "<dict>"
     from_env: tuple[str, ...] = field(default=())
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     def secret_values(self) -> list[str]:
         return [secret for p in self.providers.values() for secret in p.secret_values()]
@@ -203,6 +227,7 @@ def load_config(
         registry=registry,
         source=source,
         from_env=tuple(from_env),
+        webhooks=parsed.webhooks,
     )
 
 

@@ -300,3 +300,34 @@ def test_discovery_without_any_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert discover_config_path({}) is None
     app = norq.Norq.discover(environ={})
     assert app.providers == {}
+
+
+def test_webhooks_public_url_is_read_and_normalised(plugin_manager: pluggy.PluginManager) -> None:
+    document = {**acme_config(), "webhooks": {"public_url": "https://hooks.example.com/twilio/"}}
+    app = load(plugin_manager, document)
+    assert app.config.webhooks.public_url == "https://hooks.example.com/twilio"
+    assert load(plugin_manager, acme_config()).config.webhooks.public_url is None
+
+
+@pytest.mark.parametrize(
+    ("public_url", "problem"),
+    [
+        ("hooks.example.com/twilio", "not an http(s) URL"),
+        ("ftp://hooks.example.com", "not an http(s) URL"),
+        ("https://hooks.example.com/twilio?x=1", "must not have a query"),
+    ],
+)
+def test_a_bad_webhooks_public_url_is_a_config_error(
+    plugin_manager: pluggy.PluginManager, public_url: str, problem: str
+) -> None:
+    document = {**acme_config(), "webhooks": {"public_url": public_url}}
+    [(path, message)] = config_errors(plugin_manager, document)
+    assert path == "webhooks.public_url"
+    assert problem in message
+
+
+def test_an_unknown_webhooks_key_is_a_config_error(plugin_manager: pluggy.PluginManager) -> None:
+    document = {**acme_config(), "webhooks": {"public_uri": "https://hooks.example.com"}}
+    [(path, message)] = config_errors(plugin_manager, document)
+    assert path.startswith("webhooks")
+    assert "public_url" in message

@@ -347,6 +347,51 @@ def test_mounted_behind_a_proxy_checks_the_public_url(
     assert len(recorder.statuses) == 1
 
 
+def test_public_url_from_the_yaml_is_used_for_signatures(
+    plugin_manager: pluggy.PluginManager, recorder: Recorder
+) -> None:
+    public = "https://hooks.example.com:8443/twilio"
+    app = norq.Norq.from_dict(
+        {**document(webhook_auth_token=WEBHOOK_TOKEN), "webhooks": {"public_url": public}},
+        environ={},
+        plugin_manager=plugin_manager,
+    )
+    client = TestClient(Starlette(routes=[Mount("/twilio", create_webhook_app(app))]))
+    path = "/twilio/status?tenant=4"
+    assert (
+        signed_post(client, path, STATUS_FIELDS, url=public + "/status?tenant=4").status_code == 200
+    )
+    assert signed_post(client, path, STATUS_FIELDS).status_code == 403  # signed for testserver
+    # A proxy that forwards the public host only in X-Forwarded-Host changes nothing:
+    # the app is told its public URL, it does not trust request headers for it.
+    forwarded = {"X-Forwarded-Host": "evil.example.com", "X-Forwarded-Proto": "http"}
+    assert (
+        signed_post(
+            client, path, STATUS_FIELDS, url=public + "/status?tenant=4", headers=forwarded
+        ).status_code
+        == 200
+    )
+    assert len(recorder.statuses) == 2
+
+
+def test_public_url_argument_wins_over_the_yaml(
+    plugin_manager: pluggy.PluginManager, recorder: Recorder
+) -> None:
+    app = norq.Norq.from_dict(
+        {
+            **document(webhook_auth_token=WEBHOOK_TOKEN),
+            "webhooks": {"public_url": "https://yaml.example.com"},
+        },
+        environ={},
+        plugin_manager=plugin_manager,
+    )
+    client = TestClient(create_webhook_app(app, public_url="https://arg.example.com"))
+    url = "https://arg.example.com/status"
+    assert signed_post(client, "/status", STATUS_FIELDS, url=url).status_code == 200
+    yaml_url = "https://yaml.example.com/status"
+    assert signed_post(client, "/status", STATUS_FIELDS, url=yaml_url).status_code == 403
+
+
 def test_auth_token_mode_verifies_with_the_auth_token(plugin_manager: pluggy.PluginManager) -> None:
     app = norq.Norq.from_dict(
         document(api_key_sid=None, api_key_secret=None, auth_token=AUTH_TOKEN),

@@ -125,9 +125,12 @@ def create_webhook_app(
     - ``public_url`` — the URL at which Twilio reaches this app's root, when it
       differs from what the app sees (behind a proxy or a tunnel), such as
       ``https://hooks.example.com/twilio``. Signatures are checked against it.
+      By default the config's ``webhooks.public_url``.
     - ``remember`` — how many idempotency tokens to keep for de-duplication.
     """
     plugin_manager, signing_key = _resolve(target, provider, auth_token)
+    if public_url is None and not isinstance(target, pluggy.PluginManager):
+        public_url = target.config.webhooks.public_url
     if public_url is not None:
         public_url = check_http_url(public_url, "public_url").rstrip("/")
         if urlsplit(public_url).query:

@@ -82,3 +82,18 @@ def test_an_mms_gets_an_mm_sid_that_status_can_query(
     assert receipt.message_id.startswith("MM")
     sandbox.wait_for_status(receipt.message_id, "delivered")
     assert app.status(receipt.message_id).status == "delivered"
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_provide_feedback_reaches_twilio_as_sent(
+    sandbox: SandboxServer, make_norq: MakeNorq, flag: bool
+) -> None:
+    app = make_norq({"twilio": twilio_provider(sandbox.url)})
+
+    receipt = app.notify("sms", RECIPIENT, body="Your code is 428913", provide_feedback=flag)
+
+    assert receipt.ok, receipt.error
+    (request,) = sandbox.sends()
+    assert request.params["ProvideFeedback"] == ["true" if flag else "false"]
+    (message,) = sandbox.messages()
+    assert message.draft.provide_feedback is flag

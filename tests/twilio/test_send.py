@@ -123,6 +123,25 @@ def test_smart_encoded_is_a_boolean_field(make_norq: MakeNorq, flag: bool, wire:
 
 
 @respx.mock
+@pytest.mark.parametrize(("flag", "wire"), [(True, "true"), (False, "false")])
+def test_provide_feedback_is_sent_as_provide_feedback(
+    make_norq: MakeNorq, flag: bool, wire: str
+) -> None:
+    # Twilio's ProvideFeedback: true when the message has a trackable user action
+    # whose delivery will be confirmed through the Message Feedback API.
+    route = respx.post(MESSAGES_URL).mock(return_value=created())
+    make_norq().notify("sms", RECIPIENT, body="Your code is 123456", provide_feedback=flag)
+    assert form_of(route.calls.last.request)[3:] == [("ProvideFeedback", wire)]
+
+
+@respx.mock
+def test_provide_feedback_is_absent_unless_asked_for(make_norq: MakeNorq) -> None:
+    route = respx.post(MESSAGES_URL).mock(return_value=created())
+    make_norq().notify("sms", RECIPIENT, body="hello")
+    assert "ProvideFeedback" not in dict(form_of(route.calls.last.request))
+
+
+@respx.mock
 def test_unicode_body_is_utf8_percent_encoded(make_norq: MakeNorq) -> None:
     route = respx.post(MESSAGES_URL).mock(return_value=created())
     make_norq().notify("sms", RECIPIENT, body="Grüße & 👋 = ok?")

@@ -235,13 +235,19 @@ def test_send_at_must_be_an_aware_datetime(
     assert expected in str(message_error(app, send_at=send_at))
 
 
-def test_smart_encoded_must_be_a_bool(make_norq: MakeNorq, no_request: respx.Route) -> None:
-    assert "True or False" in str(message_error(make_norq(), smart_encoded="yes"))
+@pytest.mark.parametrize("flag", ["smart_encoded", "provide_feedback"])
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_switches_must_be_a_bool(
+    make_norq: MakeNorq, no_request: respx.Route, flag: str, value: Any
+) -> None:
+    error = message_error(make_norq(), **{flag: value})
+    assert f"{flag} must be True or False" in str(error)
+    assert error.code == "invalid_message"
 
 
 def test_unknown_options_are_rejected(make_norq: MakeNorq, no_request: respx.Route) -> None:
     error = message_error(make_norq(), subject="hello")
-    assert "media_urls, send_at, smart_encoded" in str(error)
+    assert "media_urls, provide_feedback, send_at, smart_encoded" in str(error)
 
 
 def test_empty_body_is_rejected(make_norq: MakeNorq, no_request: respx.Route) -> None:

@@ -32,6 +32,10 @@ FOUND = frozenset({200})
 MESSAGE_SID_PREFIXES = ("SM", "MM")
 _HEX = frozenset("0123456789abcdefABCDEF")
 
+# Per-message switches and the form field each is sent as. ProvideFeedback
+# asks Twilio to track the message for its Message Feedback API.
+_BOOLEAN_FIELDS = {"smart_encoded": "SmartEncoded", "provide_feedback": "ProvideFeedback"}
+
 TWILIO_ERRORS = ErrorFormat(
     code_path="$.code",
     message_path="$.message",
@@ -49,7 +53,9 @@ class TwilioProvider(Provider):
     env_prefix = "TWILIO"
     default_retry = RetryPolicy()
     description = "Twilio Programmable Messaging (SMS, MMS with media_urls)"
-    message_fields: ClassVar[frozenset[str]] = frozenset({"media_urls", "send_at", "smart_encoded"})
+    message_fields: ClassVar[frozenset[str]] = frozenset(
+        {"media_urls", "provide_feedback", "send_at", "smart_encoded"}
+    )
 
     def __init__(
         self, config: Any, *, instance: str | None = None, retry: RetryPolicy | None = None
@@ -104,10 +110,9 @@ class TwilioProvider(Provider):
             _check_media_urls(fields["media_urls"])
         if "send_at" in fields:
             self._check_send_at(fields["send_at"])
-        if "smart_encoded" in fields and not isinstance(fields["smart_encoded"], bool):
-            raise MessageError(
-                f"smart_encoded must be True or False, got {fields['smart_encoded']!r}"
-            )
+        for flag in _BOOLEAN_FIELDS:
+            if flag in fields and not isinstance(fields[flag], bool):
+                raise MessageError(f"{flag} must be True or False, got {fields[flag]!r}")
 
     def _check_send_at(self, value: Any) -> None:
         if self.settings.messaging_service_sid is None:
@@ -230,9 +235,10 @@ def _message_options(fields: Mapping[str, Any]) -> Pairs:
         utc = send_at.astimezone(dt.UTC).replace(tzinfo=None)
         extra.append(("SendAt", utc.isoformat(timespec="seconds") + "Z"))
         extra.append(("ScheduleType", "fixed"))
-    smart = fields.get("smart_encoded")
-    if smart is not None:
-        extra.append(("SmartEncoded", "true" if smart else "false"))
+    for flag, wire_name in _BOOLEAN_FIELDS.items():
+        value = fields.get(flag)
+        if value is not None:
+            extra.append((wire_name, "true" if value else "false"))
     return tuple(extra)
 
 

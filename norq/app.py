@@ -23,11 +23,13 @@ from norq.plugins import get_plugin_manager, provider_registry
 from norq.provider import MessageQuery, MessageStatus, Provider
 from norq.receipt import DeliveryFailure, Receipt
 from norq.redaction import Redactor
-from norq.request import PreparedRequest
+from norq.request import Prepared, PreparedRequest
+from norq.response import Disposition
 from norq.router import Router
 
 if TYPE_CHECKING:
     from norq.executor import Executor, Outcome
+    from norq.transports import Transport
 
 logger = logging.getLogger("norq")
 
@@ -50,7 +52,7 @@ class PreparedNotification:
 
     provider: str
     message: Message
-    request: PreparedRequest
+    request: Prepared
     notes: Mapping[str, str]
 
 
@@ -64,13 +66,20 @@ class Norq:
         plugin_manager: pluggy.PluginManager | None = None,
         executor: Executor | None = None,
         console_stream: IO[str] | None = None,
+        transports: Mapping[str, Transport] | None = None,
     ) -> None:
-        if executor is not None and console_stream is not None:
-            raise ValueError("pass console_stream to the Executor you provide, not to Norq")
+        if executor is not None and (console_stream is not None or transports):
+            raise ValueError(
+                "pass console_stream and transports to the Executor you provide, not to Norq"
+            )
         self.config = config
         self._pm = plugin_manager if plugin_manager is not None else get_plugin_manager()
         self._router = Router(config.routing, config.providers, config.templates)
-        self._console_stream = console_stream
+        self._transports = dict(transports or {})
+        if console_stream is not None:
+            from norq.providers.console import TRANSPORT, ConsoleTransport
+
+            self._transports[TRANSPORT] = ConsoleTransport(stream=console_stream)
         self._built_executor = executor
         # Calling a hook with no implementations still costs; skip it then.
         self._observe_before = bool(self._pm.hook.before_send.get_hookimpls())
@@ -84,6 +93,7 @@ class Norq:
         executor = self._built_executor
         if executor is None:
             from norq.executor import Executor
+            from norq.plugins import transport_registry
 
             settings = self.config.executor
             executor = self._built_executor = Executor(
@@ -91,7 +101,8 @@ class Norq:
                 connect_timeout=settings.connect_timeout,
                 max_connections=settings.max_connections,
                 async_transport=settings.async_transport,
-                console_stream=self._console_stream,
+                factories=transport_registry(self._pm),
+                transports=self._transports,
             )
         return executor
 
@@ -507,7 +518,7 @@ class Norq:
             request = provider.prepare_send(message)
             if self._observe_before:
                 self._before(request, message, provider)
-            outcome = self._executor.send(request)
+            outcome = self._executor.send(request, provider.read_send)
             attempts += outcome.attempts
             if not _should_fail_over(outcome, position, chain):
                 break
@@ -521,7 +532,7 @@ class Norq:
             request = provider.prepare_send(message)
             if self._observe_before:
                 self._before(request, message, provider)
-            outcome = await self._executor.asend(request)
+            outcome = await self._executor.asend(request, provider.read_send)
             attempts += outcome.attempts
             if not _should_fail_over(outcome, position, chain):
                 break
@@ -550,7 +561,7 @@ class Norq:
             self._after(receipt)
         return receipt
 
-    def _before(self, request: PreparedRequest, message: Message, provider: Provider) -> None:
+    def _before(self, request: Prepared, message: Message, provider: Provider) -> None:
         try:
             self._pm.hook.before_send(request=request, message=message, provider=provider.instance)
         except Exception:
@@ -567,7 +578,7 @@ class Norq:
 
 
 def _should_fail_over(outcome: Outcome, position: int, chain: tuple[Provider, ...]) -> bool:
-    if outcome.ok or outcome.error is None or not outcome.error.transient:
+    if outcome.ok or outcome.error is None or outcome.error.disposition == Disposition.FINAL:
         return False
     if position + 1 >= len(chain):
         return False

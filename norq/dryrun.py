@@ -15,25 +15,32 @@ from typing import Any, Literal
 from urllib.parse import quote_plus
 
 from norq.redaction import MASK, Redactor
-from norq.request import PreparedRequest
+from norq.request import Prepared, PreparedRequest
 
 Format = Literal["http", "curl"]
 FORMATS: tuple[Format, ...] = ("http", "curl")
 
 
 def render(
-    request: PreparedRequest,
+    request: Prepared,
     redactor: Redactor | None,
     *,
     fmt: Format = "http",
     comments: Sequence[str] = (),
 ) -> str:
-    """The request as text in ``fmt``, preceded by ``# comment`` lines."""
+    """The request as text in ``fmt``, preceded by ``# comment`` lines.
+
+    A request for a non-HTTP transport is shown by its ``str()``, secrets masked.
+    """
     hide = _hider(redactor)
     lines = [f"# {hide(comment)}" for comment in comments]
-    lines.append(
-        render_curl(request, redactor) if fmt == "curl" else render_http(request, redactor)
-    )
+    if not isinstance(request, PreparedRequest):
+        lines.append(f"# transport: {request.transport}")
+        lines.append(hide(str(request)))
+    elif fmt == "curl":
+        lines.append(render_curl(request, redactor))
+    else:
+        lines.append(render_http(request, redactor))
     return "\n".join(lines)
 
 
@@ -74,9 +81,14 @@ def render_curl(request: PreparedRequest, redactor: Redactor | None) -> str:
     return " \\\n  ".join(parts)
 
 
-def as_dict(request: PreparedRequest, redactor: Redactor | None) -> dict[str, Any]:
-    """The request as JSON-ready data: method, url, headers and the decoded body."""
+def as_dict(request: Prepared, redactor: Redactor | None) -> dict[str, Any]:
+    """The request as JSON-ready data: method, url, headers and the decoded body.
+
+    A request for a non-HTTP transport is its transport name and ``str()``.
+    """
     hide = _hider(redactor)
+    if not isinstance(request, PreparedRequest):
+        return {"transport": request.transport, "request": hide(str(request))}
     body: Any = None
     if request.form is not None:
         body = [[key, hide(value)] for key, value in request.form]

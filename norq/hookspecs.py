@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from norq.provider import InboundMessage, MessageStatus, Provider
     from norq.receipt import Receipt
     from norq.request import PreparedRequest
+    from norq.transports import TransportFactory
 
 hookspec = HookspecMarker("norq")
 hookimpl = HookimplMarker("norq")
@@ -20,6 +21,11 @@ hookimpl = HookimplMarker("norq")
 @hookspec
 def register_providers(register: Callable[[type[Provider]], None]) -> None:
     """Register provider classes by calling ``register(ProviderSubclass)``."""
+
+
+@hookspec
+def register_transports(register: Callable[[str, TransportFactory], None]) -> None:
+    """Register transports by calling ``register(name, factory)``; requests name theirs."""
 
 
 @hookspec

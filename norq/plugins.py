@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import pluggy
 
@@ -17,12 +17,15 @@ from norq import hookspecs
 from norq.errors import PluginError
 from norq.provider import Provider
 
+if TYPE_CHECKING:
+    from norq.transports import TransportFactory
+
 logger = logging.getLogger("norq")
 
 ENTRY_POINT_GROUP = "norq"
 
-# Built-in providers are plugins too, registered through the same hook.
-DEFAULT_PLUGINS = ("norq.providers.console", "norq.providers.twilio")
+# Built-in providers and transports are plugins too, registered through the same hooks.
+DEFAULT_PLUGINS = ("norq.transports", "norq.providers.console", "norq.providers.twilio")
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +273,31 @@ def provider_registry(pm: pluggy.PluginManager) -> dict[str, RegisteredProvider]
                 )
             dist, version = _distribution_of(_plugin)
             registry[cls.name] = RegisteredProvider(cls, _plugin, dist, version)
+
+        impl.function(register=register)
+    return registry
+
+
+def transport_registry(pm: pluggy.PluginManager) -> dict[str, TransportFactory]:
+    """Ask every plugin for its transports, by name; a name registered twice is an error."""
+    registry: dict[str, TransportFactory] = {}
+    owners: dict[str, str] = {}
+    for impl in pm.hook.register_transports.get_hookimpls():
+        plugin_name = impl.plugin_name
+
+        def register(name: str, factory: TransportFactory, _plugin: str = plugin_name) -> None:
+            if not isinstance(name, str) or not name or not callable(factory):
+                raise PluginError(
+                    f"plugin {_plugin!r} called register({name!r}, {factory!r}); expected a "
+                    "transport name and a factory taking norq.TransportSettings"
+                )
+            if name in owners and registry[name] is not factory:
+                raise PluginError(
+                    f"transport {name!r} is registered twice: by {owners[name]!r} and by "
+                    f"{_plugin!r}; uninstall one, or restrict plugins with NORQ_LOAD_PLUGINS"
+                )
+            registry[name] = factory
+            owners[name] = _plugin
 
         impl.function(register=register)
     return registry

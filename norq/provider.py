@@ -17,7 +17,8 @@ from typing import Any, ClassVar
 
 from norq.errors import MessageError, UnsupportedOperation
 from norq.message import EMPTY, Message
-from norq.request import PreparedRequest
+from norq.request import Prepared, PreparedRequest
+from norq.response import Response, SendResult, read_declared
 from norq.retry import RetryPolicy
 from norq.schema import secrets_in
 
@@ -129,8 +130,24 @@ class Provider(abc.ABC):
             )
 
     @abc.abstractmethod
-    def prepare_send(self, message: Message) -> PreparedRequest:
-        """Describe the request that sends ``message``. Pure: no I/O, no clock."""
+    def prepare_send(self, message: Message) -> Prepared:
+        """Describe the request that sends ``message``. Pure: no I/O, no clock.
+
+        Usually a :class:`norq.PreparedRequest`; any description works whose
+        ``transport`` names a registered transport that sends it, and which
+        has a ``retry`` policy.
+        """
+
+    def read_send(self, request: Any, response: Response) -> SendResult:
+        """What the answer to a ``prepare_send`` request means. Pure.
+
+        The default reads what the request declares (``success_statuses``,
+        ``message_id_path`` or ``message_id_header``, ``errors``). Override it
+        for an API that reports failure inside a success answer, and return
+        :meth:`SendResult.failed` with a normalised code and, if the default
+        table's does not fit, a disposition.
+        """
+        return read_declared(request, response)
 
     def describe(self, message: Message) -> Mapping[str, str]:
         """Extra facts for a dry run (for SMS, the segment count)."""

@@ -50,13 +50,18 @@ def code_for_status(status: int) -> ErrorCode:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryFailure:
-    """Why a send failed: Norq's ``code`` plus what the provider itself said."""
+    """Why a send failed: Norq's ``code`` plus what the provider itself said.
+
+    ``disposition`` is what the failure meant for delivery: ``retry`` (retried
+    here, then failed over), ``failover`` (not retried here) or ``final``
+    (the message itself was wrong, or may have arrived: no failover).
+    """
 
     code: str
     message: str
     provider_code: str | None = None
     more_info: str | None = None
-    transient: bool = False
+    disposition: str = "final"
 
 
 @dataclass(frozen=True, slots=True)

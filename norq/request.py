@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import quote_plus, urlencode
+from types import MappingProxyType
+from typing import Any, Protocol
+from urllib.parse import urlencode
 
+from norq.response import Disposition
 from norq.retry import RetryPolicy
 
 Pairs = tuple[tuple[str, str], ...]
@@ -38,45 +40,52 @@ class BasicAuth:
     __str__ = __repr__
 
 
-_ALWAYS_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
-# quote_plus for ASCII as one str.translate table: a space is "+", the rest %XX.
-_FORM_ESCAPES = {
-    byte: "+" if byte == 0x20 else f"%{byte:02X}" for byte in range(128) if byte not in _ALWAYS_SAFE
-}
-
-
-def _quote(value: str) -> str:
-    return value.translate(_FORM_ESCAPES) if value.isascii() else quote_plus(value)
-
-
-def encode_form(pairs: Pairs) -> str:
-    """``urllib.parse.urlencode(pairs)``, the same string, at about half the cost.
-
-    A form body is encoded once per send, so this is on the hot path.
-    """
-    if not all(type(key) is str and type(value) is str for key, value in pairs):
-        return urlencode(pairs)
-    return "&".join([f"{_quote(key)}={_quote(value)}" for key, value in pairs])
-
-
 @dataclass(frozen=True, slots=True)
 class ErrorFormat:
-    """Where a provider's error body keeps its code and message, and what the codes mean.
+    """How to read a provider's failed answers: where the code and message are, what they mean.
 
     Paths use the ``$.field`` syntax of :mod:`norq.extract`. ``code_map`` maps a
     provider code (as a string) to one of Norq's normalised codes in
     :class:`norq.ErrorCode`; unmapped codes fall back to a code derived from the
-    HTTP status.
+    HTTP status. ``dispositions`` overrides, per provider code, what happens
+    next (``"retry"``, ``"failover"`` or ``"final"``, see :class:`norq.Disposition`).
+    ``reset_header`` names a rate-limit reset header (``X-RateLimit-Reset``)
+    read as a wait hint when there is no ``Retry-After``: Unix time, or
+    seconds to wait with ``reset_is_delta=True``.
     """
 
     code_path: str | None = "$.code"
     message_path: str | None = "$.message"
     more_info_path: str | None = None
     code_map: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    dispositions: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    reset_header: str | None = None
+    reset_is_delta: bool = False
+
+    def __post_init__(self) -> None:
+        # Checked here, when the provider builds its format, not at the first failure.
+        try:
+            checked = {str(code): Disposition(value) for code, value in self.dispositions.items()}
+        except ValueError as exc:
+            choices = ", ".join(repr(str(d)) for d in Disposition)
+            raise ValueError(f"ErrorFormat.dispositions: {exc}; use one of {choices}") from None
+        object.__setattr__(self, "dispositions", MappingProxyType(checked))
 
 
 DEFAULT_ERROR_FORMAT = ErrorFormat()
 DEFAULT_SUCCESS = frozenset(range(200, 300))
+
+
+class Prepared(Protocol):
+    """What every prepared request has, whatever transport sends it."""
+
+    @property
+    def transport(self) -> str:
+        """The name of the registered transport that sends it."""
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """How the executor retries it."""
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -86,6 +95,7 @@ class PreparedRequest:
     ``form`` is a sequence of pairs so a key may repeat (Twilio's ``MediaUrl``);
     ``json`` is the alternative body. The message id is read from the JSON body
     at ``message_id_path`` (``$.sid``) or from the ``message_id_header``.
+    ``transport`` names the registered transport that sends it (``"http"``).
     """
 
     method: str
@@ -100,6 +110,7 @@ class PreparedRequest:
     message_id_header: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     errors: ErrorFormat = DEFAULT_ERROR_FORMAT
+    transport: str = "http"
 
     def __post_init__(self) -> None:
         if self.form is not None and self.json is not None:
@@ -115,7 +126,7 @@ class PreparedRequest:
     def body_bytes(self) -> bytes | None:
         """The encoded body, as it goes on the wire."""
         if self.form is not None:
-            return encode_form(self.form).encode("ascii")
+            return urlencode(self.form).encode("ascii")
         if self.json is not None:
             import json
 

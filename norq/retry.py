@@ -19,8 +19,9 @@ class RetryPolicy:
     The wait before retry *n* (counting from 0) is ``backoff * multiplier**n``,
     capped at ``max_backoff`` and stretched by up to ``jitter`` (a fraction) so
     that many clients failing together do not retry in lockstep. A
-    ``Retry-After`` header replaces the computed wait when it is at most
-    ``retry_after_max`` seconds; a longer one ends the retries at once, because
+    wait hint from the provider (``Retry-After``, a declared rate-limit reset
+    header, or one its ``read_send`` found) replaces the computed wait when it
+    is at most ``retry_after_max`` seconds; a longer one ends the retries at once, because
     waiting minutes inside a send call helps nobody.
 
     A connect error (the request never left) is always retryable. A connection
@@ -56,29 +57,3 @@ class RetryPolicy:
     def delay(self, retry_number: int, rng: random.Random) -> float:
         base = min(self.backoff * self.multiplier**retry_number, self.max_backoff)
         return base * (1.0 + self.jitter * rng.random())
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta seconds or an HTTP date)."""
-    if value is None:
-        return None
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        # An HTTP date is rare next to delta seconds; email.utils costs ~7 ms
-        # of start-up, so it is imported here.
-        from email.utils import parsedate_to_datetime
-
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            return None
-        return max(0.0, when.timestamp() - now)
-    if seconds != seconds or seconds < 0:  # NaN or negative
-        return None
-    return seconds

@@ -1,29 +1,36 @@
-"""The adapters that put bytes on the wire: httpx (sync), aiohttp or httpx (async), console.
+"""Transports put a prepared request on the wire and bring back one answer.
 
-This module and :mod:`norq.executor` are the only places Norq performs I/O.
-A transport sends one attempt and reports what came back; retrying and
-reading the answer is the executor's job. Every HTTP client is created lazily
-and kept for the life of the transport, so connections are pooled across sends.
+A transport is the only code that talks to the outside world. It sends one
+attempt and reports what came back, a :class:`~norq.response.Response` or a
+:class:`TransportFailure`; retrying, reading the answer, hooks, receipts and
+failover are the executor's and the delivery flow's job, the same for every
+transport. Plugins register transports by name with the ``register_transports``
+hook; a prepared request names its transport (``PreparedRequest.transport``,
+``"http"`` by default). The request may be any object its transport
+understands: an HTTP description here, an email message for an SMTP transport.
+
+Built in: ``http``, with httpx for sync sends and aiohttp (or httpx when
+aiohttp is missing, or with ``async_transport: httpx``) for async ones. Every
+client is created lazily and kept for the life of the transport, so
+connections are pooled across sends. The ``console`` transport lives with
+its provider in :mod:`norq.providers.console`.
 """
 
 from __future__ import annotations
 
-import json
-import sys
-import uuid
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from norq._version import __version__
+from norq.hookspecs import hookimpl
+from norq.response import Response
 
 if TYPE_CHECKING:
     import asyncio
 
     import aiohttp
     import httpx
-
-    from norq.request import PreparedRequest
 
 USER_AGENT = f"norq/{__version__}"
 
@@ -38,15 +45,6 @@ DEFAULT_MAX_CONNECTIONS = 64
 
 
 @dataclass(frozen=True, slots=True)
-class RawResponse:
-    """What the server answered. ``headers`` look-ups are case-insensitive."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-
-@dataclass(frozen=True, slots=True)
 class TransportFailure:
     """No response. ``connect``: the request never left; otherwise it may have arrived."""
 
@@ -54,29 +52,85 @@ class TransportFailure:
     detail: str
 
 
-AttemptResult = RawResponse | TransportFailure
+AttemptResult = Response | TransportFailure
 
 
 @dataclass(frozen=True, slots=True)
-class Timeouts:
-    total: float = 10.0
-    connect: float = 5.0
+class TransportSettings:
+    """The ``executor:`` settings of the config, handed to every transport factory."""
+
+    timeout: float = 10.0
+    connect_timeout: float = 5.0
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    async_transport: str = "auto"
 
 
-class SyncTransport(Protocol):
-    def send(
-        self, method: str, url: str, headers: dict[str, str], body: bytes | None
-    ) -> AttemptResult: ...
+class Transport(Protocol):
+    """Sends one attempt of a prepared request, sync or async; never retries.
+
+    Network failures are returned as :class:`TransportFailure`, not raised.
+    A transport keeps its connections between sends and releases them in
+    ``close`` / ``aclose``; either may be called when nothing was opened.
+    """
+
+    def send(self, request: Any) -> AttemptResult: ...
+
+    async def asend(self, request: Any) -> AttemptResult: ...
 
     def close(self) -> None: ...
 
-
-class AsyncTransport(Protocol):
-    async def send(
-        self, method: str, url: str, headers: dict[str, str], body: bytes | None
-    ) -> AttemptResult: ...
-
     async def aclose(self) -> None: ...
+
+
+#: What a plugin registers: called once per executor with its settings.
+TransportFactory = Callable[[TransportSettings], Transport]
+
+
+class HttpTransport:
+    """The ``http`` transport: sends :class:`~norq.request.PreparedRequest` descriptions."""
+
+    def __init__(self, settings: TransportSettings) -> None:
+        self._sync = HttpxTransport(settings)
+        self._async: AiohttpTransport | HttpxAsyncTransport
+        choice = settings.async_transport
+        if choice == "aiohttp" or (choice == "auto" and aiohttp_available()):
+            self._async = AiohttpTransport(settings)
+        else:
+            self._async = HttpxAsyncTransport(settings)
+
+    @property
+    def async_client_name(self) -> str:
+        return type(self._async).__name__
+
+    def send(self, request: Any) -> AttemptResult:
+        return self._sync.send(request.method, request.full_url, *_wire(request))
+
+    async def asend(self, request: Any) -> AttemptResult:
+        return await self._async.send(request.method, request.full_url, *_wire(request))
+
+    def close(self) -> None:
+        self._sync.close()
+        self._async.close()
+
+    async def aclose(self) -> None:
+        self._sync.close()
+        await self._async.aclose()
+
+
+def _wire(request: Any) -> tuple[dict[str, str], bytes | None]:
+    from norq.request import PreparedRequest
+
+    if not isinstance(request, PreparedRequest):
+        raise TypeError(
+            f"the http transport sends a norq.PreparedRequest, got {type(request).__name__}; "
+            "set the request's transport to the one registered for it"
+        )
+    return request.wire_headers(), request.body_bytes()
+
+
+@hookimpl
+def register_transports(register: Callable[[str, TransportFactory], None]) -> None:
+    register("http", HttpTransport)
 
 
 class HttpxTransport:
@@ -88,16 +142,15 @@ class HttpxTransport:
     environment variables are set, an ``httpx.Client`` routes them as usual.
     """
 
-    def __init__(self, timeouts: Timeouts, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
-        self._timeouts = timeouts
-        self._max_connections = max_connections
+    def __init__(self, settings: TransportSettings) -> None:
+        self._settings = settings
         self._client: _Pool | None = None
         self._extensions: dict[str, Any] = {
             "timeout": {
-                "connect": timeouts.connect,
-                "read": timeouts.total,
-                "write": timeouts.total,
-                "pool": timeouts.total,
+                "connect": settings.connect_timeout,
+                "read": settings.timeout,
+                "write": settings.timeout,
+                "pool": settings.timeout,
             }
         }
         self._urls: dict[str, httpx.URL] = {}
@@ -107,15 +160,16 @@ class HttpxTransport:
 
         import httpx
 
+        settings = self._settings
         limits = httpx.Limits(
-            max_connections=self._max_connections,
-            max_keepalive_connections=self._max_connections,
+            max_connections=settings.max_connections,
+            max_keepalive_connections=settings.max_connections,
         )
         pool: _Pool
         if urllib.request.getproxies():
             pool = _ClientTransport(
                 httpx.Client(
-                    timeout=httpx.Timeout(self._timeouts.total, connect=self._timeouts.connect),
+                    timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
                     limits=limits,
                     follow_redirects=False,
                 )
@@ -157,7 +211,7 @@ class HttpxTransport:
                 response.close()
         except httpx.HTTPError as exc:
             return _httpx_failure(exc)
-        return RawResponse(response.status_code, response.headers, content)
+        return Response(response.status_code, response.headers, content)
 
     def close(self) -> None:
         if self._client is not None:
@@ -209,9 +263,8 @@ class _ClientTransport:
 class HttpxAsyncTransport:
     """Async HTTP through ``httpx.AsyncClient``: the fallback when aiohttp is absent."""
 
-    def __init__(self, timeouts: Timeouts, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
-        self._timeouts = timeouts
-        self._max_connections = max_connections
+    def __init__(self, settings: TransportSettings) -> None:
+        self._settings = settings
         self._client: httpx.AsyncClient | None = None
 
     async def send(
@@ -220,11 +273,12 @@ class HttpxAsyncTransport:
         import httpx
 
         if self._client is None:
+            settings = self._settings
             self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self._timeouts.total, connect=self._timeouts.connect),
+                timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
                 limits=httpx.Limits(
-                    max_connections=self._max_connections,
-                    max_keepalive_connections=self._max_connections,
+                    max_connections=settings.max_connections,
+                    max_keepalive_connections=settings.max_connections,
                 ),
                 headers={"User-Agent": USER_AGENT},
             )
@@ -232,12 +286,17 @@ class HttpxAsyncTransport:
             response = await self._client.request(method, url, headers=headers, content=body)
         except httpx.HTTPError as exc:
             return _httpx_failure(exc)
-        return RawResponse(response.status_code, response.headers, response.content)
+        return Response(response.status_code, response.headers, response.content)
 
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+    def close(self) -> None:
+        # An AsyncClient can only be closed on a loop; dropping it releases
+        # its sockets when it is collected.
+        self._client = None
 
 
 def _httpx_failure(exc: Exception) -> TransportFailure:
@@ -260,9 +319,8 @@ class AiohttpTransport:
     new session and the old one is marked closed.
     """
 
-    def __init__(self, timeouts: Timeouts, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
-        self._timeouts = timeouts
-        self._max_connections = max_connections
+    def __init__(self, settings: TransportSettings) -> None:
+        self._settings = settings
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -275,12 +333,13 @@ class AiohttpTransport:
         if self._session is not None:
             _abandon(self._session)
         self._loop = loop
+        settings = self._settings
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(
-                limit=self._max_connections, ttl_dns_cache=300, enable_cleanup_closed=False
+                limit=settings.max_connections, ttl_dns_cache=300, enable_cleanup_closed=False
             ),
             timeout=aiohttp.ClientTimeout(
-                total=None, sock_connect=self._timeouts.connect, sock_read=self._timeouts.total
+                total=None, sock_connect=settings.connect_timeout, sock_read=settings.timeout
             ),
             headers={"User-Agent": USER_AGENT},
             auto_decompress=True,
@@ -300,7 +359,7 @@ class AiohttpTransport:
         try:
             async with session.request(method, url, headers=headers, data=body) as response:
                 content = await response.read()
-                return RawResponse(response.status, response.headers, content)
+                return Response(response.status, response.headers, content)
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             return TransportFailure("connect", f"{type(exc).__name__}: {exc}")
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
@@ -340,26 +399,3 @@ def aiohttp_available() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("aiohttp") is not None
-
-
-class ConsoleTransport:
-    """Prints ``console://`` requests instead of sending them (the console provider)."""
-
-    def __init__(self, stream: IO[str] | None = None) -> None:
-        self._stream = stream
-
-    def deliver(self, request: PreparedRequest) -> RawResponse:
-        default = sys.stderr if request.url == "console://stderr" else sys.stdout
-        stream = self._stream or default
-        payload: dict[str, Any] = request.json if isinstance(request.json, dict) else {}
-        message_id = f"console-{uuid.uuid4().hex[:16]}"
-        header = f"[norq console] {payload.get('channel', '?')} -> {payload.get('to', '?')}"
-        extras = payload.get("fields") or {}
-        lines = [header]
-        lines.extend(f"  {key}: {value}" for key, value in sorted(extras.items()))
-        lines.append(f"  {payload.get('body') or ''}")
-        stream.write("\n".join(lines) + "\n")
-        stream.flush()
-        return RawResponse(
-            200, {"content-type": "application/json"}, json.dumps({"id": message_id}).encode()
-        )

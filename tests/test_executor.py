@@ -13,7 +13,8 @@ import respx
 
 from norq.executor import Executor
 from norq.request import BasicAuth, ErrorFormat, PreparedRequest
-from norq.retry import RetryPolicy, parse_retry_after
+from norq.response import parse_retry_after
+from norq.retry import RetryPolicy
 from tests.conftest import Sleeps
 
 URL = "https://api.acme.test/v1/messages"
@@ -84,14 +85,15 @@ def test_message_id_from_a_response_header(executor: Executor) -> None:
 
 
 @respx.mock
-def test_success_without_id_is_ok_but_logged(
-    executor: Executor, caplog: pytest.LogCaptureFixture
-) -> None:
-    respx.post(URL).mock(return_value=httpx.Response(201, json={"other": 1}))
+def test_success_without_id_is_a_failed_bad_response(executor: Executor) -> None:
+    route = respx.post(URL).mock(return_value=httpx.Response(201, json={"other": 1}))
     outcome = executor.send(request())
-    assert outcome.ok
+    assert not outcome.ok
     assert outcome.message_id is None
-    assert "no message id at $.sid" in caplog.text
+    assert outcome.error is not None
+    assert (outcome.error.code, outcome.error.disposition) == ("bad_response", "final")
+    assert "without the message id at $.sid" in outcome.error.message
+    assert route.call_count == 1
 
 
 @respx.mock
@@ -118,7 +120,7 @@ def test_retries_stop_after_the_policy_maximum(executor: Executor, sleeps: Sleep
     assert len(sleeps.calls) == 2
     assert outcome.error is not None
     assert outcome.error.code == "provider_unavailable"
-    assert outcome.error.transient
+    assert outcome.error.disposition == "retry"
 
 
 @respx.mock
@@ -141,7 +143,7 @@ def test_client_errors_are_never_retried(executor: Executor, sleeps: Sleeps) -> 
     assert outcome.error.provider_code == "21211"
     assert outcome.error.message == "Invalid 'To'"
     assert outcome.error.more_info == "https://e/21211"
-    assert not outcome.error.transient
+    assert outcome.error.disposition == "final"
 
 
 @respx.mock
@@ -207,7 +209,7 @@ def test_connect_errors_exhaust_into_a_transient_failure(executor: Executor) -> 
     assert outcome.attempts == 3
     assert outcome.error is not None
     assert outcome.error.code == "connect_error"
-    assert outcome.error.transient
+    assert outcome.error.disposition == "retry"
 
 
 @pytest.mark.parametrize(
@@ -226,7 +228,7 @@ def test_unconfirmed_sends_are_not_retried(executor: Executor, exc: Exception, c
     assert outcome.error is not None
     assert outcome.error.code == code
     assert "may or may not have accepted" in outcome.error.message
-    assert not outcome.error.transient
+    assert outcome.error.disposition == "final"
 
 
 @respx.mock
@@ -265,9 +267,9 @@ def test_one_client_serves_every_send(executor: Executor) -> None:
     with respx.mock:
         respx.post(URL).mock(return_value=created())
         executor.send(request())
-        first = executor._transport._client  # type: ignore[attr-defined]
+        first = executor.transport("http")._sync._client  # type: ignore[attr-defined]
         executor.send(request())
-        assert executor._transport._client is first  # type: ignore[attr-defined]
+        assert executor.transport("http")._sync._client is first  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
@@ -275,7 +277,7 @@ def test_one_client_serves_every_send(executor: Executor) -> None:
     [("5", 5.0), ("0.5", 0.5), ("", None), ("soon", None), ("-3", None), ("nan", None)],
 )
 def test_parse_retry_after(value: str, expected: float | None) -> None:
-    assert parse_retry_after(value, now=0.0) == expected
+    assert parse_retry_after(value) == (expected, None)
 
 
 def test_retry_policy_rejects_nonsense() -> None:

@@ -85,7 +85,7 @@ def test_failed_delivery_raises_with_the_receipt(make_norq: MakeNorq) -> None:
         message="no such number",
         provider_code="E_NUMBER",
         more_info="https://d",
-        transient=False,
+        disposition="final",
     )
     assert "invalid_recipient: no such number" in str(caught.value)
     assert isinstance(caught.value, norq.NorqError)
@@ -503,7 +503,7 @@ def test_context_manager_closes_the_pool(make_norq: MakeNorq) -> None:
     respx.post(URL).mock(return_value=ok())
     with make_norq() as app:
         app.notify("sms", "+15551234567", body="x")
-        transport = app._executor._transport  # type: ignore[attr-defined]
+        transport = app._executor.transport("http")._sync  # type: ignore[attr-defined]
         assert transport._client is not None
     assert transport._client is None
 

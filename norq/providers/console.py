@@ -1,16 +1,28 @@
-"""The ``console`` provider: prints notifications instead of sending them (development)."""
+"""The ``console`` provider and its transport: print notifications instead of sending them.
+
+Both live here and are registered by this one plugin module: the provider
+describes the notification, the ``console`` transport writes it to the
+terminal and answers like an API would, so retries, receipts and hooks work
+exactly as for a real provider.
+"""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import IO, Any, Literal
 
 from norq.hookspecs import hookimpl
 from norq.message import Message
 from norq.provider import ANY_CHANNEL, Provider
 from norq.register import Register
 from norq.request import PreparedRequest
+from norq.response import Response
 from norq.retry import RetryPolicy
+from norq.transports import TransportFactory, TransportSettings
+
+TRANSPORT = "console"
 
 
 @dataclass(frozen=True)
@@ -32,7 +44,6 @@ class ConsoleProvider(Provider):
         assert isinstance(self.config, ConsoleConfig)
         return PreparedRequest(
             method="POST",
-            # The executor hands console:// requests to its console transport.
             url=f"console://{self.config.stream}",
             json={
                 "channel": message.channel,
@@ -42,9 +53,51 @@ class ConsoleProvider(Provider):
             },
             message_id_path="$.id",
             retry=self.retry,
+            transport=TRANSPORT,
         )
+
+
+class ConsoleTransport:
+    """Prints console requests to their stream (or to ``stream``, for tests)."""
+
+    def __init__(
+        self, settings: TransportSettings | None = None, *, stream: IO[str] | None = None
+    ) -> None:
+        self._stream = stream
+
+    def send(self, request: Any) -> Response:
+        import json
+        import uuid
+
+        default = sys.stderr if request.url == "console://stderr" else sys.stdout
+        stream = self._stream or default
+        payload: dict[str, Any] = request.json if isinstance(request.json, dict) else {}
+        message_id = f"console-{uuid.uuid4().hex[:16]}"
+        lines = [f"[norq console] {payload.get('channel', '?')} -> {payload.get('to', '?')}"]
+        extras = payload.get("fields") or {}
+        lines.extend(f"  {key}: {value}" for key, value in sorted(extras.items()))
+        lines.append(f"  {payload.get('body') or ''}")
+        stream.write("\n".join(lines) + "\n")
+        stream.flush()
+        return Response(
+            200, {"content-type": "application/json"}, json.dumps({"id": message_id}).encode()
+        )
+
+    async def asend(self, request: Any) -> Response:
+        return self.send(request)
+
+    def close(self) -> None:
+        """Nothing to release: the streams belong to the process."""
+
+    async def aclose(self) -> None:
+        """Nothing to release: the streams belong to the process."""
 
 
 @hookimpl
 def register_providers(register: Register) -> None:
     register(ConsoleProvider)
+
+
+@hookimpl
+def register_transports(register: Callable[[str, TransportFactory], None]) -> None:
+    register(TRANSPORT, ConsoleTransport)

@@ -52,7 +52,7 @@ def test_plugins_as_json_like_llm_plugins(run: Run) -> None:
     assert result.exit_code == 0, result.output
     listing = {item["name"]: item for item in json.loads(result.stdout)}
     console = listing["norq.providers.console"]
-    assert console["hooks"] == ["register_providers"]
+    assert console["hooks"] == ["register_providers", "register_transports"]
     assert console["providers"] == ["console"]
     assert console["package"] == "norq"
 

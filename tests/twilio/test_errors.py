@@ -30,31 +30,27 @@ def twilio_error(status: int, code: int, message: str) -> httpx.Response:
 
 @respx.mock
 @pytest.mark.parametrize(
-    ("status", "code", "message", "expected"),
+    ("status", "code", "message", "expected", "disposition"),
     [
-        (401, 20003, "Authenticate", "invalid_credentials"),
-        (400, 21211, "Invalid 'To' Phone Number: +1555", "invalid_recipient"),
-        (400, 21610, "Attempt to send to unsubscribed recipient", "recipient_opted_out"),
-        (400, 21614, "'To' number is not a valid mobile number", "recipient_unreachable"),
-        (400, 21608, "The number is unverified", "recipient_unreachable"),
+        (401, 20003, "Authenticate", "invalid_credentials", "failover"),
+        (400, 21211, "Invalid 'To' Phone Number: +1555", "invalid_recipient", "final"),
+        (400, 21610, "Attempt to send to unsubscribed recipient", "recipient_opted_out", "final"),
+        (400, 21614, "'To' number is not a valid mobile number", "recipient_unreachable", "final"),
+        (400, 21608, "The number is unverified", "recipient_unreachable", "final"),
+        (400, 21606, "'From' is not SMS-capable", "invalid_sender", "failover"),
         (
             400,
-            21606,
-            "'From' is not SMS-capable",
-            "invalid_sender",
+            21408,
+            "Permission to send an SMS has not been enabled",
+            "permission_denied",
+            "failover",
         ),
-        (400, 21408, "Permission to send an SMS has not been enabled", "permission_denied"),
-        (
-            400,
-            21617,
-            "Body exceeds 1600 characters",
-            "message_too_long",
-        ),
-        (404, 20404, "The requested resource was not found", "not_found"),
+        (400, 21617, "Body exceeds 1600 characters", "message_too_long", "final"),
+        (404, 20404, "The requested resource was not found", "not_found", "failover"),
     ],
 )
 def test_twilio_codes_map_to_norq_codes(
-    make_norq: MakeNorq, status: int, code: int, message: str, expected: str
+    make_norq: MakeNorq, status: int, code: int, message: str, expected: str, disposition: str
 ) -> None:
     route = respx.post(MESSAGES_URL).mock(return_value=twilio_error(status, code, message))
     with pytest.raises(norq.DeliveryError) as caught:
@@ -65,12 +61,12 @@ def test_twilio_codes_map_to_norq_codes(
     assert receipt.error.provider_code == str(code)
     assert receipt.error.message == message
     assert receipt.error.more_info == f"https://www.twilio.com/docs/errors/{code}"
-    assert receipt.error.transient is False
+    assert receipt.error.disposition == disposition
     assert (receipt.status_code, receipt.attempts, route.call_count) == (status, 1, 1)
 
 
 @respx.mock
-def test_rate_limit_is_retried_then_reported_as_transient(make_norq: MakeNorq) -> None:
+def test_rate_limit_is_retried_then_reported_for_failover(make_norq: MakeNorq) -> None:
     route = respx.post(MESSAGES_URL).mock(
         return_value=twilio_error(429, 20429, "Too Many Requests")
     )
@@ -78,7 +74,11 @@ def test_rate_limit_is_retried_then_reported_as_transient(make_norq: MakeNorq) -
         make_norq().notify("sms", RECIPIENT, body="hi")
     error = caught.value.receipt.error
     assert error is not None
-    assert (error.code, error.provider_code, error.transient) == ("rate_limited", "20429", True)
+    assert (error.code, error.provider_code, error.disposition) == (
+        "rate_limited",
+        "20429",
+        "retry",
+    )
     assert route.call_count == 3
 
 

@@ -1,0 +1,268 @@
+"""Reading a provider's answer: a :class:`Response` in, a :class:`SendResult` out. Pure.
+
+A transport brings back a :class:`Response`; the provider's ``read_send``
+decides what it means. The default, :func:`read_declared`, follows what the
+:class:`~norq.request.PreparedRequest` declares (success statuses, where the
+id is, the :class:`~norq.request.ErrorFormat`), so most providers declare
+instead of coding. A provider whose API reports failure inside a 200 body
+overrides ``read_send`` and returns :meth:`SendResult.failed`.
+
+What happens after a failure is the result's :class:`Disposition`: the
+executor retries ``retry`` results, and the delivery flow fails over on
+``retry`` (once retries are spent) and ``failover``, never on ``final``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from norq.extract import extract, parse_json
+from norq.receipt import ErrorCode, code_for_status
+
+if TYPE_CHECKING:
+    from norq.request import ErrorFormat, PreparedRequest
+
+_ERROR_SNIPPET = 200
+
+
+class Disposition(StrEnum):
+    """What to do after a failed attempt."""
+
+    #: Transient here: retry on this provider with backoff, then fail over.
+    RETRY = "retry"
+    #: Do not retry here, but the next provider may succeed.
+    FAILOVER = "failover"
+    #: The message itself is wrong: stop, no failover.
+    FINAL = "final"
+
+
+#: The disposition of each normalised code, unless the provider says otherwise
+#: for its own code. docs/plugins.md shows this table; a test keeps them in step.
+DEFAULT_DISPOSITIONS: Mapping[str, Disposition] = MappingProxyType(
+    {
+        ErrorCode.INVALID_CREDENTIALS: Disposition.FAILOVER,
+        ErrorCode.PERMISSION_DENIED: Disposition.FAILOVER,
+        ErrorCode.RATE_LIMITED: Disposition.RETRY,
+        ErrorCode.INVALID_RECIPIENT: Disposition.FINAL,
+        ErrorCode.RECIPIENT_UNREACHABLE: Disposition.FINAL,
+        ErrorCode.RECIPIENT_OPTED_OUT: Disposition.FINAL,
+        ErrorCode.INVALID_SENDER: Disposition.FAILOVER,
+        ErrorCode.MESSAGE_TOO_LONG: Disposition.FINAL,
+        ErrorCode.INVALID_MESSAGE: Disposition.FINAL,
+        ErrorCode.TEMPLATE_ERROR: Disposition.FINAL,
+        ErrorCode.NOT_FOUND: Disposition.FAILOVER,
+        ErrorCode.REJECTED: Disposition.FINAL,
+        ErrorCode.PROVIDER_UNAVAILABLE: Disposition.RETRY,
+        ErrorCode.CONNECT_ERROR: Disposition.RETRY,
+        # The request may have arrived: another attempt anywhere risks a
+        # duplicate message (RetryPolicy.retry_unconfirmed makes these retry).
+        ErrorCode.TIMEOUT: Disposition.FINAL,
+        ErrorCode.CONNECTION_LOST: Disposition.FINAL,
+        ErrorCode.BAD_RESPONSE: Disposition.FINAL,
+    }
+)
+
+
+def disposition_of(code: str) -> Disposition:
+    """The default disposition of a normalised code; unknown codes are ``final``."""
+    return DEFAULT_DISPOSITIONS.get(code, Disposition.FINAL)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What came back for one attempt. ``headers`` look-ups are case-insensitive.
+
+    An HTTP transport fills in the status, headers and body; a non-HTTP
+    transport maps its own answer onto them (an SMTP reply code and text).
+    """
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What one answer means: accepted with an id, or failed and what to do next.
+
+    Build one with :meth:`accepted` or :meth:`failed`. ``retry_after``
+    (seconds) and ``retry_at`` (Unix time) are the provider's wait hints for
+    a ``retry``; the executor uses them when they are at most the policy's
+    ``retry_after_max``. ``data`` is the decoded body, for status queries.
+    """
+
+    ok: bool
+    message_id: str | None = None
+    code: str | None = None
+    message: str | None = None
+    provider_code: str | None = None
+    more_info: str | None = None
+    disposition: Disposition = Disposition.FINAL
+    retry_after: float | None = None
+    retry_at: float | None = None
+    data: Any = None
+
+    @classmethod
+    def accepted(cls, message_id: str | None, *, data: Any = None) -> SendResult:
+        """The provider took the message. ``message_id`` may be ``None`` only for queries."""
+        return cls(ok=True, message_id=message_id, data=data)
+
+    @classmethod
+    def failed(
+        cls,
+        code: str,
+        message: str,
+        *,
+        provider_code: str | None = None,
+        more_info: str | None = None,
+        disposition: Disposition | str | None = None,
+        retry_after: float | None = None,
+        retry_at: float | None = None,
+        data: Any = None,
+    ) -> SendResult:
+        """The provider refused; ``disposition`` defaults to the table's for ``code``."""
+        return cls(
+            ok=False,
+            code=str(code),
+            message=message,
+            provider_code=provider_code,
+            more_info=more_info,
+            disposition=disposition_of(code) if disposition is None else Disposition(disposition),
+            retry_after=retry_after,
+            retry_at=retry_at,
+            data=data,
+        )
+
+
+def read_declared(request: PreparedRequest, response: Response) -> SendResult:
+    """The default ``read_send``: what the request declares about its answer."""
+    if response.status in request.success_statuses:
+        return _read_success(request, response)
+    return _read_failure(request, response)
+
+
+def _read_success(request: PreparedRequest, response: Response) -> SendResult:
+    data = None
+    message_id = None
+    if request.message_id_header is not None:
+        message_id = response.headers.get(request.message_id_header)
+    content_type = response.headers.get("content-type", "")
+    if response.body and ("json" in content_type or request.message_id_path is not None):
+        data = parse_json(response.body)
+    if message_id is None and request.message_id_path is not None:
+        found = extract(data, request.message_id_path)
+        message_id = None if found is None else str(found)
+    expects_id = request.message_id_path is not None or request.message_id_header is not None
+    if expects_id and not message_id:
+        where = request.message_id_header or request.message_id_path
+        # Accepted-looking but unreadable: the provider may or may not have
+        # taken it, so neither retry nor fail over (a duplicate is worse).
+        return SendResult.failed(
+            ErrorCode.BAD_RESPONSE,
+            f"HTTP {response.status} without the message id at {where}: {_snippet(response)}",
+            data=data,
+        )
+    return SendResult.accepted(message_id, data=data)
+
+
+def _read_failure(request: PreparedRequest, response: Response) -> SendResult:
+    formats = request.errors
+    data = parse_json(response.body)
+    provider_code = message = more_info = None
+    if data is not None:
+        provider_code = _text_at(data, formats.code_path)
+        message = _text_at(data, formats.message_path)
+        more_info = _text_at(data, formats.more_info_path)
+    if message is None:
+        snippet = _snippet(response)
+        message = f"HTTP {response.status}" + (f": {snippet}" if snippet else "")
+    code = (formats.code_map.get(provider_code) if provider_code else None) or code_for_status(
+        response.status
+    )
+    disposition = formats.dispositions.get(provider_code) if provider_code else None
+    if disposition is None:
+        if response.status in request.retry.retry_statuses:
+            disposition = Disposition.RETRY
+        else:
+            # The policy did not list this status as retryable: at most fail over.
+            disposition = disposition_of(code)
+            if disposition is Disposition.RETRY:
+                disposition = Disposition.FAILOVER
+    retry_after, retry_at = wait_hints(response.headers, formats)
+    return SendResult.failed(
+        code,
+        message,
+        provider_code=provider_code,
+        more_info=more_info,
+        disposition=disposition,
+        retry_after=retry_after,
+        retry_at=retry_at,
+        data=data,
+    )
+
+
+def wait_hints(
+    headers: Mapping[str, str], formats: ErrorFormat
+) -> tuple[float | None, float | None]:
+    """``(retry_after, retry_at)`` from ``Retry-After`` or the declared rate-limit reset header.
+
+    ``Retry-After`` is delta seconds or an HTTP date; the reset header
+    (``formats.reset_header``) holds Unix time or, with ``reset_is_delta``,
+    seconds to wait. Unreadable values are no hint.
+    """
+    retry_after, retry_at = parse_retry_after(headers.get("retry-after"))
+    if retry_after is not None or retry_at is not None:
+        return retry_after, retry_at
+    if formats.reset_header is None:
+        return None, None
+    seconds = _non_negative(headers.get(formats.reset_header))
+    if seconds is None:
+        return None, None
+    return (seconds, None) if formats.reset_is_delta else (None, seconds)
+
+
+def parse_retry_after(value: str | None) -> tuple[float | None, float | None]:
+    """A ``Retry-After`` value as ``(seconds, None)`` or ``(None, unix_time)``."""
+    if value is None or not value.strip():
+        return None, None
+    seconds = _non_negative(value)
+    if seconds is not None:
+        return seconds, None
+    # An HTTP date is rare next to delta seconds; email.utils costs ~7 ms of
+    # start-up, so it is imported here.
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None, None
+    if when.tzinfo is None:
+        return None, None
+    return None, when.timestamp()
+
+
+def _non_negative(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    if number != number or number < 0 or number == float("inf"):  # NaN, negative, infinite
+        return None
+    return number
+
+
+def _text_at(data: Any, path: str | None) -> str | None:
+    if not path:
+        return None
+    found = extract(data, path)
+    return None if found is None else str(found)
+
+
+def _snippet(response: Response) -> str:
+    return response.body[:_ERROR_SNIPPET].decode("utf-8", "replace").strip()

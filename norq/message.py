@@ -84,3 +84,34 @@ def check_recipient(channel: str, to: object) -> str:
         )
     check = RECIPIENT_FORMATS.get(channel)
     return check(to) if check else to
+
+
+# C0 controls other than tab, newline and carriage return, DEL, and the C1
+# controls: no SMS, email or chat API renders them, and a NUL truncates the
+# body in some gateways.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def check_body(body: object, *, source: str = "body") -> str:
+    """Return ``body`` if it is text worth sending, else raise :class:`MessageError`.
+
+    ``source`` names where the body came from in the error (``body=``, a template).
+    """
+    if not isinstance(body, str):
+        raise MessageError(
+            f"{source} must be a string, got {type(body).__name__} {body!r}; "
+            f"convert it first (for example body=str(value))",
+            code="invalid_message",
+        )
+    if not body.strip():
+        what = "empty" if not body else "only whitespace"
+        raise MessageError(f"{source} is {what}; give the text to send", code="invalid_message")
+    control = _CONTROL.search(body)
+    if control is not None:
+        char = control.group()
+        raise MessageError(
+            f"{source} contains the control character U+{ord(char):04X} at position "
+            f"{control.start()}; remove it (tabs and line breaks are allowed)",
+            code="invalid_message",
+        )
+    return body

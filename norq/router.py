@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from norq.errors import MessageError
-from norq.message import EMPTY, Message, check_recipient
+from norq.message import EMPTY, Message, check_body, check_recipient
 from norq.provider import Provider
 from norq.templates import Templates
 
@@ -70,11 +70,12 @@ class Router:
         if body is not None and template is not None:
             raise MessageError("pass either body= or template=, not both")
         if template is None:
-            if not body:
+            if body is None or body == "":
                 raise MessageError(
                     f"{channel} notification has no content: pass a non-empty body= or a "
                     "template= from the config"
                 )
+            check_body(body, source="body=")
             return
         if (template, channel) not in self._template_keys:
             # Reuse the renderer's own message for an unknown template/channel.
@@ -97,6 +98,8 @@ class Router:
         if template is not None:
             rendered = self._templates.render(template, channel, data or EMPTY)
             body = rendered.pop("body", None)
+            if body is not None:
+                check_body(body, source=f"template {template!r} rendered a body that")
             if rendered:
                 extra = {**rendered, **fields}
         message = Message(channel=channel, to=recipient, body=body, fields=extra or EMPTY)

@@ -1,8 +1,12 @@
-"""The sandbox's ASGI application: Twilio's Messages API, the admin API and the inbox.
+"""The sandbox's ASGI application: the emulated provider APIs, the admin API and the inbox.
 
-Requests to the Twilio API pass through :class:`FaultsAndLog` first, which
-records each one and applies any injected fault before the route sees it.
-The admin API lives under ``/_sandbox/`` and is neither recorded nor faulted.
+Twilio's Messages API lives here; SendGrid, Vonage and Slack each have a
+module of their own (:mod:`norq.sandbox.sendgrid` and siblings), and the SMTP
+server runs beside them on the same event loop (:mod:`norq.sandbox.smtp`).
+Requests to any provider API pass through :class:`FaultsAndLog` first, which
+records each one and applies that API's next injected fault before the route
+sees it. The admin API lives under ``/_sandbox/`` and is neither recorded nor
+faulted.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ import datetime as dt
 import hmac
 import json
 import logging
+import socket
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -30,8 +35,10 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from norq.providers.twilio.segments import count_segments
+from norq.sandbox import sendgrid, slack, smtp, vonage
 from norq.sandbox.clock import SandboxClock
 from norq.sandbox.delivery import Delivery
+from norq.sandbox.emulated import EmulatedApi, masked, parse_fields
 from norq.sandbox.faults import Fault, FaultPlan, FaultSpecError, parse_counted, parse_fault
 from norq.sandbox.resources import (
     API_PREFIX,
@@ -59,12 +66,29 @@ _DATE_FILTERS = ("DateSent", "DateSent<", "DateSent>")
 
 @dataclass(frozen=True, slots=True)
 class SandboxState:
-    """Everything one sandbox instance holds: settings, messages, faults, deliveries."""
+    """Everything one sandbox instance holds: settings, messages, faults, deliveries.
+
+    ``plans`` has one fault plan per emulated API (``twilio``, ``sendgrid``,
+    ``vonage``, ``slack``, ``smtp``); ``faults`` is Twilio's.
+    """
 
     settings: SandboxSettings
     store: Store
-    faults: FaultPlan
     delivery: Delivery
+    plans: dict[str, FaultPlan] = field(default_factory=dict)
+
+    @property
+    def faults(self) -> FaultPlan:
+        return self.plans["twilio"]
+
+    def plan(self, api: str) -> FaultPlan:
+        """The fault plan of ``api``; FaultSpecError naming the choices if there is none."""
+        try:
+            return self.plans[api]
+        except KeyError:
+            raise FaultSpecError(
+                f"no API called {api!r}: choose one of {', '.join(self.plans)}"
+            ) from None
 
     @classmethod
     def create(cls, settings: SandboxSettings) -> SandboxState:
@@ -76,34 +100,44 @@ class SandboxState:
             undelivered=settings.undelivered,
             failed=settings.failed,
         )
-        return cls(settings, store, FaultPlan(), delivery)
+        plans = {api.name: FaultPlan(api.name, api.faults) for api in APIS}
+        plans["smtp"] = FaultPlan("smtp", smtp.SMTP_FAULTS)
+        return cls(settings, store, delivery, plans)
 
 
 # -- fault injection and the request log -------------------------------------------
 
 
 class FaultsAndLog:
-    """ASGI middleware: record every Twilio API request, then apply the next fault."""
+    """ASGI middleware: record every provider API request, then apply that API's next fault."""
 
     def __init__(self, app: ASGIApp, state: SandboxState) -> None:
         self.app = app
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+        api = _api_for(scope["path"]) if scope["type"] == "http" else None
+        if api is None:
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
         store = self.state.store
-        params = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        params, document = parse_fields(body, headers.get("content-type", ""))
+        if api is TWILIO:
+            user = _basic_username(scope)
+        else:
+            user = api.user(headers, document if isinstance(document, dict) else params)
         record = store.record_request(
             scope["method"],
             scope["path"],
             scope["query_string"].decode("latin-1"),
-            params,
-            _basic_username(scope),
+            masked(params),
+            user,
+            api=api.name,
+            body_json=masked(document),
         )
-        fault = self.state.faults.next()
+        fault = self.state.plans[api.name].next()
         if fault is not None:
             store.update_request(record, fault=str(fault))
             logger.info("%s %s: injecting %s", scope["method"], scope["path"], fault)
@@ -118,7 +152,8 @@ class FaultsAndLog:
                 await self.app(scope, _replay(body, receive), _dropping(send, store, record))
                 return
             else:
-                await _fault_response(fault)(scope, receive, _recording(send, store, record))
+                response = api.fault_response(fault, scope["path"])
+                await response(scope, receive, _recording(send, store, record))
                 return
         scope[_RECORD] = record
         await self.app(scope, _replay(body, receive), _recording(send, store, record))
@@ -189,7 +224,11 @@ async def _drop_connection(send: Send) -> None:
         await asyncio.sleep(0)
 
 
-def _fault_response(fault: Fault) -> Response:
+def _api_for(path: str) -> EmulatedApi | None:
+    return next((api for api in APIS if api.serves(path)), None)
+
+
+def _twilio_fault_response(fault: Fault, path: str) -> Response:
     status = fault.status or 500
     if status == 429:
         error = TwilioError(429, 20429, "Too Many Requests")
@@ -418,8 +457,30 @@ async def admin_info(request: Request) -> Response:
 
 
 async def admin_messages(request: Request) -> Response:
+    """Every message of every channel, newest first, as the inbox shows it."""
     state: SandboxState = request.app.state.sandbox
-    return JSONResponse({"messages": [m.inbox_view() for m in state.store.messages()]})
+    return JSONResponse({"messages": state.store.inbox()})
+
+
+async def admin_html(request: Request) -> Response:
+    """An email's HTML part, for the inbox's sandboxed frame: no scripts, nothing remote."""
+    state: SandboxState = request.app.state.sandbox
+    message = state.store.outbox_message(request.path_params["id"])
+    if message is None or message.html is None:
+        return JSONResponse({"error": "no such email with an HTML part"}, status_code=404)
+    return Response(
+        message.html,
+        media_type="text/html; charset=utf-8",
+        headers={
+            # Even opened on its own, the page gets a unique origin and runs nothing,
+            # and may load only inline styles and data: images.
+            "Content-Security-Policy": (
+                "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+            ),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 async def admin_requests(request: Request) -> Response:
@@ -429,30 +490,36 @@ async def admin_requests(request: Request) -> Response:
 
 async def admin_reset(request: Request) -> Response:
     state: SandboxState = request.app.state.sandbox
-    state.faults.reset()
+    for plan in state.plans.values():
+        plan.reset()
     state.store.reset()
     return Response(status_code=204)
 
 
 async def admin_faults(request: Request) -> Response:
-    """GET shows the plan; POST adds faults or sets a rate; DELETE clears it."""
+    """One API's fault plan (``?api=``, Twilio's by default; ``"api"`` in a POST):
+    GET shows it, POST adds faults or sets a rate, DELETE clears it."""
     state: SandboxState = request.app.state.sandbox
-    faults = state.faults
-    if request.method == "DELETE":
-        faults.clear()
-    elif request.method == "POST":
-        try:
+    try:
+        if request.method == "POST":
             payload = await request.json()
+            if not isinstance(payload, dict):
+                raise FaultSpecError(
+                    'send a JSON object: {"fault": "503", "count": 2} or {"rate": 0.1}'
+                )
+            faults = state.plan(str(payload.get("api", request.query_params.get("api", "twilio"))))
             _apply_fault_request(faults, payload)
-        except (ValueError, TypeError, KeyError) as exc:
-            # FaultSpecError is a ValueError; so is malformed JSON.
-            return JSONResponse({"error": str(exc)}, status_code=400)
+        else:
+            faults = state.plan(request.query_params.get("api", "twilio"))
+            if request.method == "DELETE":
+                faults.clear()
+    except (ValueError, TypeError, KeyError) as exc:
+        # FaultSpecError is a ValueError; so is malformed JSON.
+        return JSONResponse({"error": str(exc)}, status_code=400)
     return JSONResponse(faults.snapshot())
 
 
-def _apply_fault_request(faults: FaultPlan, payload: Any) -> None:
-    if not isinstance(payload, dict):
-        raise FaultSpecError('send a JSON object: {"fault": "503", "count": 2} or {"rate": 0.1}')
+def _apply_fault_request(faults: FaultPlan, payload: dict[str, Any]) -> None:
     if "fault" in payload:
         fault, count = parse_counted(str(payload["fault"]))
         faults.add(fault, int(payload.get("count", count)))
@@ -533,24 +600,46 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
 
 
-def create_app(state: SandboxState) -> ASGIApp:
-    """The sandbox as one ASGI app, ready for uvicorn."""
+_MESSAGES = API_PREFIX + "{account_sid}/Messages"
+TWILIO = EmulatedApi(
+    name="twilio",
+    prefixes=(API_PREFIX,),
+    routes=[
+        Route(_MESSAGES + ".json", create_message, methods=["POST"]),
+        Route(_MESSAGES + ".json", list_messages, methods=["GET"]),
+        Route(_MESSAGES + "/{sid}.json", fetch_message, methods=["GET"]),
+        Route(_MESSAGES + "/{sid}.json", update_message, methods=["POST"]),
+    ],
+    fault_response=_twilio_fault_response,
+    user=lambda headers, fields: None,  # Basic auth: the middleware reads the user name itself
+)
+APIS: tuple[EmulatedApi, ...] = (TWILIO, sendgrid.API, vonage.API, slack.API)
+
+
+def create_app(state: SandboxState, smtp_socket: socket.socket | None = None) -> ASGIApp:
+    """The sandbox as one ASGI app, ready for uvicorn; with ``smtp_socket``, the SMTP
+    server listens there on the same event loop while the app runs."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await state.delivery.aclose()
+        mail_server = None
+        if smtp_socket is not None:
+            loop = asyncio.get_running_loop()
+            mail_server = await loop.create_server(smtp.protocol_factory(state), sock=smtp_socket)
+        try:
+            yield
+        finally:
+            if mail_server is not None:
+                mail_server.close()
+            await state.delivery.aclose()
 
-    messages = API_PREFIX + "{account_sid}/Messages"
     app = Starlette(
         routes=[
-            Route(messages + ".json", create_message, methods=["POST"]),
-            Route(messages + ".json", list_messages, methods=["GET"]),
-            Route(messages + "/{sid}.json", fetch_message, methods=["GET"]),
-            Route(messages + "/{sid}.json", update_message, methods=["POST"]),
+            *(route for api in APIS for route in api.routes),
             Route("/", inbox, methods=["GET"]),
             Route("/_sandbox/info", admin_info, methods=["GET"]),
             Route("/_sandbox/messages", admin_messages, methods=["GET"]),
+            Route("/_sandbox/messages/{id}/html", admin_html, methods=["GET"]),
             Route("/_sandbox/events", admin_events, methods=["GET"]),
             Route("/_sandbox/requests", admin_requests, methods=["GET"]),
             Route("/_sandbox/reset", admin_reset, methods=["POST"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import click
 
@@ -13,7 +14,11 @@ from norq.sandbox.settings import (
     DEFAULT_API_KEY_SECRET,
     DEFAULT_API_KEY_SID,
     DEFAULT_AUTH_TOKEN,
+    DEFAULT_SENDGRID_API_KEY,
     DEFAULT_SERVICE_SENDER,
+    DEFAULT_SLACK_TOKEN,
+    DEFAULT_VONAGE_API_KEY,
+    DEFAULT_VONAGE_API_SECRET,
     SandboxSettings,
 )
 
@@ -21,12 +26,14 @@ from norq.sandbox.settings import (
 @click.command(
     "sandbox",
     epilog="""\b
-Faults (--fault, repeatable; xN applies it to N requests):
-  429           Too Many Requests        429:SECONDS  ...with Retry-After
+Faults (--fault [API=]SPEC, repeatable; API is twilio (the default),
+sendgrid, vonage, slack or smtp; xN applies it to N requests):
+  429           rate limited, in the API's own way   429:SECONDS  ...retry after
   500 502 503   a server error           delay:SECONDS  wait, then answer
   drop          close the connection without answering (nothing created)
   accept-drop   create the message, then close without answering
-Example: norq sandbox --fault 503x2 --fault drop
+  body-error    vonage and slack: a failure inside a 200 answer
+Example: norq sandbox --fault 503x2 --fault slack=body-error --fault smtp=429
 Point Norq at it: NORQ_TWILIO_BASE_URL=http://127.0.0.1:8765
 """,
 )
@@ -90,6 +97,31 @@ Point Norq at it: NORQ_TWILIO_BASE_URL=http://127.0.0.1:8765
     metavar="NUMBER",
     help="The From a Messaging Service picks for messages sent without one.",
 )
+@click.option(
+    "--smtp-port",
+    default=2525,
+    show_default=True,
+    type=int,
+    help="Port of the SMTP server (0: any free port).",
+)
+@click.option("--smtp-user", default=None, help="Require SMTP AUTH as this user.")
+@click.option("--smtp-password", default=None, help="The password for --smtp-user.")
+@click.option(
+    "--smtp-tls-cert",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="PEM certificate: offer STARTTLS (with --smtp-tls-key).",
+)
+@click.option(
+    "--smtp-tls-key",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="PEM private key for --smtp-tls-cert.",
+)
+@click.option("--sendgrid-api-key", default=DEFAULT_SENDGRID_API_KEY, show_default=True)
+@click.option("--vonage-api-key", default=DEFAULT_VONAGE_API_KEY, show_default=True)
+@click.option("--vonage-api-secret", default=DEFAULT_VONAGE_API_SECRET, show_default=True)
+@click.option("--slack-token", default=DEFAULT_SLACK_TOKEN, show_default=True)
 @click.option("--quiet", is_flag=True, help="Do not log each request.")
 def sandbox(
     host: str,
@@ -106,9 +138,19 @@ def sandbox(
     undelivered: tuple[str, ...],
     failed: tuple[str, ...],
     service_sender: str,
+    smtp_port: int,
+    smtp_user: str | None,
+    smtp_password: str | None,
+    smtp_tls_cert: str | None,
+    smtp_tls_key: str | None,
+    sendgrid_api_key: str,
+    vonage_api_key: str,
+    vonage_api_secret: str,
+    slack_token: str,
     quiet: bool,
 ) -> None:
-    """Run a local Twilio-compatible server with a web inbox at its root URL."""
+    """Run local stand-ins for Twilio, SendGrid, Vonage, Slack and an SMTP server,
+    with one web inbox for every channel at the root URL."""
     try:
         from norq.sandbox.app import SandboxState
         from norq.sandbox.server import bind, serve
@@ -126,21 +168,48 @@ def sandbox(
         undelivered=undelivered or DEFAULT_UNDELIVERED,
         failed=failed or DEFAULT_FAILED,
         service_sender=service_sender,
+        sendgrid_api_key=sendgrid_api_key,
+        vonage_api_key=vonage_api_key,
+        vonage_api_secret=vonage_api_secret,
+        slack_token=slack_token,
     )
+    try:
+        settings = replace(
+            settings,
+            smtp_username=smtp_user,
+            smtp_password=smtp_password,
+            smtp_tls_cert=smtp_tls_cert,
+            smtp_tls_key=smtp_tls_key,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     state = SandboxState.create(settings)
     try:
         for spec in faults:
-            fault, count = parse_counted(spec)
-            state.faults.add(fault, count)
+            api, _, written = spec.rpartition("=")
+            fault, count = parse_counted(written)
+            state.plan(api or "twilio").add(fault, count)
         if fault_rate:
             kinds = [parse_fault(kind) for kind in fault_kinds.split(",") if kind.strip()]
-            state.faults.set_rate(fault_rate, kinds, fault_seed)
+            for plan in state.plans.values():
+                # Each API draws from the kinds it can suffer (body-error only where it exists).
+                plan.set_rate(
+                    fault_rate, [k for k in kinds if k.kind in plan.supported], fault_seed
+                )
     except FaultSpecError as exc:
         raise click.BadParameter(str(exc), param_hint="--fault") from None
     try:
         sock = bind(host, port)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    try:
+        smtp_sock = bind(host, smtp_port)
+    except OSError as exc:
+        sock.close()
+        raise click.ClickException(
+            f"cannot listen for SMTP on {host}:{smtp_port}: {exc.strerror} "
+            "(choose another with --smtp-port)"
+        ) from None
     url = f"http://{host}:{sock.getsockname()[1]}"
     if not quiet:
         logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
@@ -149,7 +218,13 @@ def sandbox(
     click.echo(f"  inbox:        {url}/")
     click.echo(f"  Twilio API:   {url}/2010-04-01/Accounts/{account_sid}/Messages.json")
     click.echo(f"  use it with:  NORQ_TWILIO_BASE_URL={url}")
-    if faults or fault_rate:
-        click.echo(f"  faults:       {state.faults.snapshot()}")
+    click.echo(f"  SendGrid:     {url}/v3/mail/send")
+    click.echo(f"  Vonage:       {url}/sms/json")
+    click.echo(f"  Slack:        {url}/api/chat.postMessage, {url}/services/T.../B.../...")
+    click.echo(f"  SMTP:         {host}:{smtp_sock.getsockname()[1]}")
+    for name, plan in state.plans.items():
+        snapshot = plan.snapshot()
+        if snapshot["queued"] or snapshot["rate"]:
+            click.echo(f"  faults ({name}): {snapshot}")
     click.echo("Press Ctrl+C to stop.")
-    serve(state, sock)
+    serve(state, sock, smtp_sock)

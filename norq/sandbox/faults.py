@@ -10,7 +10,15 @@ and Python:
   (before any message is created);
 - ``accept-drop`` — handle the request (a message *is* created), then close the
   connection before the answer goes out: the client cannot tell whether it was
-  accepted, which is how duplicates happen in real life.
+  accepted, which is how duplicates happen in real life;
+- ``body-error`` — answer ``200`` with a failure inside the body, for the APIs
+  that report failures that way (Vonage's per-message ``status``, Slack's
+  ``"ok": false``).
+
+Each emulated API has its own plan, and renders a fault in that provider's
+own words: Twilio's and SendGrid's 429 carry their rate-limit headers, Vonage
+answers a 429 as ``status`` 1 (Throttled) inside a 200, Slack with
+``Retry-After``, and the SMTP server with a ``451`` reply.
 
 Queued faults apply to the next requests in order; once the queue is empty a
 ``rate`` (0–1) draws faults at random from ``kinds`` with a seedable RNG, for
@@ -27,9 +35,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = ("429", "500", "502", "503", "delay", "drop", "accept-drop")
+KINDS = ("429", "500", "502", "503", "delay", "drop", "accept-drop", "body-error")
+# What every emulated API can suffer; body-error only where a 200 can carry a failure.
+COMMON_KINDS = frozenset(KINDS) - {"body-error"}
 _SPEC = re.compile(
-    r"^(?P<kind>429|500|502|503|delay|drop|accept-drop)(?::(?P<arg>\d+(?:\.\d+)?))?$"
+    r"^(?P<kind>429|500|502|503|delay|drop|accept-drop|body-error)"
+    r"(?::(?P<arg>\d+(?:\.\d+)?))?$"
 )
 _COUNTED = re.compile(r"^(?P<spec>.+?)(?:x(?P<count>\d+))?$")
 
@@ -62,7 +73,7 @@ def parse_fault(spec: str) -> Fault:
     if match is None:
         raise FaultSpecError(
             f"unknown fault {spec!r}: use 429, 429:SECONDS, 500, 502, 503, delay:SECONDS,"
-            " drop or accept-drop"
+            " drop, accept-drop or body-error"
         )
     kind, arg = match["kind"], match["arg"]
     if kind == "delay" and arg is None:
@@ -83,7 +94,9 @@ def parse_counted(spec: str) -> tuple[Fault, int]:
 class FaultPlan:
     """The faults waiting for the next requests, plus an optional random rate. Thread-safe."""
 
-    def __init__(self) -> None:
+    def __init__(self, api: str = "twilio", supported: Iterable[str] = COMMON_KINDS) -> None:
+        self.api = api
+        self.supported = frozenset(supported)
         self._lock = threading.Lock()
         self._queue: deque[Fault] = deque()
         self._rate = 0.0
@@ -96,7 +109,7 @@ class FaultPlan:
         """Make the next ``count`` requests (after those already queued) suffer ``fault``."""
         if count < 1:
             raise FaultSpecError("count must be at least 1")
-        chosen = parse_fault(fault) if isinstance(fault, str) else fault
+        chosen = self._check(parse_fault(fault) if isinstance(fault, str) else fault)
         with self._lock:
             self._queue.extend([chosen] * count)
 
@@ -106,7 +119,7 @@ class FaultPlan:
         """Fault a fraction ``rate`` of requests at random, drawn from ``kinds``."""
         if not 0.0 <= rate <= 1.0:
             raise FaultSpecError(f"the fault rate must be between 0 and 1, got {rate}")
-        chosen = tuple(parse_fault(k) if isinstance(k, str) else k for k in kinds)
+        chosen = tuple(self._check(parse_fault(k) if isinstance(k, str) else k) for k in kinds)
         if rate > 0 and not chosen:
             raise FaultSpecError("a fault rate needs at least one fault kind")
         with self._lock:
@@ -114,6 +127,14 @@ class FaultPlan:
             self._kinds = chosen
             self._seed = seed
             self._rng = random.Random(seed)
+
+    def _check(self, fault: Fault) -> Fault:
+        if fault.kind not in self.supported:
+            raise FaultSpecError(
+                f"{self.api} cannot suffer {fault.kind!r}: none of its successful answers "
+                f"can carry a failure; use one of {', '.join(sorted(self.supported))}"
+            )
+        return fault
 
     def clear(self) -> None:
         """No more faults: empty the queue and set the rate to 0."""

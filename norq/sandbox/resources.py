@@ -435,6 +435,9 @@ class SandboxMessage:
         """The message for the web inbox: the resource plus its status timeline."""
         return {
             **self.resource(),
+            "id": self.sid,
+            "api": "twilio",
+            "channel": "sms",
             # Precise, unlike date_created, so the inbox can order messages within a second.
             "created_at": (self.timeline[0].at if self.timeline else self.date_created).isoformat(),
             "status_callback": self.draft.status_callback,

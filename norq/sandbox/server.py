@@ -28,6 +28,7 @@ import uvicorn
 from norq.sandbox.app import SandboxState, create_app
 from norq.sandbox.clock import SandboxClock
 from norq.sandbox.faults import FaultPlan
+from norq.sandbox.outbox import OutboxMessage
 from norq.sandbox.resources import SandboxMessage
 from norq.sandbox.settings import SandboxSettings
 from norq.sandbox.store import RecordedRequest, Store
@@ -70,9 +71,11 @@ def bind(
     return sock
 
 
-def _config(state: SandboxState, log_level: str) -> uvicorn.Config:
+def _config(
+    state: SandboxState, log_level: str, smtp_socket: socket.socket | None
+) -> uvicorn.Config:
     return uvicorn.Config(
-        create_app(state),
+        create_app(state, smtp_socket),
         log_level=log_level,
         access_log=False,
         lifespan="on",
@@ -91,7 +94,9 @@ class SandboxServer:
 
     Binds ``host:port`` at construction (``port=0``, the default, picks a free
     one; ``fallback=True`` falls back to a free port if ``port`` is taken), so
-    :attr:`url` is known before :meth:`start`. Use it as a context manager.
+    :attr:`url` is known before :meth:`start`; the SMTP server binds
+    ``host:smtp_port`` the same way (:attr:`smtp_port`). Use it as a context
+    manager.
     """
 
     def __init__(
@@ -100,6 +105,7 @@ class SandboxServer:
         *,
         host: str = DEFAULT_HOST,
         port: int = 0,
+        smtp_port: int = 0,
         fallback: bool = False,
         **overrides: Any,
     ) -> None:
@@ -109,8 +115,16 @@ class SandboxServer:
         self.settings = settings
         self.state = SandboxState.create(settings)
         self._socket = bind(host, port, fallback=fallback)
+        try:
+            self._smtp_socket = bind(host, smtp_port, fallback=fallback)
+        except OSError:
+            self._socket.close()
+            raise
         self.url = _url(self._socket)
-        self._server = _Server(_config(self.state, "warning"), self.state.store)
+        self.smtp_host = host
+        self.smtp_port: int = self._smtp_socket.getsockname()[1]
+        config = _config(self.state, "warning", self._smtp_socket)
+        self._server = _Server(config, self.state.store)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
@@ -122,7 +136,16 @@ class SandboxServer:
 
     @property
     def faults(self) -> FaultPlan:
+        """Twilio's fault plan; :meth:`faults_for` has every API's."""
         return self.state.faults
+
+    def faults_for(self, api: str) -> FaultPlan:
+        """The fault plan of ``twilio``, ``sendgrid``, ``vonage``, ``slack`` or ``smtp``."""
+        return self.state.plan(api)
+
+    def outbox(self, api: str | None = None) -> list[OutboxMessage]:
+        """Emails, chat messages and Vonage SMS accepted (only ``api``'s if given), newest first."""
+        return self.state.store.outbox(api)
 
     @property
     def clock(self) -> SandboxClock:
@@ -151,13 +174,18 @@ class SandboxServer:
             and (path_suffix is None or record.path.endswith(path_suffix))
         ]
 
+    def requests_to(self, api: str) -> list[RecordedRequest]:
+        """The requests (SMTP transactions included) one emulated API received, oldest first."""
+        return [record for record in self.state.store.requests() if record.api == api]
+
     def sends(self) -> list[RecordedRequest]:
         """The create-message requests received (attempts, faulted or not)."""
         return self.requests("POST", "/Messages.json")
 
     def reset(self) -> None:
-        """Forget messages and requests, clear every fault and zero the fault counter."""
-        self.state.faults.reset()
+        """Forget messages and requests, clear every fault and zero the fault counters."""
+        for plan in self.state.plans.values():
+            plan.reset()
         self.state.store.reset()
 
     def wait_for_status(
@@ -209,6 +237,7 @@ class SandboxServer:
                 self._thread.join(timeout)
             self._thread = None
         self._socket.close()
+        self._smtp_socket.close()
 
     def __enter__(self) -> SandboxServer:
         return self.start()
@@ -225,9 +254,10 @@ class SandboxServer:
         return f"<SandboxServer {self.url}>"
 
 
-def serve(state: SandboxState, sock: socket.socket) -> None:
-    """Run a sandbox in the foreground on ``sock`` until interrupted (``norq sandbox``)."""
-    server = _Server(_config(state, "warning"), state.store)
+def serve(state: SandboxState, sock: socket.socket, smtp_sock: socket.socket | None) -> None:
+    """Run a sandbox in the foreground on ``sock`` (and SMTP on ``smtp_sock``) until
+    interrupted (``norq sandbox``)."""
+    server = _Server(_config(state, "warning", smtp_sock), state.store)
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
@@ -235,3 +265,5 @@ def serve(state: SandboxState, sock: socket.socket) -> None:
         pass
     finally:
         sock.close()
+        if smtp_sock is not None:
+            smtp_sock.close()

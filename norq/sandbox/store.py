@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from norq.sandbox.clock import SandboxClock
+from norq.sandbox.outbox import OutboxMessage
 from norq.sandbox.resources import (
     MessageDraft,
     SandboxMessage,
@@ -38,8 +39,10 @@ class RecordedRequest:
     """One API request the sandbox received, and what it did with it.
 
     ``status`` is the HTTP status answered (``None`` while in flight or when
-    the connection was dropped), ``fault`` the injected fault if any, and
-    ``message_sid`` the message it created.
+    the connection was dropped; an SMTP reply code for mail), ``fault`` the
+    injected fault if any, ``message_sid`` the id of the message it created,
+    ``api`` the emulated API it was for and ``body_json`` its JSON body, if
+    any. Secrets in ``params`` and ``body_json`` are masked.
     """
 
     index: int
@@ -53,6 +56,8 @@ class RecordedRequest:
     status: int | None = None
     dropped: bool = False
     message_sid: str | None = None
+    api: str = "twilio"
+    body_json: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +72,8 @@ class RecordedRequest:
             "status": self.status,
             "dropped": self.dropped,
             "message_sid": self.message_sid,
+            "api": self.api,
+            "json": self.body_json,
         }
 
 
@@ -90,6 +97,7 @@ class Store:
         self.clock = clock or SandboxClock()
         self._lock = threading.Lock()
         self._messages: dict[str, SandboxMessage] = {}
+        self._outbox: dict[str, OutboxMessage] = {}
         self._requests: list[RecordedRequest] = []
         self._request_count = 0
         self._watchers: list[_Watcher] = []
@@ -199,6 +207,31 @@ class Store:
         with self._lock:
             return [_snapshot(m) for m in reversed(self._messages.values())]
 
+    # -- what the other APIs accepted ------------------------------------------
+
+    def deliver(self, message: OutboxMessage) -> None:
+        """Keep a message an emulated API other than Twilio accepted, and show it."""
+        with self._lock:
+            self._outbox[message.id] = message
+        self._publish(("message", message.inbox_view()))
+
+    def outbox(self, api: str | None = None) -> list[OutboxMessage]:
+        """Every message the other APIs accepted (or those of ``api``), newest first."""
+        with self._lock:
+            chosen = [m for m in self._outbox.values() if api is None or m.api == api]
+        return chosen[::-1]
+
+    def outbox_message(self, message_id: str) -> OutboxMessage | None:
+        with self._lock:
+            return self._outbox.get(message_id)
+
+    def inbox(self) -> list[dict[str, Any]]:
+        """Every message of every channel as the inbox shows it, newest first."""
+        with self._lock:
+            views = [m.inbox_view() for m in self._messages.values()]
+            views += [m.inbox_view() for m in self._outbox.values()]
+        return sorted(views, key=lambda view: view["created_at"], reverse=True)
+
     # -- the request log ------------------------------------------------------
 
     def record_request(
@@ -208,11 +241,23 @@ class Store:
         query: str,
         params: dict[str, list[str]],
         username: str | None,
+        *,
+        api: str = "twilio",
+        body_json: Any = None,
     ) -> RecordedRequest:
+        """Log a request; ``params`` and ``body_json`` must already have their secrets masked."""
         with self._lock:
             self._request_count += 1
             record = RecordedRequest(
-                self._request_count, self.clock.now(), method, path, query, params, username
+                self._request_count,
+                self.clock.now(),
+                method,
+                path,
+                query,
+                params,
+                username,
+                api=api,
+                body_json=body_json,
             )
             self._requests.append(record)
             return record
@@ -231,6 +276,7 @@ class Store:
         """Forget every message and request (the fault plan is separate)."""
         with self._lock:
             self._messages.clear()
+            self._outbox.clear()
             self._requests.clear()
             self._request_count = 0
         self._publish(("reset", None))

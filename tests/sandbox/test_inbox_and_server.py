@@ -143,7 +143,18 @@ def test_the_command_serves_until_interrupted_and_applies_its_faults(tmp_path: P
         port = probe.getsockname()[1]
     script = "from norq.sandbox.cli import sandbox; sandbox()"
     process = subprocess.Popen(
-        [sys.executable, "-c", script, "--port", str(port), "--fault", "503x2", "--quiet"],
+        [
+            sys.executable,
+            "-c",
+            script,
+            "--port",
+            str(port),
+            "--smtp-port",
+            "0",
+            "--fault",
+            "503x2",
+            "--quiet",
+        ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

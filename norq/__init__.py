@@ -39,11 +39,11 @@ if TYPE_CHECKING:
         MessageStatus,
         Page,
         Provider,
+        ProviderConfig,
     )
     from norq.receipt import DeliveryFailure, ErrorCode, Receipt
     from norq.request import BasicAuth, ErrorFormat, PreparedRequest
     from norq.retry import RetryPolicy
-    from norq.schema import Secret, setting
 
 _EXPORTS = {
     "Norq": "norq.app",
@@ -68,6 +68,7 @@ _EXPORTS = {
     "MessageStatus": "norq.provider",
     "Page": "norq.provider",
     "Provider": "norq.provider",
+    "ProviderConfig": "norq.provider",
     "DeliveryFailure": "norq.receipt",
     "ErrorCode": "norq.receipt",
     "Receipt": "norq.receipt",
@@ -75,8 +76,6 @@ _EXPORTS = {
     "ErrorFormat": "norq.request",
     "PreparedRequest": "norq.request",
     "RetryPolicy": "norq.retry",
-    "Secret": "norq.schema",
-    "setting": "norq.schema",
 }
 
 __all__ = [
@@ -100,18 +99,17 @@ __all__ = [
     "PreparedNotification",
     "PreparedRequest",
     "Provider",
+    "ProviderConfig",
     "QueryError",
     "Receipt",
     "Recipient",
     "RetryPolicy",
-    "Secret",
     "TemplateError",
     "UnsupportedOperation",
     "__version__",
     "anotify",
     "hookimpl",
     "notify",
-    "setting",
 ]
 
 

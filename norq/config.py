@@ -2,8 +2,14 @@
 
 Every check happens here, once, at load time: YAML syntax, ``${VAR}``
 interpolation, unknown keys, each provider's own config model, routing and
-templates. All problems are collected and raised together as one
-:class:`norq.ConfigError` whose lines start with the dotted path.
+templates. Every section is validated on its own, so a broken ``executor:``
+or a misspelt ``retry:`` does not hide the problems elsewhere; all of them are
+raised together as one :class:`norq.ConfigError` whose lines start with the
+dotted path (and, for a YAML file, ``file:line:col``).
+
+The sections are pydantic models; :func:`problems` turns pydantic's errors into
+plain sentences that never repeat the rejected value (it may be a secret typed
+into the wrong key).
 """
 
 from __future__ import annotations
@@ -11,93 +17,126 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, get_args
 from urllib.parse import urlsplit
 
 import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
-from norq import schema
 from norq.errors import ConfigError
 from norq.interpolation import InterpolationError, interpolate
 from norq.plugins import RegisteredProvider
-from norq.provider import Provider
+from norq.provider import Provider, ProviderConfig
 from norq.templates import Templates, load_template_dir
 
 CONFIG_ENV = "NORQ_CONFIG"
 DEFAULT_CONFIG_FILE = "norq.yaml"
 
+Problems = list[tuple[str, str]]
 
-@dataclass(frozen=True)
-class RetrySettings:
+
+class _Section(ProviderConfig):
+    """The core sections follow the same rules Norq recommends for provider configs."""
+
+
+class RetrySettings(_Section):
     """``providers.<name>.retry``: overrides of the provider's retry defaults."""
 
-    max_retries: int | None = field(default=None, metadata=schema.setting(ge=0, le=20))
-    backoff: float | None = field(default=None, metadata=schema.setting(ge=0, le=300))
-    multiplier: float | None = field(default=None, metadata=schema.setting(ge=1, le=10))
-    max_backoff: float | None = field(default=None, metadata=schema.setting(ge=0, le=3600))
-    jitter: float | None = field(default=None, metadata=schema.setting(ge=0, le=1))
-    retry_after_max: float | None = field(default=None, metadata=schema.setting(ge=0, le=3600))
-    retry_statuses: list[int] | None = None
-    retry_unconfirmed: bool | None = None
+    max_retries: int | None = Field(
+        default=None, ge=0, le=20, description="Retries after the first attempt"
+    )
+    backoff: float | None = Field(default=None, ge=0, le=300, description="First wait, seconds")
+    multiplier: float | None = Field(default=None, ge=1, le=10, description="Growth of each wait")
+    max_backoff: float | None = Field(
+        default=None, ge=0, le=3600, description="Longest wait, seconds"
+    )
+    jitter: float | None = Field(default=None, ge=0, le=1, description="Random share of each wait")
+    retry_after_max: float | None = Field(
+        default=None, ge=0, le=3600, description="Longest Retry-After honoured, seconds"
+    )
+    retry_statuses: list[int] | None = Field(default=None, description="HTTP statuses retried")
+    retry_unconfirmed: bool | None = Field(
+        default=None, description="Retry a request whose answer was lost (may duplicate)"
+    )
 
     def overrides(self) -> dict[str, Any]:
         """The keys the YAML set, for :meth:`norq.RetryPolicy.with_overrides`."""
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        return self.model_dump(exclude_none=True)
 
 
-@dataclass(frozen=True)
-class ProviderSettings:
+class ProviderSettings(_Section):
     """``providers.<name>``: one configured provider instance."""
 
-    type: str | None = None
-    config: dict[str, Any] = field(default_factory=dict)
+    type: str | None = Field(default=None, description="Provider type; defaults to the name")
+    config: dict[str, Any] = Field(default_factory=dict, description="The provider's settings")
     retry: RetrySettings | None = None
 
 
-@dataclass(frozen=True)
-class ExecutorSettings:
+class ExecutorSettings(_Section):
     """``executor``: how requests go out."""
 
-    timeout: float = field(default=10.0, metadata=schema.setting(gt=0, le=600))
-    connect_timeout: float = field(default=5.0, metadata=schema.setting(gt=0, le=600))
+    timeout: float = Field(default=10.0, gt=0, le=600, description="Seconds per attempt")
+    connect_timeout: float = Field(default=5.0, gt=0, le=600, description="Seconds to connect")
     # transports.DEFAULT_MAX_CONNECTIONS; not imported, to keep a dry run light.
-    max_connections: int = field(default=64, metadata=schema.setting(ge=1, le=10_000))
-    async_transport: Literal["auto", "aiohttp", "httpx"] = "auto"
+    max_connections: int = Field(default=64, ge=1, le=10_000, description="Connection pool size")
+    async_transport: Literal["auto", "aiohttp", "httpx"] = Field(
+        default="auto", description="HTTP client for async sends"
+    )
 
 
-def _public_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(
-            f"{value!r} is not an http(s) URL; give the URL Twilio requests, "
-            "such as https://hooks.example.com/twilio"
-        )
-    if parts.query or parts.fragment:
-        raise ValueError(f"{value!r} must not have a query or fragment; the request adds its own")
-    return value.rstrip("/")
-
-
-@dataclass(frozen=True)
-class WebhookSettings:
+class WebhookSettings(_Section):
     """``webhooks``: how the webhook apps see themselves from outside."""
 
     # The URL at which the provider reaches the webhook app's root, when a
     # proxy or tunnel makes it differ from what the app sees; signatures cover it.
-    public_url: str | None = field(default=None, metadata=schema.setting(check=_public_url))
+    public_url: str | None = Field(
+        default=None,
+        description="URL at which the provider reaches the webhook app's root, as it signs "
+        "it; set it behind a reverse proxy or tunnel",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"{value!r} is not an http(s) URL; give the URL Twilio requests, "
+                "such as https://hooks.example.com/twilio"
+            )
+        if parts.query or parts.fragment:
+            raise ValueError(
+                f"{value!r} must not have a query or fragment; the request adds its own"
+            )
+        return value.rstrip("/")
 
 
-@dataclass(frozen=True)
-class _Document:
-    providers: dict[str, ProviderSettings] = field(default_factory=dict)
-    routing: dict[str, str | list[str]] = field(default_factory=dict)
-    templates: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
-    templates_dir: str | None = None
-    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
-    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+class NorqDocument(_Section):
+    """The whole of ``norq.yaml``; each section is validated on its own."""
+
+    providers: dict[str, ProviderSettings] = Field(
+        default_factory=dict, description="Provider instances by name"
+    )
+    routing: dict[str, str | list[str]] = Field(
+        default_factory=dict, description="Channel -> provider, or a failover list"
+    )
+    templates: dict[str, dict[str, dict[str, str]]] = Field(
+        default_factory=dict, description="name -> channel -> part -> Jinja2 source"
+    )
+    templates_dir: str | None = Field(
+        default=None, description="Directory of NAME.CHANNEL[.PART].j2 files"
+    )
+    executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
 
-TOP_LEVEL_KEYS = tuple(schema.keys(_Document))
+TOP_LEVEL_KEYS = tuple(NorqDocument.model_fields)
+SectionT = TypeVar("SectionT", bound=BaseModel)
 
 
 @dataclass
@@ -132,6 +171,15 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+class YamlDocument(dict[Any, Any]):
+    """A parsed YAML mapping that remembers where each dotted path was written."""
+
+    def __init__(self, data: dict[Any, Any], source: str, marks: dict[str, str]) -> None:
+        super().__init__(data)
+        self.source = source
+        self.marks = marks
+
+
 def read_yaml(path: Path) -> Any:
     try:
         text = path.read_text("utf-8")
@@ -139,8 +187,10 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: config file not found") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    loader = _UniqueKeyLoader(text)
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -148,6 +198,38 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+    if node is None or not isinstance(data, dict):
+        return data
+    marks: dict[str, str] = {}
+    _record_marks(node, "", str(path), marks)
+    return YamlDocument(data, str(path), marks)
+
+
+def _record_marks(node: yaml.Node, path: str, source: str, marks: dict[str, str]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = _join(path, key_node.value)
+            mark = key_node.start_mark
+            marks[key] = f"{source}:{mark.line + 1}:{mark.column + 1}"
+            _record_marks(value_node, key, source, marks)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            key = f"{path}[{index}]"
+            mark = item.start_mark
+            marks[key] = f"{source}:{mark.line + 1}:{mark.column + 1}"
+            _record_marks(item, key, source, marks)
+
+
+def _where(path: str, marks: Mapping[str, str]) -> str | None:
+    """The position of ``path`` in the file, or of its nearest written ancestor."""
+    while path:
+        if path in marks:
+            return marks[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+    return None
 
 
 def discover_config_path(environ: Mapping[str, str] | None = None) -> Path | None:
@@ -170,70 +252,63 @@ def load_config(
 ) -> NorqConfig:
     """Validate a parsed document against the registered providers."""
     environ = os.environ if environ is None else environ
-    errors: list[tuple[str, str]] = []
+    marks = document.marks if isinstance(document, YamlDocument) else {}
+    errors: Problems = []
     if document is None:
         document = {}
-    if not isinstance(document, dict):
+    if not isinstance(document, Mapping):
         raise ConfigError(
             f"{source}: the top level must be a mapping with keys "
             + ", ".join(TOP_LEVEL_KEYS)
-            + f"; got {type(document).__name__}"
+            + f"; got {_kind(document)}"
         )
-    document = _interpolate_tree(document, environ, "", errors)
-    # Report unknown top-level keys alongside everything else, not instead of it.
+    document = _interpolate_tree(dict(document), environ, "", errors)
     for key in [k for k in document if k not in TOP_LEVEL_KEYS]:
         errors.append((str(key), f"unknown top-level key; allowed: {', '.join(TOP_LEVEL_KEYS)}"))
-        del document[key]
-    try:
-        parsed = schema.validate(_Document, document)
-    except schema.Invalid as exc:
-        errors.extend(exc.errors)
-        raise ConfigError.collect(errors) from None
 
+    executor = _section(ExecutorSettings, document, "executor", errors)
+    webhooks = _section(WebhookSettings, document, "webhooks", errors)
+    entries = _provider_entries(document.get("providers"), errors)
     providers: dict[str, Provider] = {}
-    for instance, settings in parsed.providers.items():
-        provider = _build_provider(instance, settings, registry, errors)
+    for instance, raw in entries.items():
+        provider = _build_provider(instance, raw, registry, errors)
         if provider is not None:
             providers[instance] = provider
-
-    from_env = _providers_from_env(parsed, registry, environ, providers, errors)
-    routing = _resolve_routing(parsed.routing, providers, registry, from_env, parsed, errors)
-
-    sources: dict[str, Any] = {k: dict(v) for k, v in parsed.templates.items()}
-    if parsed.templates_dir is not None:
-        directory = Path(parsed.templates_dir)
-        if not directory.is_absolute() and base_dir is not None:
-            directory = base_dir / directory
-        for name, channels in load_template_dir(directory, errors).items():
-            for channel, parts in channels.items():
-                if channel in sources.get(name, {}):
-                    errors.append(
-                        (
-                            f"templates.{name}.{channel}",
-                            f"defined both in the YAML and in {directory}; keep one",
-                        )
-                    )
-                    continue
-                sources.setdefault(name, {})[channel] = parts
-    templates = Templates.compile(sources, errors)
+    from_env = _providers_from_env(entries, registry, environ, providers, errors)
+    routing = _resolve_routing(
+        _routing_section(document.get("routing"), errors), providers, from_env, entries, errors
+    )
+    templates = _templates(document, base_dir, errors)
 
     if errors:
-        raise ConfigError.collect(errors)
+        raise ConfigError.collect(errors, {p: w for p, _ in errors if (w := _where(p, marks))})
+    # No errors, so both sections validated.
+    assert executor is not None
+    assert webhooks is not None
     return NorqConfig(
         providers=providers,
         routing=routing,
         templates=templates,
-        executor=parsed.executor,
+        executor=executor,
         registry=registry,
         source=source,
         from_env=tuple(from_env),
-        webhooks=parsed.webhooks,
+        webhooks=webhooks,
     )
 
 
-def _interpolate_tree(
-    value: Any, environ: Mapping[str, str], path: str, errors: list[tuple[str, str]]
-) -> Any:
+def _section(
+    model: type[SectionT], document: Mapping[str, Any], key: str, errors: Problems
+) -> SectionT | None:
+    raw = document.get(key)
+    try:
+        return model.model_validate({} if raw is None else raw)
+    except ValidationError as exc:
+        errors.extend(problems(exc, key, model))
+        return None
+
+
+def _interpolate_tree(value: Any, environ: Mapping[str, str], path: str, errors: Problems) -> Any:
     if isinstance(value, str):
         try:
             return interpolate(value, environ)
@@ -242,7 +317,7 @@ def _interpolate_tree(
             return value
     if isinstance(value, dict):
         return {
-            key: _interpolate_tree(item, environ, f"{path}.{key}" if path else str(key), errors)
+            key: _interpolate_tree(item, environ, _join(path, key), errors)
             for key, item in value.items()
         }
     if isinstance(value, list):
@@ -252,18 +327,40 @@ def _interpolate_tree(
     return value
 
 
+def _provider_entries(raw: Any, errors: Problems) -> dict[str, Any]:
+    """``providers:`` as instance name -> its (not yet validated) mapping."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        errors.append(("providers", f"expected a mapping of provider names, got {_kind(raw)}"))
+        return {}
+    entries: dict[str, Any] = {}
+    for instance, entry in raw.items():
+        if not isinstance(instance, str):
+            errors.append((f"providers.{instance}", f"names must be text; quote {instance!r}"))
+            continue
+        entries[instance] = {} if entry is None else entry
+    return entries
+
+
 def _build_provider(
-    instance: str,
-    settings: ProviderSettings,
-    registry: dict[str, RegisteredProvider],
-    errors: list[tuple[str, str]],
+    instance: str, raw: Any, registry: dict[str, RegisteredProvider], errors: Problems
 ) -> Provider | None:
-    type_name = settings.type or instance
-    registered = registry.get(type_name)
     path = f"providers.{instance}"
+    count = len(errors)
+    try:
+        settings: ProviderSettings | None = ProviderSettings.model_validate(raw)
+    except ValidationError as exc:
+        errors.extend(problems(exc, path, ProviderSettings))
+        settings = None
+    # Even when the entry itself is broken (a misspelt `retry:`), its config
+    # is checked, so one mistake does not hide the next.
+    declared_type = raw.get("type") if isinstance(raw, Mapping) else None
+    type_name = declared_type if isinstance(declared_type, str) else instance
+    registered = registry.get(type_name)
     if registered is None:
         known = ", ".join(sorted(registry)) or "none"
-        where = f"{path}.type" if settings.type else path
+        where = f"{path}.type" if isinstance(declared_type, str) else path
         errors.append(
             (
                 where,
@@ -273,10 +370,11 @@ def _build_provider(
         )
         return None
     cls = registered.cls
-    try:
-        config = schema.validate(cls.Config, settings.config, f"{path}.config")
-    except schema.Invalid as exc:
-        errors.extend(exc.errors)
+    raw_config = raw.get("config", {}) if isinstance(raw, Mapping) else None
+    config = None
+    if isinstance(raw_config, Mapping):
+        config = validate_provider_config(cls, raw_config, f"{path}.config", errors)
+    if settings is None or config is None or len(errors) > count:
         return None
     retry = cls.default_retry
     if settings.retry is not None:
@@ -292,43 +390,84 @@ def _build_provider(
         return None
 
 
+def validate_provider_config(
+    cls: type[Provider], data: Mapping[str, Any], path: str, errors: Problems
+) -> BaseModel | None:
+    """``data`` as ``cls.Config``, or ``None`` with every problem added to ``errors``."""
+    model = cls.Config
+    count = len(errors)
+    # A plain BaseModel ignores unknown keys; Norq reports them for every provider.
+    allowed = field_keys(model)
+    for key in data:
+        if key not in allowed and key not in model.model_fields:
+            errors.append((_join(path, key), f"unknown key; allowed keys: {', '.join(allowed)}"))
+    try:
+        config = model.model_validate(dict(data))
+    except ValidationError as exc:
+        errors.extend(problem for problem in problems(exc, path, model) if problem not in errors)
+        return None
+    except (TypeError, AttributeError, LookupError, ArithmeticError) as exc:
+        # A validator that raises something other than ValueError is a bug in
+        # the provider's model; say whose, without the message (it may hold a value).
+        errors.append(
+            (
+                path,
+                f"the {cls.name!r} provider's config model failed with {type(exc).__name__} "
+                f"(a bug in {cls.__module__}); report it to the plugin's authors",
+            )
+        )
+        return None
+    return config if len(errors) == count else None
+
+
+def field_keys(model: type[BaseModel]) -> list[str]:
+    """The keys a YAML mapping may use for ``model``: each field's alias, else its name."""
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
 def env_var_names(cls: type[Provider]) -> dict[str, str]:
-    """Config field alias -> ``NORQ_<PREFIX>_<FIELD>`` for a provider with an env prefix."""
+    """Config key -> ``NORQ_<PREFIX>_<KEY>`` for a provider with an env prefix."""
     if cls.env_prefix is None:
         return {}
-    return {
-        item.key: f"NORQ_{cls.env_prefix}_{item.key.upper()}" for item in schema.fields(cls.Config)
-    }
+    return {key: f"NORQ_{cls.env_prefix}_{key.upper()}" for key in field_keys(cls.Config)}
 
 
 def _providers_from_env(
-    parsed: _Document,
+    entries: dict[str, Any],
     registry: dict[str, RegisteredProvider],
     environ: Mapping[str, str],
     providers: dict[str, Provider],
-    errors: list[tuple[str, str]],
+    errors: Problems,
 ) -> list[str]:
     """Register undeclared providers from ``NORQ_<PREFIX>_*`` variables (seed 000)."""
     registered = []
-    declared_types = {s.type or name for name, s in parsed.providers.items()}
+    declared_types = set(entries) | {
+        entry["type"]
+        for entry in entries.values()
+        if isinstance(entry, Mapping) and isinstance(entry.get("type"), str)
+    }
     for type_name, entry in sorted(registry.items()):
         cls = entry.cls
-        if cls.env_prefix is None or type_name in parsed.providers or type_name in declared_types:
+        if cls.env_prefix is None or type_name in declared_types:
             continue
         names = env_var_names(cls)
-        required = {item.key for item in schema.fields(cls.Config) if item.required}
+        required = {
+            info.alias or name
+            for name, info in cls.Config.model_fields.items()
+            if info.is_required()
+        }
         # Optional variables alone (say NORQ_TWILIO_BASE_URL) do not configure
         # a provider; any required one does, and then the rest must be valid.
         if not any(environ.get(names[key]) for key in required):
             continue
         data = {key: environ[var] for key, var in names.items() if environ.get(var)}
-        try:
-            config = schema.validate(cls.Config, data)
-        except schema.Invalid as exc:
-            for path, reason in exc.errors:
-                key = path.split(".")[0]
-                where = f"env {names[key]}" if key in names else f"env NORQ_{cls.env_prefix}_*"
-                errors.append((where, reason))
+        found: Problems = []
+        config = validate_provider_config(cls, data, "", found)
+        for path, reason in found:
+            key = path.split(".")[0].split("[")[0]
+            where = f"env {names[key]}" if key in names else f"env NORQ_{cls.env_prefix}_*"
+            errors.append((where, reason))
+        if config is None:
             continue
         try:
             providers[type_name] = cls(config, instance=type_name, retry=cls.default_retry)
@@ -339,18 +478,39 @@ def _providers_from_env(
     return registered
 
 
+def _routing_section(raw: Any, errors: Problems) -> dict[str, list[str]]:
+    """``routing:`` as channel -> failover chain; a bad entry is reported and skipped."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        errors.append(("routing", f"expected a mapping of channels, got {_kind(raw)}"))
+        return {}
+    routing: dict[str, list[str]] = {}
+    for channel, target in raw.items():
+        path = f"routing.{channel}"
+        if not isinstance(channel, str):
+            errors.append((path, f"channel names must be text; quote {channel!r}"))
+        elif isinstance(target, str):
+            routing[channel] = [target]
+        elif isinstance(target, list) and all(isinstance(item, str) for item in target):
+            routing[channel] = list(target)
+        else:
+            errors.append(
+                (path, f"expected a provider name or a list of them, got {_kind(target)}")
+            )
+    return routing
+
+
 def _resolve_routing(
-    routing: dict[str, str | list[str]],
+    routing: dict[str, list[str]],
     providers: dict[str, Provider],
-    registry: dict[str, RegisteredProvider],
     from_env: list[str],
-    parsed: _Document,
-    errors: list[tuple[str, str]],
+    entries: dict[str, Any],
+    errors: Problems,
 ) -> dict[str, tuple[str, ...]]:
     resolved: dict[str, tuple[str, ...]] = {}
-    for channel, target in routing.items():
+    for channel, chain in routing.items():
         path = f"routing.{channel}"
-        chain = [target] if isinstance(target, str) else list(target)
         if not chain:
             errors.append((path, "an empty list routes nowhere; name at least one provider"))
             continue
@@ -361,7 +521,7 @@ def _resolve_routing(
         for instance in chain:
             provider = providers.get(instance)
             if provider is None:
-                if instance in parsed.providers:
+                if instance in entries:
                     ok = False  # its own error is already reported
                     continue
                 known = ", ".join(sorted(providers)) or "none are configured"
@@ -388,3 +548,143 @@ def _resolve_routing(
             if channel != "*" and channel not in routing:
                 resolved[channel] = (instance,)
     return resolved
+
+
+class _TemplateSections(_Section):
+    templates: dict[str, dict[str, dict[str, str]]] = Field(default_factory=dict)
+    templates_dir: str | None = None
+
+
+def _templates(document: Mapping[str, Any], base_dir: Path | None, errors: Problems) -> Templates:
+    raw = {key: document[key] for key in ("templates", "templates_dir") if document.get(key)}
+    try:
+        parsed = _TemplateSections.model_validate(raw)
+    except ValidationError as exc:
+        errors.extend(problems(exc, "", _TemplateSections))
+        return Templates.compile({}, errors)
+    sources: dict[str, Any] = {k: dict(v) for k, v in parsed.templates.items()}
+    if parsed.templates_dir is not None:
+        directory = Path(parsed.templates_dir)
+        if not directory.is_absolute() and base_dir is not None:
+            directory = base_dir / directory
+        for name, channels in load_template_dir(directory, errors).items():
+            for channel, parts in channels.items():
+                if channel in sources.get(name, {}):
+                    errors.append(
+                        (
+                            f"templates.{name}.{channel}",
+                            f"defined both in the YAML and in {directory}; keep one",
+                        )
+                    )
+                    continue
+                sources.setdefault(name, {})[channel] = parts
+    return Templates.compile(sources, errors)
+
+
+# -- pydantic's errors as plain sentences --------------------------------------------
+
+
+def problems(exc: ValidationError, prefix: str, model: type[BaseModel]) -> Problems:
+    """Each error of ``exc`` as ``(dotted path, reason)``; no reason repeats the input."""
+    found: Problems = []
+    for error in exc.errors(include_url=False, include_context=True, include_input=True):
+        loc = list(error["loc"])
+        path = prefix
+        for part in loc:
+            path = f"{path}[{part}]" if isinstance(part, int) else _join(path, part)
+        found.append((path, _reason(error, model, loc)))
+    return found
+
+
+_TYPE_NAMES = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "string": "a string",
+    "decimal": "a decimal number",
+    "dict": "a mapping",
+    "model": "a mapping",
+    "model_attributes": "a mapping",
+    "mapping": "a mapping",
+    "list": "a list",
+    "tuple": "a list",
+    "set": "a list",
+    "frozen_set": "a list",
+    "finite_number": "a finite number",
+}
+
+_BOUNDS = {
+    "greater_than_equal": ("ge", "greater than or equal to"),
+    "greater_than": ("gt", "greater than"),
+    "less_than_equal": ("le", "less than or equal to"),
+    "less_than": ("lt", "less than"),
+}
+
+
+def _reason(error: ErrorDetails, model: type[BaseModel], loc: list[int | str]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return "required, but missing"
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(model, loc[:-1])
+        return "unknown key" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
+    if kind in _BOUNDS:
+        key, words = _BOUNDS[kind]
+        return f"must be {words} {ctx.get(key)}"
+    if kind == "literal_error":
+        return f"must be {ctx.get('expected')}"
+    if kind in ("value_error", "assertion_error"):
+        message = str(ctx.get("error", error["msg"]))
+        return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    base = kind.removesuffix("_type").removesuffix("_parsing").removesuffix("_from_float")
+    expected = _TYPE_NAMES.get(base)
+    if expected is not None:
+        return f"expected {expected}, got {_kind(error.get('input'))}"
+    return error["msg"]
+
+
+def _allowed_keys(model: type[BaseModel], loc: list[int | str]) -> list[str]:
+    # Walk the model along the error location to list the keys allowed there.
+    current: Any = model
+    for part in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            info = current.model_fields.get(str(part))
+            if info is None:
+                info = next((f for f in current.model_fields.values() if f.alias == part), None)
+            if info is None:
+                return []
+            current = info.annotation
+        else:
+            current = _inner_model(current) or (get_args(current) or (None,))[-1]
+    model_found = current if _is_model(current) else _inner_model(current)
+    return field_keys(model_found) if model_found is not None else []
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    return next((arg for arg in get_args(annotation) if _is_model(arg)), None)
+
+
+def _kind(value: Any) -> str:
+    """What kind of value was given, never the value itself."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, int | float | Decimal):
+        return "a number"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def _join(path: str, key: object) -> str:
+    return f"{path}.{key}" if path else str(key)

@@ -16,17 +16,32 @@ class ConfigError(NorqError):
     """The configuration is invalid; raised at load time, before anything is sent.
 
     ``errors`` holds every problem found as ``(path, reason)`` pairs, so a caller
-    (``norq config check``) can list them all instead of only the first.
+    (``norq config check``) can list them all instead of only the first;
+    ``locations`` maps a path to ``file:line:col`` where the YAML file tells.
     """
 
-    def __init__(self, message: str, errors: list[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        errors: list[tuple[str, str]] | None = None,
+        locations: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.errors: list[tuple[str, str]] = errors if errors is not None else [("", message)]
+        self.locations: dict[str, str] = locations or {}
 
     @classmethod
-    def collect(cls, errors: list[tuple[str, str]]) -> ConfigError:
-        lines = [f"{path}: {reason}" if path else reason for path, reason in errors]
-        return cls("\n".join(lines), errors)
+    def collect(
+        cls, errors: list[tuple[str, str]], locations: dict[str, str] | None = None
+    ) -> ConfigError:
+        located = locations or {}
+        lines = [problem_line(path, reason, located.get(path)) for path, reason in errors]
+        return cls("\n".join(lines), errors, located)
+
+
+def problem_line(path: str, reason: str, location: str | None = None) -> str:
+    """``file:line:col: path: reason``, leaving out the parts that are unknown."""
+    return ": ".join(part for part in (location, path, reason) if part)
 
 
 class PluginError(NorqError):

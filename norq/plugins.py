@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, NamedTuple
 
 import pluggy
+from pydantic import BaseModel
 
 from norq import hookspecs
 from norq.errors import PluginError
@@ -309,8 +310,23 @@ def _check_provider_class(cls: object, plugin: str) -> None:
     for attribute in ("name", "channels", "Config"):
         if not hasattr(cls, attribute):
             raise PluginError(
-                f"provider {cls.__qualname__} from plugin {plugin!r} has no {attribute!r}"
+                f"provider {cls.__qualname__} from plugin {plugin!r} has no {attribute!r}; "
+                "subclass Provider[YourConfigModel] and set name and channels"
             )
+    model = cls.Config
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise PluginError(
+            f"provider {cls.__qualname__} from plugin {plugin!r}: Config must be a pydantic "
+            "model (subclass norq.ProviderConfig or pydantic.BaseModel); see docs/plugins.md"
+        )
+    # A forward reference pydantic cannot resolve would fail only at load time,
+    # as a bare error; name it here instead.
+    if not model.__pydantic_complete__ and not model.model_rebuild(raise_errors=False):
+        raise PluginError(
+            f"provider {cls.__qualname__} from plugin {plugin!r}: its Config model "
+            f"{model.__qualname__} names a type pydantic cannot resolve; define the types "
+            "it uses at module level (or call model_rebuild() once they exist)"
+        )
 
 
 def _distribution_of(plugin: str) -> tuple[str | None, str | None]:

@@ -1,28 +1,83 @@
 """The contract a provider fulfils: describe requests, never send them.
 
-A provider subclass declares its ``name``, the ``channels`` it serves and a
-``Config`` dataclass (see :mod:`norq.schema`). The host validates the YAML
-config against that schema once, at load time, and builds the provider with the result; after that
-``prepare_send`` is called for every message and must be pure: no I/O, no
-clock, no environment, the same request for the same message.
+A provider subclass declares its ``name``, the ``channels`` it serves and its
+config model: ``class AcmeProvider(Provider[AcmeConfig])`` where ``AcmeConfig``
+is a pydantic model. The host validates ``providers.<name>.config`` against that
+model once, at load time, and builds the provider with the result, so
+``self.config`` is a typed ``AcmeConfig``. After that ``prepare_send`` is
+called for every message and must be pure: no I/O, no clock, no environment,
+the same request for the same message.
 """
 
 from __future__ import annotations
 
 import abc
 import datetime as dt
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from decimal import Decimal
+from typing import Any, ClassVar, Generic, Literal, Union, get_args, get_origin
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SecretBytes,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+)
+from typing_extensions import TypeVar
 
 from norq.errors import MessageError, UnsupportedOperation
 from norq.message import EMPTY, Message
 from norq.request import Prepared, PreparedRequest
 from norq.response import Response, SendResult, read_declared
 from norq.retry import RetryPolicy
-from norq.schema import secrets_in
 
 ANY_CHANNEL = "*"
+
+
+class ProviderConfig(BaseModel):
+    """A convenient base for a provider's config model, with the settings Norq's own use.
+
+    Unknown keys are errors, the model is frozen, a YAML number is accepted
+    where text is expected (``sender: 12345``), the Python name of an aliased
+    field is accepted next to its alias (``from_`` for ``from``), and rejected
+    values stay out of ``str(ValidationError)``. A plain ``pydantic.BaseModel``
+    works as well; Norq still reports unknown top-level keys for it.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        coerce_numbers_to_str=True,
+        validate_by_name=True,
+        hide_input_in_errors=True,
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _yaml_scalars(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name is None:
+            return value
+        annotation = cls.model_fields[info.field_name].annotation
+        # pydantic's lax mode reads `true` as 1; in a config that is always a slip.
+        if isinstance(value, bool):
+            kind = _number_kind(annotation)
+            if kind is not None:
+                raise ValueError(f"expected {kind}, got true/false")
+        # ${VAR} always gives text: "2" is the choice 2 as it is the integer 2.
+        if isinstance(value, str):
+            for choice in _literal_choices(annotation):
+                numeric = isinstance(choice, int | float) and not isinstance(choice, bool)
+                if numeric and value.strip() == str(choice):
+                    return choice
+        return value
+
+
+# With a default, a bare ``Provider`` (a registry of any providers) needs no argument.
+ConfigT = TypeVar("ConfigT", bound=BaseModel, default=BaseModel, covariant=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,16 +136,21 @@ class Page:
     next_request: PreparedRequest | None = None
 
 
-class Provider(abc.ABC):
-    """Base class for every provider, built-in or from a plugin."""
+class Provider(abc.ABC, Generic[ConfigT]):
+    """Base class for every provider, built-in or from a plugin.
+
+    Subclass it with the config model as its parameter,
+    ``class AcmeProvider(Provider[AcmeConfig])``: ``Config`` is then
+    ``AcmeConfig`` and ``self.config`` is typed as one.
+    """
 
     #: The provider type, as written in YAML (``type: twilio``).
     name: ClassVar[str]
     #: Channels served; ``{"*"}`` serves any channel.
     channels: ClassVar[frozenset[str]]
-    #: The dataclass that ``providers.<instance>.config`` is validated against
-    #: (:mod:`norq.schema`); the provider receives an instance of it.
-    Config: ClassVar[type[Any]]
+    #: The pydantic model ``providers.<instance>.config`` is validated against;
+    #: set from the class parameter (``Provider[AcmeConfig]``) unless given.
+    Config: ClassVar[type[BaseModel]]
     #: With a prefix such as ``"TWILIO"``, an undeclared provider is configured
     #: from ``NORQ_TWILIO_<FIELD>`` environment variables.
     env_prefix: ClassVar[str | None] = None
@@ -102,10 +162,20 @@ class Provider(abc.ABC):
     #: understands; ``{"*"}`` accepts any. Anything else is rejected up front.
     message_fields: ClassVar[frozenset[str]] = frozenset()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "Config" in cls.__dict__:
+            return
+        for base in getattr(cls, "__orig_bases__", ()):
+            if get_origin(base) is Provider:
+                (model,) = get_args(base)
+                if isinstance(model, type) and issubclass(model, BaseModel):
+                    cls.Config = model
+
     def __init__(
-        self, config: Any, *, instance: str | None = None, retry: RetryPolicy | None = None
+        self, config: ConfigT, *, instance: str | None = None, retry: RetryPolicy | None = None
     ) -> None:
-        self.config = config
+        self.config: ConfigT = config
         self.instance = instance or self.name
         self.retry = retry if retry is not None else self.default_retry
 
@@ -174,3 +244,69 @@ class Provider(abc.ABC):
     def read_page(self, data: Any) -> Page:
         """Turn one page of a listing into a :class:`Page`."""
         raise UnsupportedOperation(f"provider {self.instance!r} does not support listing messages")
+
+
+# Text fields whose name ends in one of these words hold credentials even when a
+# plugin forgot to type them SecretStr (``password``, ``api_secret``,
+# ``bot_token``, ``api_key``): they are redacted all the same.
+_SECRET_WORDS = frozenset(
+    {"password", "passwd", "secret", "token", "key", "apikey", "credential", "credentials"}
+)
+
+
+def is_secret_name(name: str) -> bool:
+    return name.lower().replace("-", "_").rsplit("_", 1)[-1] in _SECRET_WORDS or (
+        name.lower() == "authorization"
+    )
+
+
+def is_secret_annotation(annotation: Any) -> bool:
+    """Whether a field's type holds a ``SecretStr``/``SecretBytes`` anywhere."""
+    if annotation in (SecretStr, SecretBytes):
+        return True
+    return any(is_secret_annotation(arg) for arg in get_args(annotation))
+
+
+def secrets_in(value: Any, name: str = "") -> list[str]:
+    """Every secret inside a config model, however deeply nested, for redaction.
+
+    A secret is a ``SecretStr``/``SecretBytes`` anywhere (in nested models,
+    lists, tuples and mappings), or text held by a field whose name says it is a
+    credential (``password``, ``api_secret``, ``bot_token``...).
+    """
+    if isinstance(value, SecretStr):
+        return [value.get_secret_value()]
+    if isinstance(value, SecretBytes):
+        return [value.get_secret_value().decode("utf-8", "replace")]
+    if isinstance(value, str):
+        return [value] if name and is_secret_name(name) else []
+    if isinstance(value, BaseModel):
+        return [
+            secret
+            for field in type(value).model_fields
+            for secret in secrets_in(getattr(value, field), field)
+        ]
+    if isinstance(value, list | tuple | set | frozenset):
+        return [secret for item in value for secret in secrets_in(item, name)]
+    if isinstance(value, Mapping):
+        return [secret for key, item in value.items() for secret in secrets_in(item, str(key))]
+    return []
+
+
+def _literal_choices(annotation: Any) -> tuple[Any, ...]:
+    if get_origin(annotation) is Literal:
+        return get_args(annotation)
+    if get_origin(annotation) in (Union, types.UnionType):
+        return tuple(choice for arg in get_args(annotation) for choice in _literal_choices(arg))
+    return ()
+
+
+def _number_kind(annotation: Any) -> str | None:
+    """``"an integer"`` or ``"a number"`` for a numeric field, else ``None``."""
+    if annotation is int:
+        return "an integer"
+    if annotation in (float, Decimal):
+        return "a number"
+    if get_origin(annotation) in (Union, types.UnionType):
+        return next(filter(None, map(_number_kind, get_args(annotation))), None)
+    return None

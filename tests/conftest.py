@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pluggy
 import pytest
+from pydantic import SecretStr
 
 import norq
 from norq.executor import Executor
@@ -17,25 +17,22 @@ from norq.plugins import get_plugin_manager
 ACME_SECRET = "acme-SECRET-k3y/with+chars"
 
 
-@dataclass(frozen=True, kw_only=True)
-class AcmeConfig:
+class AcmeConfig(norq.ProviderConfig):
     base_url: str = "https://api.acme.test"
-    api_key: norq.Secret
+    api_key: SecretStr
     sender: str = "Norq"
     default_priority: int = 0
 
 
-class AcmeProvider(norq.Provider):
+class AcmeProvider(norq.Provider[AcmeConfig]):
     """A JSON API provider used to exercise the core without Twilio."""
 
     name = "acme"
     channels = frozenset({"sms", "email"})
-    Config = AcmeConfig
     env_prefix = "ACME"
     message_fields = frozenset({"subject", "priority"})
 
     def prepare_send(self, message: norq.Message) -> norq.PreparedRequest:
-        assert isinstance(self.config, AcmeConfig)
         return norq.PreparedRequest(
             method="POST",
             url=f"{self.config.base_url}/v1/messages",

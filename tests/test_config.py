@@ -64,7 +64,7 @@ def test_missing_variable_names_variable_and_yaml_path(
 
 def test_provider_config_errors_carry_the_dotted_path(plugin_manager: pluggy.PluginManager) -> None:
     errors = config_errors(
-        plugin_manager, {"providers": {"acme": {"config": {"sender": 5}}}, "routing": {}}
+        plugin_manager, {"providers": {"acme": {"config": {"sender": [5]}}}, "routing": {}}
     )
     paths = dict(errors)
     assert paths["providers.acme.config.api_key"] == "required, but missing"

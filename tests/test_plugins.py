@@ -160,18 +160,17 @@ def test_public_names_are_the_intended_ones() -> None:
         "PreparedNotification",
         "PreparedRequest",
         "Provider",
+        "ProviderConfig",
         "QueryError",
         "Receipt",
         "Recipient",
         "RetryPolicy",
-        "Secret",
         "TemplateError",
         "UnsupportedOperation",
         "__version__",
         "anotify",
         "hookimpl",
         "notify",
-        "setting",
     }
     for name in norq.__all__:
         assert getattr(norq, name) is not None

@@ -28,7 +28,7 @@ def check(file: str | None) -> None:
     `path: reason` and exit with status 2."""
     from norq.app import Norq
     from norq.config import discover_config_path
-    from norq.errors import ConfigError
+    from norq.errors import ConfigError, problem_line
 
     path = file if file is not None else discover_config_path()
     try:
@@ -38,7 +38,8 @@ def check(file: str | None) -> None:
         count = len(exc.errors)
         click.echo(f"Error: {where}: {count} problem{'s' if count != 1 else ''}", err=True)
         for error_path, reason in exc.errors:
-            click.echo(f"  {error_path}: {reason}" if error_path else f"  {reason}", err=True)
+            line = problem_line(error_path, reason, exc.locations.get(error_path))
+            click.echo(f"  {line}", err=True)
         click.get_current_context().exit(USAGE_ERROR)
     with norq:
         source = str(path) if path is not None else "no config file; the environment only"
@@ -76,16 +77,17 @@ def describe_config(config: NorqConfig, redactor: Redactor) -> str:
 
 
 def _config_values(provider: Provider) -> list[tuple[str, str]]:
-    from norq import schema
+    from norq.provider import secrets_in
 
     values = []
     config = provider.config
-    for item in schema.fields(type(config)):
-        value: Any = getattr(config, item.name)
+    for name, info in type(config).model_fields.items():
+        value: Any = getattr(config, name)
         if value is None:
             continue
-        shown = "***" if isinstance(value, schema.Secret) else str(value)
-        values.append((item.key, shown))
+        # Anything holding a secret is masked whole; the redactor is the second net.
+        shown = "***" if secrets_in(value, name) else str(value)
+        values.append((info.alias or name, shown))
     return values
 
 

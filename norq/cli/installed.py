@@ -33,24 +33,26 @@ def providers(as_json: bool) -> None:
 
 
 def describe_provider(name: str, entry: RegisteredProvider) -> dict[str, Any]:
-    from norq import schema
     from norq.config import env_var_names
+    from norq.provider import is_secret_annotation, is_secret_name
 
     cls = entry.cls
     env = env_var_names(cls)
     fields = []
-    for item in schema.fields(cls.Config):
+    for field_name, info in cls.Config.model_fields.items():
+        key = info.alias or field_name
+        secret = is_secret_annotation(info.annotation) or is_secret_name(field_name)
         default = None
-        if not item.secret and isinstance(item.default, str | int | float | bool):
-            default = item.default if item.default != "" else None
+        if not secret and isinstance(info.default, str | int | float | bool):
+            default = info.default if info.default != "" else None
         fields.append(
             {
-                "name": item.key,
-                "required": item.required,
-                "secret": item.secret,
+                "name": key,
+                "required": info.is_required(),
+                "secret": secret,
                 "default": default,
-                "env": env.get(item.key),
-                "description": item.description,
+                "env": env.get(key),
+                "description": info.description,
             }
         )
     return {

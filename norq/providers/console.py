@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import IO, Any, Literal
+
+from pydantic import Field
 
 from norq.hookspecs import hookimpl
 from norq.message import Message
-from norq.provider import ANY_CHANNEL, Provider
+from norq.provider import ANY_CHANNEL, Provider, ProviderConfig
 from norq.register import Register
 from norq.request import PreparedRequest
 from norq.response import Response
@@ -25,23 +26,22 @@ from norq.transports import TransportFactory, TransportSettings
 TRANSPORT = "console"
 
 
-@dataclass(frozen=True)
-class ConsoleConfig:
-    stream: Literal["stdout", "stderr"] = "stdout"
+class ConsoleConfig(ProviderConfig):
+    stream: Literal["stdout", "stderr"] = Field(
+        default="stdout", description="Where notifications are printed"
+    )
 
 
-class ConsoleProvider(Provider):
+class ConsoleProvider(Provider[ConsoleConfig]):
     """Writes each notification to the terminal; any channel, no account needed."""
 
     name = "console"
     channels = frozenset({ANY_CHANNEL})
-    Config = ConsoleConfig
     description = "Prints notifications to the terminal instead of sending them"
     message_fields = frozenset({"*"})
     default_retry = RetryPolicy(max_retries=0)
 
     def prepare_send(self, message: Message) -> PreparedRequest:
-        assert isinstance(self.config, ConsoleConfig)
         return PreparedRequest(
             method="POST",
             url=f"console://{self.config.stream}",

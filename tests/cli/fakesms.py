@@ -8,8 +8,9 @@ its own. The subprocess tests install it as a real entry-point plugin.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 import norq
 from norq.register import Register
@@ -18,36 +19,34 @@ FAKE_KEY_SECRET = "fk-S3cr3t/value+with&chars=yes"
 FAKE_TOKEN = "tok-other-secret-9f8e7d"
 
 
-@dataclass(frozen=True, kw_only=True)
-class FakeSmsConfig:
+class FakeSmsConfig(BaseModel):
+    # A plain pydantic model, as a third-party plugin may write it.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     base_url: str
     key_sid: str = "KEY123"
-    key_secret: norq.Secret
-    token: norq.Secret | None = None
+    key_secret: SecretStr
+    token: SecretStr | None = None
     sender: str = "+15005550006"
 
 
-class FakeSmsProvider(norq.Provider):
+class FakeSmsProvider(norq.Provider[FakeSmsConfig]):
     """Sends SMS to the loopback fake; supports status queries."""
 
     name = "fakesms"
     channels = frozenset({"sms"})
-    Config = FakeSmsConfig
     env_prefix = "FAKESMS"
     description = "A Twilio-shaped SMS API for tests"
 
     def _auth(self) -> norq.BasicAuth:
-        assert isinstance(self.config, FakeSmsConfig)
         return norq.BasicAuth(self.config.key_sid, self.config.key_secret.get_secret_value())
 
     def _headers(self) -> tuple[tuple[str, str], ...]:
-        assert isinstance(self.config, FakeSmsConfig)
         if self.config.token is None:
             return ()
         return (("X-Token", self.config.token.get_secret_value()),)
 
     def prepare_send(self, message: norq.Message) -> norq.PreparedRequest:
-        assert isinstance(self.config, FakeSmsConfig)
         return norq.PreparedRequest(
             method="POST",
             url=f"{self.config.base_url}/messages",
@@ -68,7 +67,6 @@ class FakeSmsProvider(norq.Provider):
         return {"segments": str(max(1, -(-length // 153) if length > 160 else 1))}
 
     def prepare_status(self, message_id: str) -> norq.PreparedRequest:
-        assert isinstance(self.config, FakeSmsConfig)
         return norq.PreparedRequest(
             method="GET",
             url=f"{self.config.base_url}/messages/{message_id}",
@@ -88,7 +86,6 @@ class FakeSmsProvider(norq.Provider):
         )
 
     def prepare_list(self, query: norq.MessageQuery) -> norq.PreparedRequest:
-        assert isinstance(self.config, FakeSmsConfig)
         params = [("PageSize", str(query.page_size))]
         if query.to:
             params.append(("To", query.to))

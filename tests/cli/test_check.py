@@ -41,11 +41,12 @@ def test_every_problem_is_listed_with_its_path_and_exit_2(
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
     assert lines[0] == f"Error: {path}: 4 problems"
-    assert [line.split(":")[0].strip() for line in lines[1:]] == [
-        "foo",
-        "providers.x.type",
-        "providers.console.config.stream",
-        "routing.sms",
+    # Each problem starts with where it is written: file:line:col, then the dotted path.
+    assert [line.strip().split(": ")[:2] for line in lines[1:]] == [
+        [f"{path}:5:1", "foo"],
+        [f"{path}:2:7", "providers.x.type"],
+        [f"{path}:3:22", "providers.console.config.stream"],
+        [f"{path}:4:11", "routing.sms"],
     ]
 
 

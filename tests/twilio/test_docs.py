@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from norq import schema
-from norq.config import env_var_names
+from norq.config import env_var_names, field_keys
 from norq.providers.twilio import TWILIO_ERROR_CODES, TwilioProvider
 from norq.providers.twilio.status import STATUS_WORDS
 
@@ -25,7 +24,7 @@ def test_every_environment_variable_is_documented() -> None:
 
 
 def test_every_config_key_is_documented() -> None:
-    for key in schema.keys(TwilioProvider.Config):
+    for key in field_keys(TwilioProvider.Config):
         assert f"`{key}`" in DOC
 
 

@@ -11,10 +11,10 @@ import pytest
 import respx
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 import norq
 from norq.providers.twilio import TwilioConfig
-from norq.schema import Invalid, validate
 from tests.twilio.conftest import (
     AUTH_TOKEN,
     MESSAGES_URL,
@@ -70,7 +70,7 @@ def config_errors(make_norq: MakeNorq, **overrides: Any) -> str:
         ({"max_price": "NaN"}, "max_price", "must be a positive amount"),
         ({"validity_period": 0}, "validity_period", "greater than or equal to 1"),
         ({"validity_period": 14401}, "validity_period", "less than or equal to 14400"),
-        ({"validity_period": True}, "validity_period", "expected an integer, got a boolean"),
+        ({"validity_period": True}, "validity_period", "expected an integer, got true/false"),
         ({"base_url": "api.twilio.com"}, "base_url", "not an http(s) URL"),
         ({"base_url": "https://api.example.com?x=1"}, "base_url", "query or fragment"),
         ({"edge": "Dublin!"}, "edge", "not a Twilio edge or region name"),
@@ -128,17 +128,17 @@ def test_all_config_problems_are_reported_together(make_norq: MakeNorq) -> None:
     "sender", ["+15005550006", "+442071838750", "12345", "898211", "Norq", "ACME Alerts", "N0RQ"]
 )
 def test_accepted_senders(sender: str) -> None:
-    assert validate(TwilioConfig, twilio_config(**{"from": sender})).from_ == sender
+    assert TwilioConfig.model_validate(twilio_config(**{"from": sender})).from_ == sender
 
 
 def test_max_price_keeps_its_written_precision() -> None:
-    config = validate(TwilioConfig, twilio_config(max_price=0.05))
+    config = TwilioConfig.model_validate(twilio_config(max_price=0.05))
     assert config.max_price == Decimal("0.05")
 
 
 def test_validation_errors_do_not_echo_the_input() -> None:
-    with pytest.raises(Invalid) as caught:
-        validate(TwilioConfig, twilio_config(**{"from": None}))
+    with pytest.raises(ValidationError) as caught:
+        TwilioConfig.model_validate(twilio_config(**{"from": None}))
     for secret in SECRETS:
         assert secret not in str(caught.value)
 
@@ -146,26 +146,26 @@ def test_validation_errors_do_not_echo_the_input() -> None:
 @given(st.text(alphabet=HEX, min_size=32, max_size=32))
 def test_any_32_hex_digits_make_an_account_sid(digits: str) -> None:
     sid = "AC" + digits
-    assert validate(TwilioConfig, twilio_config(account_sid=sid)).account_sid == sid
+    assert TwilioConfig.model_validate(twilio_config(account_sid=sid)).account_sid == sid
 
 
 @given(st.text(max_size=40).filter(lambda s: not (s.startswith("AC") and len(s) == 34)))
 def test_anything_else_is_not_an_account_sid(value: str) -> None:
-    with pytest.raises(Invalid):
-        validate(TwilioConfig, twilio_config(account_sid=value))
+    with pytest.raises(ValidationError):
+        TwilioConfig.model_validate(twilio_config(account_sid=value))
 
 
 @given(st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("1000"), places=4))
 def test_positive_prices_with_four_places_are_accepted(price: Decimal) -> None:
-    config = validate(TwilioConfig, twilio_config(max_price=str(price)))
+    config = TwilioConfig.model_validate(twilio_config(max_price=str(price)))
     assert config.max_price == price
 
 
 @given(st.integers())
 def test_validity_period_is_one_to_14400(seconds: int) -> None:
     try:
-        config = validate(TwilioConfig, twilio_config(validity_period=seconds))
-    except Invalid:
+        config = TwilioConfig.model_validate(twilio_config(validity_period=seconds))
+    except ValidationError:
         assert not 1 <= seconds <= 14400
     else:
         assert config.validity_period == seconds
@@ -268,4 +268,4 @@ def test_bulk_send_turns_a_bad_recipient_into_a_failed_receipt(
 
 @given(st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True))
 def test_any_e164_number_is_a_sender(number: str) -> None:
-    assert validate(TwilioConfig, twilio_config(**{"from": number})).from_ == number
+    assert TwilioConfig.model_validate(twilio_config(**{"from": number})).from_ == number

@@ -9,13 +9,21 @@ after the fields and name both keys involved.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainValidator,
+    SecretStr,
+    model_validator,
+)
+
 from norq.message import E164
-from norq.schema import Secret, setting
+from norq.provider import ProviderConfig
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
 DEFAULT_REGION = "us1"
@@ -24,7 +32,8 @@ MAX_VALIDITY_PERIOD = 14400
 ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 API_KEY_SID = re.compile(r"SK[0-9a-fA-F]{32}")
 MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
-SHORT_CODE = re.compile(r"[0-9]{3,8}")
+SHORT_CODE_MAX_DIGITS = 8
+SHORT_CODE = re.compile(rf"[0-9]{{3,{SHORT_CODE_MAX_DIGITS}}}")
 # Twilio: up to 11 of A-Z, a-z, 0-9 and space, with at least one letter.
 ALPHANUMERIC_SENDER = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
 _HOST_LABEL = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
@@ -65,21 +74,35 @@ def _account_sid(value: str) -> str:
     return _check_sid(value, ACCOUNT_SID, "Twilio Account SID")
 
 
-def _api_key_sid(value: str) -> str:
-    return _check_sid(value, API_KEY_SID, "Twilio API Key SID")
+def _api_key_sid(value: str | None) -> str | None:
+    return None if value is None else _check_sid(value, API_KEY_SID, "Twilio API Key SID")
 
 
-def _messaging_service_sid(value: str) -> str:
+def _messaging_service_sid(value: str | None) -> str | None:
+    if value is None:
+        return None
     return _check_sid(value, MESSAGING_SERVICE_SID, "Twilio Messaging Service SID")
 
 
-def _secret_not_blank(value: Secret) -> Secret:
-    if not value.get_secret_value().strip():
+def _secret_not_blank(value: SecretStr | None) -> SecretStr | None:
+    if value is not None and not value.get_secret_value().strip():
         raise ValueError("is empty; set the value or remove the key")
     return value
 
 
-def _sender(value: str) -> str:
+def _sender_from_yaml_number(value: Any) -> Any:
+    # YAML reads an unquoted +447700900000 as the number 447700900000, dropping
+    # the plus. Nine digits or more cannot be a short code, so it was a phone
+    # number; a shorter one is a short code, which is digits anyway.
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        digits = str(value)
+        return f"+{digits}" if len(digits) > SHORT_CODE_MAX_DIGITS else digits
+    return value
+
+
+def _sender(value: str | None) -> str | None:
+    if value is None:
+        return None
     if E164.fullmatch(value) or SHORT_CODE.fullmatch(value):
         return value
     if ALPHANUMERIC_SENDER.fullmatch(value):
@@ -91,7 +114,9 @@ def _sender(value: str) -> str:
     )
 
 
-def _status_callback(value: str) -> str:
+def _status_callback(value: str | None) -> str | None:
+    if value is None:
+        return None
     check_http_url(value, "status_callback")
     if "_" in (urlsplit(value).hostname or ""):
         raise ValueError(
@@ -101,9 +126,11 @@ def _status_callback(value: str) -> str:
     return value
 
 
-def _max_price(value: Any) -> Decimal:
+def _max_price(value: Any) -> Decimal | None:
     # Parsed from the text as written: a YAML float such as 0.05 must not
     # become 0.05000000000000000277 on its way to Twilio.
+    if value is None:
+        return None
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise ValueError('must be a decimal number of US dollars, such as "0.05"')
     try:
@@ -120,7 +147,9 @@ def _max_price(value: Any) -> Decimal:
     return price
 
 
-def _base_url(value: str) -> str:
+def _base_url(value: str | None) -> str | None:
+    if value is None:
+        return None
     check_http_url(value, "base_url")
     parts = urlsplit(value)
     if parts.query or parts.fragment:
@@ -128,8 +157,8 @@ def _base_url(value: str) -> str:
     return value.rstrip("/")
 
 
-def _host_label(value: str) -> str:
-    if not _HOST_LABEL.fullmatch(value):
+def _host_label(value: str | None) -> str | None:
+    if value is not None and not _HOST_LABEL.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a Twilio edge or region name: use lowercase letters, "
             "digits and '-' (edge: dublin, region: ie1)"
@@ -137,62 +166,52 @@ def _host_label(value: str) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class TwilioConfig:
+Secret = Annotated[SecretStr | None, AfterValidator(_secret_not_blank)]
+
+
+class TwilioConfig(ProviderConfig):
     """Twilio settings. ``from`` is spelled ``from_`` in Python (``from`` in YAML)."""
 
-    account_sid: str = field(
-        metadata=setting(check=_account_sid, description="Your Account SID (AC...)")
+    account_sid: Annotated[str, AfterValidator(_account_sid)] = Field(
+        description="Your Account SID (AC...)"
     )
-    api_key_sid: str | None = field(
-        default=None, metadata=setting(check=_api_key_sid, description="API key SID (SK...)")
+    api_key_sid: Annotated[str | None, AfterValidator(_api_key_sid)] = Field(
+        default=None, description="API key SID (SK...)"
     )
-    api_key_secret: Secret | None = field(
-        default=None, metadata=setting(check=_secret_not_blank, description="API key secret")
+    api_key_secret: Secret = Field(default=None, description="API key secret")
+    auth_token: Secret = Field(default=None, description="Auth token (instead of an API key)")
+    from_: Annotated[
+        str | None, BeforeValidator(_sender_from_yaml_number), AfterValidator(_sender)
+    ] = Field(default=None, alias="from", description="Sender: number, short code or ID")
+    messaging_service_sid: Annotated[str | None, AfterValidator(_messaging_service_sid)] = Field(
+        default=None, description="Messaging Service SID (MG...)"
     )
-    auth_token: Secret | None = field(
+    status_callback: Annotated[str | None, AfterValidator(_status_callback)] = Field(
+        default=None, description="URL for delivery status callbacks"
+    )
+    max_price: Annotated[Decimal | None, PlainValidator(_max_price)] = Field(
         default=None,
-        metadata=setting(check=_secret_not_blank, description="Auth token (instead of an API key)"),
+        description="Highest price per message, in USD",
+        json_schema_extra={"anyOf": [{"type": "number"}, {"type": "string"}, {"type": "null"}]},
     )
-    from_: str | None = field(
-        default=None,
-        metadata=setting(
-            alias="from", check=_sender, description="Sender: number, short code or ID"
-        ),
+    validity_period: int | None = Field(
+        default=None, ge=1, le=MAX_VALIDITY_PERIOD, description="Seconds a message may queue"
     )
-    messaging_service_sid: str | None = field(
-        default=None,
-        metadata=setting(check=_messaging_service_sid, description="Messaging Service SID (MG...)"),
+    base_url: Annotated[str | None, AfterValidator(_base_url)] = Field(
+        default=None, description="API root (tests, sandbox)"
     )
-    status_callback: str | None = field(
-        default=None,
-        metadata=setting(check=_status_callback, description="URL for delivery status callbacks"),
+    edge: Annotated[str | None, AfterValidator(_host_label)] = Field(
+        default=None, description="Twilio edge location"
     )
-    max_price: Decimal | None = field(
-        default=None,
-        metadata=setting(parse=_max_price, description="Highest price per message, in USD"),
+    region: Annotated[str | None, AfterValidator(_host_label)] = Field(
+        default=None, description="Twilio region"
     )
-    validity_period: int | None = field(
-        default=None,
-        metadata=setting(ge=1, le=MAX_VALIDITY_PERIOD, description="Seconds a message may queue"),
-    )
-    base_url: str | None = field(
-        default=None, metadata=setting(check=_base_url, description="API root (tests, sandbox)")
-    )
-    edge: str | None = field(
-        default=None, metadata=setting(check=_host_label, description="Twilio edge location")
-    )
-    region: str | None = field(
-        default=None, metadata=setting(check=_host_label, description="Twilio region")
-    )
-    webhook_auth_token: Secret | None = field(
-        default=None,
-        metadata=setting(
-            check=_secret_not_blank, description="Auth token that signs webhooks (API-key auth)"
-        ),
+    webhook_auth_token: Secret = Field(
+        default=None, description="Auth token that signs webhooks (API-key auth)"
     )
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _one_auth_mode_and_one_sender(self) -> Self:
         has_key = self.api_key_sid is not None or self.api_key_secret is not None
         if has_key and (self.api_key_sid is None or self.api_key_secret is None):
             missing = "api_key_secret" if self.api_key_secret is None else "api_key_sid"
@@ -222,6 +241,7 @@ class TwilioConfig:
                 "region needs an edge: Twilio's regional hosts are api.<edge>.<region>.twilio.com "
                 "(for example edge: dublin, region: ie1)"
             )
+        return self
 
     @property
     def api_root(self) -> str:

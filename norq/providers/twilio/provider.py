@@ -44,12 +44,11 @@ TWILIO_ERRORS = ErrorFormat(
 )
 
 
-class TwilioProvider(Provider):
+class TwilioProvider(Provider[TwilioConfig]):
     """Sends SMS (and MMS with ``media_urls``) through Twilio's Messages API."""
 
     name = "twilio"
     channels = frozenset({"sms"})
-    Config = TwilioConfig
     env_prefix = "TWILIO"
     default_retry = RetryPolicy()
     description = "Twilio Programmable Messaging (SMS, MMS with media_urls)"
@@ -58,12 +57,13 @@ class TwilioProvider(Provider):
     )
 
     def __init__(
-        self, config: Any, *, instance: str | None = None, retry: RetryPolicy | None = None
+        self,
+        config: TwilioConfig,
+        *,
+        instance: str | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
-        if not isinstance(config, TwilioConfig):
-            raise TypeError(f"TwilioProvider needs a TwilioConfig, got {type(config).__name__}")
         super().__init__(config, instance=instance, retry=retry)
-        self.settings = config
         self.api_root = config.api_root
         self._account_url = f"{self.api_root}/{API_VERSION}/Accounts/{config.account_sid}"
         self._messages_url = f"{self._account_url}/Messages.json"
@@ -115,7 +115,7 @@ class TwilioProvider(Provider):
                 raise MessageError(f"{flag} must be True or False, got {fields[flag]!r}")
 
     def _check_send_at(self, value: Any) -> None:
-        if self.settings.messaging_service_sid is None:
+        if self.config.messaging_service_sid is None:
             raise MessageError(
                 "send_at needs a messaging service: Twilio schedules only messages sent "
                 f"with MessagingServiceSid; set messaging_service_sid for {self.instance!r} "

@@ -200,7 +200,7 @@ def _resolve(
             f"{provider!r} is not a configured Twilio provider (Twilio instances: "
             f"{known or 'none'}); pass provider= or auth_token="
         )
-    key = instance.settings.signing_key
+    key = instance.config.signing_key
     if key is None:
         raise ValueError(
             f"provider {provider!r} authenticates with an API key, which cannot verify "

@@ -16,9 +16,10 @@ registers, ``json_webhook``, serves the ``chat`` and ``webhook`` channels::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, Field, SecretStr
 
 import norq
 from norq.register import Register
@@ -33,23 +34,19 @@ def _http_url(value: str) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class JsonWebhookConfig:
+class JsonWebhookConfig(norq.ProviderConfig):
     """``providers.<name>.config`` for ``json_webhook``; Norq checks it once, at load time."""
 
-    url: str = field(metadata=norq.setting(check=_http_url, description="Where to POST"))
-    token: norq.Secret | None = field(
-        default=None, metadata=norq.setting(description="Sent as a Bearer token")
-    )
-    headers: dict[str, str] = field(default_factory=dict)
+    url: Annotated[str, AfterValidator(_http_url)] = Field(description="Where to POST")
+    token: SecretStr | None = Field(default=None, description="Sent as a Bearer token")
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra HTTP headers")
 
 
-class JsonWebhookProvider(norq.Provider):
+class JsonWebhookProvider(norq.Provider[JsonWebhookConfig]):
     """POSTs ``{"channel", "to", "body", ...}`` as JSON; the answer's ``id`` is the message id."""
 
     name = "json_webhook"
     channels = frozenset({"chat", "webhook"})
-    Config = JsonWebhookConfig
     env_prefix = "JSON_WEBHOOK"
     description = "Posts notifications as JSON to an HTTP endpoint"
     message_fields = frozenset({"title", "severity"})
@@ -60,7 +57,7 @@ class JsonWebhookProvider(norq.Provider):
         if config.token is not None:
             headers["Authorization"] = f"Bearer {config.token.get_secret_value()}"
         # Built once: prepare_send only adds the message.
-        self._url = str(config.url)
+        self._url = config.url
         self._headers = tuple(headers.items())
 
     def prepare_send(self, message: norq.Message) -> norq.PreparedRequest:

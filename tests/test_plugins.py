@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -13,7 +13,6 @@ import respx
 import norq
 from norq.plugins import (
     DEFAULT_PLUGINS,
-    _load_entry_point_plugins_cached,
     get_plugin_manager,
     plugin_listing,
     provider_registry,
@@ -74,11 +73,40 @@ def test_norq_load_plugins_restricts_third_party_plugins(monkeypatch: pytest.Mon
     assert "json_webhook" in provider_registry(get_plugin_manager())
 
 
-def test_entry_points_are_scanned_once_per_process() -> None:
-    _load_entry_point_plugins_cached.cache_clear()
-    get_plugin_manager()
-    get_plugin_manager()
-    assert _load_entry_point_plugins_cached.cache_info().hits >= 1
+def test_register_providers_is_called_through_pm_hook_so_wrappers_see_it() -> None:
+    seen: list[str] = []
+
+    class Wrapper:
+        @norq.hookimpl(wrapper=True)
+        def register_providers(self, register: Register) -> Iterator[None]:
+            seen.append("before")
+            yield
+            seen.append("after")
+
+    pm = get_plugin_manager(load_entry_points=False)
+    pm.register(Wrapper(), name="wrapper")
+    traced: list[str] = []
+    undo = pm.add_hookcall_monitoring(lambda name, *_: traced.append(name), lambda *_: None)
+    try:
+        assert "console" in provider_registry(pm)
+    finally:
+        undo()
+    assert seen == ["before", "after"]
+    assert traced == ["register_providers"]
+
+
+def test_a_plugin_registering_through_a_helper_is_still_credited() -> None:
+    def add_all(register: Register) -> None:
+        register(AcmeProvider)
+
+    class Plugin:
+        @norq.hookimpl
+        def register_providers(self, register: Register) -> None:
+            add_all(register)
+
+    pm = get_plugin_manager(load_entry_points=False)
+    pm.register(Plugin(), name="helpful")
+    assert provider_registry(pm)["acme"].plugin == "helpful"
 
 
 def test_throwaway_plugin_registers_a_provider() -> None:

@@ -27,12 +27,21 @@ class Message:
     fields: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
 
-E164 = re.compile(r"\+[1-9]\d{6,14}")
+# [0-9], not \d: \d also matches other scripts' digits ("+1٢٣٤٥٦٧٨"), which no
+# provider accepts.
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def is_e164(text: str) -> bool:
+    """Whether ``text`` is an E.164 phone number: ``+``, then 7 to 15 ASCII digits."""
+    return E164.fullmatch(text) is not None
+
+
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def _check_e164(to: str) -> str:
-    if E164.fullmatch(to):
+    if is_e164(to):
         return to
     raise MessageError(
         f"recipient {to!r} is not an E.164 phone number: write it as '+' followed by "
@@ -51,7 +60,7 @@ def _check_email(to: str) -> str:
 
 
 def _check_whatsapp(to: str) -> str:
-    if to.startswith("whatsapp:") and E164.fullmatch(to.removeprefix("whatsapp:")):
+    if to.startswith("whatsapp:") and is_e164(to.removeprefix("whatsapp:")):
         return to
     raise MessageError(
         f"recipient {to!r} is not a WhatsApp address (expected whatsapp:+15551234567)",

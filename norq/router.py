@@ -1,8 +1,9 @@
 """Which providers serve a notification, and the message they receive.
 
-The router checks everything about a notification that can be checked before
-a request exists: the channel is routed, the recipient is well formed, the
-body or template is given and renders, per-message fields are understood.
+The router checks what a :class:`~norq.notification.Notification` needs from
+the configuration before a request exists: the channel is routed, the
+template exists and renders, per-message fields are understood. The
+notification checked its own shape (recipient format, body or template).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from norq.errors import MessageError
-from norq.message import EMPTY, Message, check_body, check_recipient
+from norq.message import EMPTY, Message, check_body
+from norq.notification import Notification
 from norq.provider import Provider
 from norq.templates import Templates
 
@@ -57,52 +59,32 @@ class Router:
             )
         return chain
 
-    def plan(
-        self, channel: str, provider: str | None, body: str | None, template: str | None
-    ) -> tuple[Provider, ...]:
+    def plan(self, notification: Notification) -> tuple[Provider, ...]:
         """The providers for a notification, after the checks every recipient shares."""
-        chain = self.route(channel, provider)
-        self.check_content(channel, body, template)
+        chain = self.route(notification.channel, notification.provider)
+        template = notification.template
+        if template is not None and (template, notification.channel) not in self._template_keys:
+            # Reuse the renderer's own message for an unknown template/channel.
+            self._templates.render(template, notification.channel, {})
         return chain
 
-    def check_content(self, channel: str, body: str | None, template: str | None) -> None:
-        """Checks that hold for every recipient of a notification: run them once."""
-        if body is not None and template is not None:
-            raise MessageError("pass either body= or template=, not both")
-        if template is None:
-            if body is None or body == "":
-                raise MessageError(
-                    f"{channel} notification has no content: pass a non-empty body= or a "
-                    "template= from the config"
-                )
-            check_body(body, source="body=")
-            return
-        if (template, channel) not in self._template_keys:
-            # Reuse the renderer's own message for an unknown template/channel.
-            self._templates.render(template, channel, {})
-
-    def compose(
-        self,
-        channel: str,
-        to: object,
-        chain: tuple[Provider, ...],
-        *,
-        body: str | None,
-        template: str | None,
-        data: Mapping[str, Any] | None,
-        fields: Mapping[str, Any],
-    ) -> Message:
-        """Build and check the message for one recipient; raise MessageError if bad."""
-        recipient = check_recipient(channel, to)
-        extra: Mapping[str, Any] = fields
-        if template is not None:
-            rendered = self._templates.render(template, channel, data or EMPTY)
+    def compose(self, notification: Notification, chain: tuple[Provider, ...]) -> Message:
+        """Build and check the message for an addressed notification; MessageError if bad."""
+        channel, to = notification.channel, notification.to
+        if to is None:
+            raise MessageError(f"{channel} notification has no recipient", code="invalid_recipient")
+        body = notification.body
+        extra: Mapping[str, Any] = notification.fields
+        if notification.template is not None:
+            rendered = self._templates.render(notification.template, channel, notification.data)
             body = rendered.pop("body", None)
+            if body is not None:
+                check_body(body, source=f"template {notification.template!r} rendered a body that")
             if body is not None:
                 check_body(body, source=f"template {template!r} rendered a body that")
             if rendered:
-                extra = {**rendered, **fields}
-        message = Message(channel=channel, to=recipient, body=body, fields=extra or EMPTY)
+                extra = {**rendered, **notification.fields}
+        message = Message(channel=channel, to=to, body=body, fields=extra or EMPTY)
         for provider in chain:
             _check_fields(provider, message)
             provider.check_message(message)

@@ -64,6 +64,8 @@ class Templates:
         from jinja2.sandbox import SandboxedEnvironment
 
         environment = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+        # range, cycler, namespace...: jinja resolves them without the data.
+        environment_names = frozenset(environment.globals)
         compiled: dict[tuple[str, str], dict[str, _CompiledPart]] = {}
         for name, channels in sources.items():
             for channel, parts in channels.items():
@@ -74,13 +76,14 @@ class Templates:
                         continue
                     try:
                         ast = environment.parse(source)
-                        required = frozenset(meta.find_undeclared_variables(ast))
+                        undeclared = meta.find_undeclared_variables(ast)
+                        required = frozenset(undeclared - environment_names)
                         template = environment.from_string(source)
                     except jinja2.TemplateSyntaxError as exc:
                         errors.append((path, f"template syntax error on line {exc.lineno}: {exc}"))
                         continue
                     compiled.setdefault((name, channel), {})[part] = _CompiledPart(
-                        template, required, _plain_pattern(ast)
+                        template, required, _plain_pattern(ast, environment_names)
                     )
         return cls(compiled)
 
@@ -124,13 +127,14 @@ class Templates:
         return rendered
 
 
-def _plain_pattern(ast: jinja2.nodes.Template) -> str | None:
+def _plain_pattern(ast: jinja2.nodes.Template, environment_names: frozenset[str]) -> str | None:
     """The template as a ``str.format`` pattern, if it is only text and names; else None.
 
     Most notification templates are "Your code is {{ code }}": rendering those
     by joining strings skips jinja's per-render context set-up, the largest
-    cost of building a message. Anything else (filters, tags, attributes)
-    renders through jinja.
+    cost of building a message. Anything else (filters, tags, attributes, and
+    names of the environment's globals, which the data may or may not
+    override) renders through jinja.
     """
     from jinja2 import nodes
 
@@ -141,7 +145,12 @@ def _plain_pattern(ast: jinja2.nodes.Template) -> str | None:
         for node in statement.nodes:
             if type(node) is nodes.TemplateData:
                 pieces.append(node.data.replace("{", "{{").replace("}", "}}"))
-            elif type(node) is nodes.Name and node.ctx == "load" and node.name.isidentifier():
+            elif (
+                type(node) is nodes.Name
+                and node.ctx == "load"
+                and node.name.isidentifier()
+                and node.name not in environment_names
+            ):
                 pieces.append(f"{{{node.name}!s}}")
             else:
                 return None

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -14,6 +13,7 @@ import click
 
 from norq.cli import UsageFailure
 from norq.cli._common import (
+    bad_value,
     config_option,
     dumps,
     given,
@@ -36,6 +36,7 @@ from norq.cli.rows import (
 if TYPE_CHECKING:
     from norq.app import Norq
     from norq.cli.progress import Progress, Tally
+    from norq.notification import Notification
     from norq.receipt import Receipt
     from norq.redaction import Redactor
 
@@ -69,6 +70,21 @@ FILE that have no delivered receipt; give the same CHANNEL, --template or
     type=click.File("r", encoding="utf-8"),
     metavar="FILE",
     help="Template variables from a JSON object in FILE ('-' reads stdin).",
+)
+@click.option(
+    "--field",
+    "field_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A per-message option the provider understands (an email subject); repeat a "
+    "KEY for a list.",
+)
+@click.option(
+    "--field-json",
+    "field_json_pairs",
+    multiple=True,
+    metavar="KEY=JSON",
+    help="A per-message option given as JSON: --field-json 'media_urls=[\"https://...\"]'.",
 )
 @provider_option("Send through this provider instead of the channel's routing.")
 @config_option
@@ -139,6 +155,8 @@ def send(
     template: str | None,
     data_pairs: tuple[str, ...],
     data_json: IO[str] | None,
+    field_pairs: tuple[str, ...],
+    field_json_pairs: tuple[str, ...],
     provider: str | None,
     config_path: str | None,
     as_json: bool,
@@ -161,11 +179,18 @@ def send(
     _check_options(ctx, recipients, csv_path, retry_path, receipts_path, dry_run, template)
     data: dict[str, Any] = read_json_object(data_json, "--data-json") if data_json else {}
     data.update(parse_pairs(data_pairs, "--data"))
+    fields = _fields(field_pairs, field_json_pairs)
     norq = load_norq(config_path)
-    # Problems shared by every recipient (unknown channel, provider or template,
-    # no content) raise here, before any row is read; nothing is sent.
-    norq.notify_many(channel, (), body=body, template=template, provider=provider)
-    content = _Content(channel, body, template, data or None, provider)
+    from norq.errors import MessageError
+    from norq.notification import Notification
+
+    try:
+        content = Notification(channel, None, body, template, data, fields, provider)
+    except MessageError as exc:
+        raise UsageFailure(str(exc)) from None
+    # Problems shared by every recipient (unknown channel, provider or template)
+    # raise here, before any row is read; nothing is sent.
+    norq.send_many(content, ())
 
     with ExitStack() as stack:
         rows: Iterable[Row]
@@ -207,15 +232,24 @@ def send(
     ctx.exit(FAILED if failures else 0)
 
 
-@dataclass(frozen=True, slots=True)
-class _Content:
-    """What every recipient of one send gets: channel, body or template, shared data."""
+def _fields(pairs: Sequence[str], json_pairs: Sequence[str]) -> dict[str, Any]:
+    """--field KEY=VALUE (a repeated KEY makes a list) and --field-json KEY=JSON."""
+    import json
 
-    channel: str
-    body: str | None
-    template: str | None
-    data: Mapping[str, Any] | None
-    provider: str | None
+    fields: dict[str, Any] = {}
+    for pair in pairs:
+        key, value = next(iter(parse_pairs([pair], "--field").items()))
+        known = fields.get(key)
+        if known is None:
+            fields[key] = value
+        else:
+            fields[key] = [*known, value] if isinstance(known, list) else [known, value]
+    for key, text in parse_pairs(json_pairs, "--field-json").items():
+        try:
+            fields[key] = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise bad_value("--field-json", f"{key}: not valid JSON: {exc.msg}") from None
+    return fields
 
 
 def _check_options(
@@ -264,20 +298,12 @@ def _same_file(first: Path, second: Path) -> bool:
         return False
 
 
-def _row_data(content: _Content, row: Row) -> Mapping[str, Any] | None:
-    if content.template is None:
-        return None
-    if not row.data:
-        return content.data
-    return {**content.data, **row.data} if content.data else row.data
-
-
 # -- dry run -------------------------------------------------------------------
 
 
 def _dry_run(
     norq: Norq,
-    content: _Content,
+    content: Notification,
     rows: Iterable[Row],
     redactor: Redactor | None,
     fmt: str,
@@ -289,14 +315,7 @@ def _dry_run(
     failures = 0
     for count, row in enumerate(rows):
         try:
-            prepared = norq.prepare(
-                content.channel,
-                row.to,
-                body=content.body,
-                template=content.template,
-                data=_row_data(content, row),
-                provider=content.provider,
-            )
+            prepared = norq.preview(content.for_recipient(row.to, row.data))
         except MessageError as exc:
             failures += 1
             message = " ".join((redactor.text(str(exc)) if redactor else str(exc)).split())
@@ -330,24 +349,17 @@ def _dry_run(
 
 def _send_each(
     norq: Norq,
-    content: _Content,
+    content: Notification,
     rows: list[Row],
     log: ReceiptLog | None,
     as_json: bool,
 ) -> int:
     """Send to the --to recipients one after the other, printing each receipt."""
-    from norq.app import Recipient
+    from norq.bulk import Recipient
 
     failures = 0
     with norq:
-        receipts = norq.notify_many(
-            content.channel,
-            [Recipient(row.to, data=row.data or None) for row in rows],
-            body=content.body,
-            template=content.template,
-            data=content.data,
-            provider=content.provider,
-        )
+        receipts = norq.send_many(content, [Recipient(row.to, data=row.data) for row in rows])
         for receipt in receipts:
             assert receipt.index is not None
             row = rows[receipt.index]
@@ -376,7 +388,7 @@ def _receipt_text(receipt: Receipt) -> str:
 def _send_bulk(
     ctx: click.Context,
     norq: Norq,
-    content: _Content,
+    content: Notification,
     rows: Iterable[Row],
     log: ReceiptLog | None,
     total: int | None,
@@ -421,14 +433,14 @@ def _send_bulk(
 
 async def _deliver_all(
     norq: Norq,
-    content: _Content,
+    content: Notification,
     rows: Iterable[Row],
     concurrency: int,
     log: ReceiptLog | None,
     tally: Tally,
     progress: Progress,
 ) -> None:
-    from norq.app import Recipient
+    from norq.bulk import Recipient
 
     # Rows in flight, by their position in the input; receipts come back in
     # completion order carrying that position. Bounded by the concurrency.
@@ -437,18 +449,10 @@ async def _deliver_all(
     def recipients() -> Iterable[Recipient]:
         for index, row in enumerate(rows):
             pending[index] = row
-            yield Recipient(row.to, data=row.data or None)
+            yield Recipient(row.to, data=row.data)
 
     try:
-        receipts = norq.anotify_many(
-            content.channel,
-            recipients(),
-            concurrency=concurrency,
-            body=content.body,
-            template=content.template,
-            data=content.data,
-            provider=content.provider,
-        )
+        receipts = norq.asend_many(content, recipients(), concurrency=concurrency)
         async for receipt in receipts:
             assert receipt.index is not None
             row = pending.pop(receipt.index)

@@ -286,7 +286,7 @@ def test_unexpected_errors_are_one_line_with_a_hint(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(norq.app.Norq, "notify_many", broken)
+    monkeypatch.setattr(norq.app.Norq, "send_many", broken)
     result = run("send", "sms", "--to", ANN, "--body", "hi", "--config", fake_config)
     assert result.exit_code == 1
     assert _one_error_line(result.stderr) == (

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from norq.message import E164
+from norq.message import is_e164
 from norq.provider import ProviderConfig
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
@@ -103,7 +103,7 @@ def _sender_from_yaml_number(value: Any) -> Any:
 def _sender(value: str | None) -> str | None:
     if value is None:
         return None
-    if E164.fullmatch(value) or SHORT_CODE.fullmatch(value):
+    if is_e164(value) or SHORT_CODE.fullmatch(value):
         return value
     if ALPHANUMERIC_SENDER.fullmatch(value):
         return value

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from norq.errors import MessageError, QueryError
-from norq.message import E164, Message
+from norq.message import Message
 from norq.provider import MessageQuery, MessageStatus, Page, Provider
 from norq.providers.twilio.config import TwilioConfig, check_http_url
 from norq.providers.twilio.errors import TWILIO_ERROR_CODES
@@ -89,13 +89,9 @@ class TwilioProvider(Provider[TwilioConfig]):
     # -- sending ------------------------------------------------------------
 
     def check_message(self, message: Message) -> None:
+        # The recipient's E.164 format was checked with the sms channel's
+        # format (norq.message), before any provider saw the message.
         super().check_message(message)
-        if not E164.fullmatch(message.to):
-            raise MessageError(
-                f"recipient {message.to!r} is not an E.164 phone number: write it as '+', the "
-                "country code and the number, digits only (e.g. +15551234567)",
-                code="invalid_recipient",
-            )
         body = message.body or ""
         if len(body) > MAX_BODY_CHARACTERS:
             raise MessageError(

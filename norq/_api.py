@@ -1,0 +1,47 @@
+"""Norq's public API, listed once. ``norq/__init__.py`` loads it on first use.
+
+Every name imported here ``as`` itself is public: ``norq.<name>``, in
+``norq.__all__``, and documented in docs/api.md or docs/plugins.md. No
+``from __future__`` import here: it would add a public name.
+"""
+
+from norq.app import Norq as Norq
+from norq.app import PreparedNotification as PreparedNotification
+from norq.app import anotify as anotify
+from norq.app import notify as notify
+from norq.bulk import Recipient as Recipient
+from norq.bulk import SendJournal as SendJournal
+from norq.errors import ConfigError as ConfigError
+from norq.errors import DeliveryError as DeliveryError
+from norq.errors import MessageError as MessageError
+from norq.errors import NorqError as NorqError
+from norq.errors import PluginError as PluginError
+from norq.errors import QueryError as QueryError
+from norq.errors import TemplateError as TemplateError
+from norq.errors import UnsupportedOperation as UnsupportedOperation
+from norq.executor import Executor as Executor
+from norq.executor import Outcome as Outcome
+from norq.hookspecs import hookimpl as hookimpl
+from norq.message import Message as Message
+from norq.notification import Notification as Notification
+from norq.provider import InboundMessage as InboundMessage
+from norq.provider import MessageQuery as MessageQuery
+from norq.provider import MessageStatus as MessageStatus
+from norq.provider import Page as Page
+from norq.provider import Provider as Provider
+from norq.provider import ProviderConfig as ProviderConfig
+from norq.receipt import DeliveryFailure as DeliveryFailure
+from norq.receipt import ErrorCode as ErrorCode
+from norq.receipt import Receipt as Receipt
+from norq.register import Register as Register
+from norq.register import RegisterTransport as RegisterTransport
+from norq.request import BasicAuth as BasicAuth
+from norq.request import ErrorFormat as ErrorFormat
+from norq.request import PreparedRequest as PreparedRequest
+from norq.response import Disposition as Disposition
+from norq.response import Response as Response
+from norq.response import SendResult as SendResult
+from norq.retry import RetryPolicy as RetryPolicy
+from norq.transports import Transport as Transport
+from norq.transports import TransportFailure as TransportFailure
+from norq.transports import TransportSettings as TransportSettings

@@ -1,0 +1,153 @@
+"""Delivering one message along its providers: pure steps, thin sync and async drivers.
+
+:class:`Delivery` decides, outcome by outcome, whether to fail over to the
+next provider (the failure's disposition is ``retry`` or ``failover``) or to
+stop with a :class:`~norq.receipt.Receipt`. It performs no I/O, like the
+executor's :class:`~norq.executor.Attempts`; :func:`deliver` and
+:func:`adeliver` drive it with the executor and call the plugins' hooks.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pluggy
+
+from norq.receipt import Receipt
+from norq.response import Disposition
+
+if TYPE_CHECKING:
+    from norq.executor import Executor, Outcome
+    from norq.message import Message
+    from norq.provider import Provider
+    from norq.request import Prepared
+
+logger = logging.getLogger("norq")
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """The next thing to do: send ``request``, prepared by ``provider``."""
+
+    provider: Provider
+    request: Prepared
+
+
+class Delivery:
+    """Walks one message along its failover chain. Pure."""
+
+    __slots__ = ("attempts", "chain", "index", "message", "position")
+
+    def __init__(
+        self, message: Message, chain: tuple[Provider, ...], index: int | None = None
+    ) -> None:
+        self.message = message
+        self.chain = chain
+        self.index = index
+        self.position = 0
+        self.attempts = 0
+
+    def first(self) -> Attempt:
+        return self._attempt()
+
+    def record(self, outcome: Outcome) -> Attempt | Receipt:
+        """Take one provider's outcome: the next provider's attempt, or the receipt."""
+        self.attempts += outcome.attempts
+        error = outcome.error
+        current = self.chain[self.position]
+        if (
+            not outcome.ok
+            and error is not None
+            and error.disposition != Disposition.FINAL
+            and self.position + 1 < len(self.chain)
+        ):
+            self.position += 1
+            logger.warning(
+                "%s failed (%s: %s); failing over to %s",
+                current.instance,
+                error.code,
+                error.message,
+                self.chain[self.position].instance,
+            )
+            return self._attempt()
+        message = self.message
+        return Receipt(
+            ok=outcome.ok,
+            channel=message.channel,
+            provider=current.instance,
+            to=message.to,
+            message_id=outcome.message_id,
+            status_code=outcome.status_code,
+            attempts=self.attempts,
+            error=error,
+            index=self.index,
+        )
+
+    def _attempt(self) -> Attempt:
+        provider = self.chain[self.position]
+        return Attempt(provider, provider.prepare_send(self.message))
+
+
+class Hooks:
+    """The ``before_send`` and ``after_send`` hooks; skipped when no plugin has them."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self._pm = pm
+        # Calling a hook with no implementations still costs; skip it then.
+        self._before = bool(pm.hook.before_send.get_hookimpls())
+        self._after = bool(pm.hook.after_send.get_hookimpls())
+
+    def before(self, attempt: Attempt, message: Message) -> None:
+        if not self._before:
+            return
+        try:
+            self._pm.hook.before_send(
+                request=attempt.request, message=message, provider=attempt.provider.instance
+            )
+        except Exception:
+            # Observability must not stop delivery; the plugin's bug is logged.
+            logger.exception("a before_send hook failed; the notification is sent anyway")
+
+    def after(self, receipt: Receipt) -> None:
+        if not self._after:
+            return
+        try:
+            self._pm.hook.after_send(receipt=receipt)
+        except Exception:
+            logger.exception("an after_send hook failed")
+
+
+def deliver(
+    message: Message,
+    chain: tuple[Provider, ...],
+    executor: Executor,
+    hooks: Hooks,
+    index: int | None = None,
+) -> Receipt:
+    """Send ``message`` through ``chain`` with failover; the receipt, delivered or not."""
+    delivery = Delivery(message, chain, index)
+    step: Attempt | Receipt = delivery.first()
+    while isinstance(step, Attempt):
+        hooks.before(step, message)
+        step = delivery.record(executor.send(step.request, step.provider.read_send))
+    hooks.after(step)
+    return step
+
+
+async def adeliver(
+    message: Message,
+    chain: tuple[Provider, ...],
+    executor: Executor,
+    hooks: Hooks,
+    index: int | None = None,
+) -> Receipt:
+    """Async :func:`deliver`."""
+    delivery = Delivery(message, chain, index)
+    step: Attempt | Receipt = delivery.first()
+    while isinstance(step, Attempt):
+        hooks.before(step, message)
+        step = delivery.record(await executor.asend(step.request, step.provider.read_send))
+    hooks.after(step)
+    return step

@@ -1,0 +1,79 @@
+"""One notification as the caller asks for it: the value that travels the whole path.
+
+A :class:`Notification` is checked once, when it is built (:class:`norq.MessageError`
+for bad input), and the router, the delivery flow, the dry run and the CLI all
+take it as it is. Checks that need the configuration (is the channel routed,
+does the template exist, does the provider accept these fields) are the
+router's. ``to`` is ``None`` only for the shared part of a bulk send, which
+:meth:`Notification.for_recipient` addresses once per recipient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from norq.errors import MessageError
+from norq.message import EMPTY, check_body, check_recipient
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """Channel, recipient, content (``body``, or ``template`` + ``data``) and options.
+
+    ``fields`` are per-message options the provider understands
+    (``media_urls``, ``subject``); ``provider`` skips the routing.
+    """
+
+    channel: str
+    to: str | None
+    body: str | None = None
+    template: str | None = None
+    data: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    fields: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    provider: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.channel, str) or not self.channel:
+            raise MessageError(f"channel must be a non-empty string, got {self.channel!r}")
+        if self.body is not None and self.template is not None:
+            raise MessageError("pass either body= or template=, not both")
+        if self.template is None:
+            if self.body is None or self.body == "":
+                raise MessageError(
+                    f"{self.channel} notification has no content: pass a non-empty body= or a "
+                    "template= from the config"
+                )
+            check_body(self.body, source="body=")
+        for name in ("template", "provider"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise MessageError(f"{name}= must be a string, got {type(value).__name__}")
+        for name in ("data", "fields"):
+            value = getattr(self, name)
+            if value is None:
+                object.__setattr__(self, name, EMPTY)
+            elif not isinstance(value, Mapping):
+                raise MessageError(f"{name}= must be a mapping, got {type(value).__name__}")
+        if self.to is not None:
+            check_recipient(self.channel, self.to)
+
+    def for_recipient(
+        self,
+        to: str,
+        data: Mapping[str, Any] | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> Notification:
+        """This notification for ``to``; its own ``data`` and ``fields`` win over the shared."""
+        merged_data = {**self.data, **data} if data else self.data
+        merged_fields = {**self.fields, **fields} if fields else self.fields
+        return Notification(
+            self.channel,
+            to,
+            body=self.body,
+            template=self.template,
+            data=merged_data,
+            fields=merged_fields,
+            provider=self.provider,
+        )

@@ -80,8 +80,6 @@ class Router:
             body = rendered.pop("body", None)
             if body is not None:
                 check_body(body, source=f"template {notification.template!r} rendered a body that")
-            if body is not None:
-                check_body(body, source=f"template {template!r} rendered a body that")
             if rendered:
                 extra = {**rendered, **notification.fields}
         message = Message(channel=channel, to=to, body=body, fields=extra or EMPTY)

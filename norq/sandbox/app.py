@@ -452,6 +452,7 @@ async def admin_info(request: Request) -> Response:
             "failed": list(settings.failed),
             "magic_to": {number: code for number, (code, _) in MAGIC_TO.items()},
             "magic_from": {number: code for number, (code, _) in MAGIC_FROM.items()},
+            "smtp": request.app.state.smtp_address,
         }
     )
 
@@ -651,4 +652,8 @@ def create_app(state: SandboxState, smtp_socket: socket.socket | None = None) ->
         lifespan=lifespan,
     )
     app.state.sandbox = state
+    app.state.smtp_address = None
+    if smtp_socket is not None:
+        host, port = smtp_socket.getsockname()[:2]
+        app.state.smtp_address = f"{host}:{port}"
     return FaultsAndLog(app, state)

@@ -22,6 +22,12 @@ from norq.errors import UnsupportedOperation as UnsupportedOperation
 from norq.executor import Executor as Executor
 from norq.executor import Outcome as Outcome
 from norq.hookspecs import hookimpl as hookimpl
+from norq.journal import EntryState as EntryState
+from norq.journal import JournalError as JournalError
+from norq.journal import Ledger as Ledger
+from norq.journal import SqliteJournal as SqliteJournal
+from norq.journaled import asend_journaled as asend_journaled
+from norq.journaled import send_journaled as send_journaled
 from norq.message import Message as Message
 from norq.notification import Notification as Notification
 from norq.provider import InboundMessage as InboundMessage

@@ -26,7 +26,13 @@ class ErrorCode(StrEnum):
     CONNECT_ERROR = "connect_error"
     TIMEOUT = "timeout"
     CONNECTION_LOST = "connection_lost"
+    INTERRUPTED = "interrupted"
     BAD_RESPONSE = "bad_response"
+
+
+#: Failures after which the provider may have accepted the message after all: the
+#: request went out and no answer came back.
+UNCONFIRMED_CODES = frozenset({ErrorCode.TIMEOUT, ErrorCode.CONNECTION_LOST, ErrorCode.INTERRUPTED})
 
 
 def code_for_status(status: int) -> ErrorCode:
@@ -82,6 +88,12 @@ class Receipt:
     attempts: int = 0
     error: DeliveryFailure | None = None
     index: int | None = None
+
+    @property
+    def unconfirmed(self) -> bool:
+        """Failed without an answer: the provider may have accepted it, so a re-send may
+        duplicate the message (see docs/reliability.md)."""
+        return not self.ok and self.error is not None and self.error.code in UNCONFIRMED_CODES
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -34,10 +34,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType, TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from norq.errors import NorqError
 from norq.receipt import ErrorCode, Receipt
+
+if TYPE_CHECKING:
+    from norq.notification import Notification
 
 _SCHEMA_VERSION = 1
 _NO_DATA: Mapping[str, Any] = MappingProxyType({})
@@ -68,22 +71,17 @@ def state_for(receipt: Receipt) -> EntryState:
     return EntryState.UNCONFIRMED if receipt.unconfirmed else EntryState.FAILED
 
 
-def content_fingerprint(
-    channel: str,
-    body: str | None,
-    template: str | None,
-    data: Mapping[str, Any] | None,
-    provider: str | None,
-) -> str:
+def content_fingerprint(shared: Notification) -> str:
     """A digest of what every recipient of a run gets, so a resume can check it is the same run."""
-    shared = {
-        "channel": channel,
-        "body": body,
-        "template": template,
-        "data": dict(data or {}),
-        "provider": provider,
+    content = {
+        "channel": shared.channel,
+        "body": shared.body,
+        "template": shared.template,
+        "data": dict(shared.data),
+        "fields": dict(shared.fields),
+        "provider": shared.provider,
     }
-    text = json.dumps(shared, sort_keys=True, ensure_ascii=False, default=str)
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -262,7 +260,7 @@ class SqliteJournal:
             what = (
                 f"channel {stored.channel!r}"
                 if stored.channel != run.channel
-                else "a different body, template, data or provider"
+                else "a different body, template, data, fields or provider"
             )
             raise JournalError(
                 f"{self.path} records another send (started {stored.started_at:%Y-%m-%d %H:%M:%S}"

@@ -1,11 +1,13 @@
 """Bulk sends that keep a journal: a run stopped half-way resumes without duplicates.
 
 :func:`send_journaled` and :func:`asend_journaled` wrap ``notify_many`` and
-``anotify_many``. Each recipient is claimed in the journal before its request
-goes out and its receipt recorded when it returns; recipients already
-accepted, or whose earlier send went unanswered, are skipped (the provider is
-asked about the unanswered ones first, where it can list messages). Running
-the same call again with the same journal continues the run.
+``anotify_many`` with a :class:`~norq.journal.Ledger`. Each recipient is
+claimed in the ledger before its request goes out, and its receipt recorded
+the moment it comes back (through the bulk send's ``journal=`` seam);
+recipients already accepted, or whose earlier send went unanswered, are
+skipped, after asking the provider about the unanswered ones where it can
+list messages. Running the same call again with the same ledger continues
+the run.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from norq.journal import Claim, Ledger, RunInfo, content_fingerprint
+from norq.message import EMPTY
+from norq.notification import Notification
 from norq.receipt import Receipt
 
 if TYPE_CHECKING:
-    from norq.app import Norq, RecipientLike
+    from norq.app import Norq
+    from norq.bulk import RecipientLike
 
 #: Called with each recipient's row (its position in the input, from 1) and its claim:
 #: ``claim.granted`` false means skipped, ``claim.may_duplicate`` a re-send the caller allowed.
@@ -50,20 +55,13 @@ def send_journaled(
     recipient's claim: count the skipped ones and those that
     ``may_duplicate``. Only one sender may use a journal at a time.
     """
+    shared = Notification(channel, None, body, template, data or EMPTY, fields, provider)
     claims = _Claims(journal, resend_unconfirmed, on_claim)
-    yield from _open(norq, journal, channel, body, template, data, provider)
-    receipts = norq.notify_many(
-        channel,
-        claims.granted(recipients),
-        body=body,
-        template=template,
-        data=data,
-        provider=provider,
-        **fields,
-    )
+    yield from _open(norq, journal, shared)
+    receipts = norq.send_many(shared, claims.granted(recipients), journal=claims)
     try:
         for receipt in receipts:
-            yield claims.settle(receipt)
+            yield claims.renumbered(receipt)
     finally:
         # Stopped early (an exception, KeyboardInterrupt, the caller broke
         # off): a row claimed but without a receipt may have gone out.
@@ -87,39 +85,25 @@ async def asend_journaled(
 ) -> AsyncIterator[Receipt]:
     """:meth:`Norq.anotify_many` with a journal; as :func:`send_journaled`.
 
-    Receipts arrive in completion order. Cancelling the consumer records the
-    recipients still in flight as unconfirmed.
+    Receipts arrive in completion order. Closing or cancelling the consumer
+    records the recipients still in flight as unconfirmed.
     """
+    shared = Notification(channel, None, body, template, data or EMPTY, fields, provider)
     claims = _Claims(journal, resend_unconfirmed, on_claim)
-    for found in _open(norq, journal, channel, body, template, data, provider):
+    for found in _open(norq, journal, shared):
         yield found
-    receipts = norq.anotify_many(
-        channel,
-        claims.granted(recipients),
-        concurrency=concurrency,
-        body=body,
-        template=template,
-        data=data,
-        provider=provider,
-        **fields,
+    receipts = norq.asend_many(
+        shared, claims.granted(recipients), concurrency=concurrency, journal=claims
     )
     try:
         async for receipt in receipts:
-            yield claims.settle(receipt)
+            yield claims.renumbered(receipt)
     finally:
         await receipts.aclose()  # type: ignore[attr-defined]
         journal.settle_open()
 
 
-def _open(
-    norq: Norq,
-    journal: Ledger,
-    channel: str,
-    body: str | None,
-    template: str | None,
-    data: Mapping[str, Any] | None,
-    provider: str | None,
-) -> list[Receipt]:
+def _open(norq: Norq, journal: Ledger, shared: Notification) -> list[Receipt]:
     """Start or continue the run, then settle what a previous sender left open.
 
     Returns a receipt for each unanswered send the provider turned out to have.
@@ -127,43 +111,35 @@ def _open(
     from norq.reconcile import resolve_doubtful
 
     # Checks the channel, template and provider before the journal is touched.
-    norq.notify_many(channel, (), body=body, template=template, provider=provider)
-    fingerprint = content_fingerprint(channel, body, template, data, provider)
-    run = journal.open_run(RunInfo(channel, fingerprint, dt.datetime.now(dt.UTC)))
-    journal.settle_open()
-    answers = resolve_doubtful(
-        norq,
-        journal,
-        channel,
-        since=run.started_at,
-        body=body,
-        template=template,
-        data=data,
-        provider=provider,
+    norq.send_many(shared, ())
+    run = journal.open_run(
+        RunInfo(shared.channel, content_fingerprint(shared), dt.datetime.now(dt.UTC))
     )
+    journal.settle_open()
     return [
         Receipt(
             ok=True,
-            channel=channel,
-            provider=entry.provider or provider or norq.routing[channel][0],
+            channel=shared.channel,
+            provider=entry.provider or shared.provider or norq.routing[shared.channel][0],
             to=entry.to,
             message_id=message_id,
             attempts=0,
             index=entry.row - 1,
         )
-        for entry, message_id in answers
+        for entry, message_id in resolve_doubtful(norq, journal, shared, since=run.started_at)
         if message_id is not None
     ]
 
 
 class _Claims:
-    """Hands out the recipients the journal grants, remembering each one's row."""
+    """Hands the bulk send only the recipients the ledger grants, and records their
+    receipts as the bulk send's journal (:class:`norq.bulk.SendJournal`)."""
 
     def __init__(self, journal: Ledger, resend_unconfirmed: bool, on_claim: OnClaim | None):
         self._journal = journal
         self._resend_unconfirmed = resend_unconfirmed
         self._on_claim = on_claim
-        self._rows: dict[int, int] = {}  # position among those sent -> row, until settled
+        self._rows: dict[int, int] = {}  # position among those sent -> row, until renumbered
         self._sent = 0
 
     def granted(self, recipients: Iterable[RecipientLike]) -> Iterator[RecipientLike]:
@@ -178,17 +154,23 @@ class _Claims:
             self._sent += 1
             yield item
 
-    def settle(self, receipt: Receipt) -> Receipt:
+    def before(self, index: int, notification: Notification) -> None:
+        pass  # the claim already recorded the row as sending, before its message was built
+
+    def after(self, receipt: Receipt) -> None:
+        assert receipt.index is not None
+        self._journal.record_outcome(self._rows[receipt.index], receipt)
+
+    def renumbered(self, receipt: Receipt) -> Receipt:
         assert receipt.index is not None
         row = self._rows.pop(receipt.index)
-        self._journal.record_outcome(row, receipt)
         return dataclasses.replace(receipt, index=row - 1)
 
 
 def _address(item: Any) -> tuple[str, Mapping[str, Any]]:
     """A recipient's address and own data, as the journal keys them; never raises
     (a malformed recipient gets its failed receipt from the send itself)."""
-    from norq.app import Recipient
+    from norq.bulk import Recipient
 
     if isinstance(item, str):
         return item, {}

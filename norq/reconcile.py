@@ -9,10 +9,11 @@ arrived (safe to send again).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from norq.errors import MessageError, QueryError, UnsupportedOperation
 from norq.provider import MessageQuery
@@ -20,6 +21,7 @@ from norq.provider import MessageQuery
 if TYPE_CHECKING:
     from norq.app import Norq
     from norq.journal import JournalEntry, Ledger
+    from norq.notification import Notification
 
 logger = logging.getLogger("norq")
 
@@ -27,26 +29,18 @@ logger = logging.getLogger("norq")
 CLOCK_SKEW = dt.timedelta(seconds=60)
 
 
-def find_sent(
-    norq: Norq,
-    channel: str,
-    to: str,
-    *,
-    since: dt.datetime,
-    body: str | None = None,
-    template: str | None = None,
-    data: Mapping[str, Any] | None = None,
-    provider: str | None = None,
-) -> str | None:
-    """The id of a message to ``to`` with this content created since ``since``, or ``None``.
+def find_sent(norq: Norq, notification: Notification, *, since: dt.datetime) -> str | None:
+    """The id of a message like ``notification`` (same recipient, same text) created
+    since ``since``, or ``None``.
 
-    ``provider`` is the instance that was sent through (the route's first when
-    ``None``). Raises :class:`~norq.errors.UnsupportedOperation` when it cannot
-    list messages, and :class:`~norq.errors.QueryError` when the listing fails.
+    Asks ``notification.provider`` (the route's first when ``None``). Raises
+    :class:`~norq.errors.UnsupportedOperation` when it cannot list messages,
+    and :class:`~norq.errors.QueryError` when the listing fails.
     """
-    prepared = norq.prepare(channel, to, body=body, template=template, data=data, provider=provider)
+    prepared = norq.preview(notification)
     earliest = since.replace(microsecond=0) - CLOCK_SKEW
-    for message in norq.messages(MessageQuery(to=prepared.message.to), provider=prepared.provider):
+    query = MessageQuery(to=prepared.message.to)
+    for message in norq.messages(query, provider=prepared.provider):
         if message.date_created is not None and message.date_created < earliest:
             return None  # newest first: everything after this is older still
         if message.body == prepared.message.body:
@@ -55,36 +49,23 @@ def find_sent(
 
 
 def resolve_doubtful(
-    norq: Norq,
-    journal: Ledger,
-    channel: str,
-    *,
-    since: dt.datetime,
-    body: str | None = None,
-    template: str | None = None,
-    data: Mapping[str, Any] | None = None,
-    provider: str | None = None,
+    norq: Norq, journal: Ledger, shared: Notification, *, since: dt.datetime
 ) -> Iterator[tuple[JournalEntry, str | None]]:
     """Ask the provider about each row of ``journal`` whose send went unanswered.
 
-    Records each answer in the journal (:meth:`~norq.journal.Ledger.resolve`)
-    and yields ``(entry, message_id)``: an id if the provider has the message,
-    ``None`` if not. Stops when the provider cannot list messages; a failed
-    listing leaves its row unconfirmed and is logged.
+    ``shared`` is the run's notification, without a recipient. Records each
+    answer in the journal (:meth:`~norq.journal.Ledger.resolve`) and yields
+    ``(entry, message_id)``: an id if the provider has the message, ``None``
+    if not. Stops when the provider cannot list messages; a failed listing
+    leaves its row unconfirmed and is logged.
     """
     for entry in list(journal.doubtful()):
-        row_data = {**data, **entry.data} if data and entry.data else (entry.data or data)
+        notification = shared.for_recipient(entry.to, entry.data)
+        if entry.provider in norq.providers:
+            # Ask the provider that sent it, not the first of the route.
+            notification = dataclasses.replace(notification, provider=entry.provider)
         try:
-            message_id = find_sent(
-                norq,
-                channel,
-                entry.to,
-                since=since,
-                body=body,
-                template=template,
-                data=row_data if template is not None else None,
-                provider=entry.provider if entry.provider in norq.providers else provider,
-            )
+            message_id = find_sent(norq, notification, since=since)
         except UnsupportedOperation:
             return
         except (MessageError, QueryError) as exc:

@@ -19,12 +19,23 @@ EXAMPLE_WIDTH = 70
 
 @dataclass
 class Tally:
-    """Counts of a bulk send: delivered, and failed by normalised error code."""
+    """Counts of a bulk send: delivered, and failed by normalised error code.
+
+    A resumed run or a retry also counts the rows it did not send (accepted
+    earlier, or unanswered earlier and not to be re-sent), what the provider
+    said about unanswered rows, and the rows re-sent although an earlier send
+    may have arrived (``may_duplicate``).
+    """
 
     delivered: int = 0
     failed: int = 0
     by_code: dict[str, int] = field(default_factory=dict)
     examples: dict[str, str] = field(default_factory=dict)
+    skipped_accepted: int = 0
+    skipped_unconfirmed: int = 0
+    resolved_found: int = 0
+    resolved_missing: int = 0
+    may_duplicate: int = 0
 
     @property
     def done(self) -> int:
@@ -41,12 +52,24 @@ class Tally:
             message = receipt.error.message if receipt.error else "failed"
             self.examples[code] = f"row {row_number}: {message}"
 
+    def skip(self, previous: str | None) -> None:
+        """A row not sent: ``previous`` is its state in the journal."""
+        if previous == "accepted":
+            self.skipped_accepted += 1
+        else:
+            self.skipped_unconfirmed += 1
+
     def as_dict(self, elapsed: float) -> dict[str, Any]:
         return {
             "rows": self.done,
             "delivered": self.delivered,
             "failed": self.failed,
             "failed_by_code": dict(sorted(self.by_code.items())),
+            "skipped_accepted": self.skipped_accepted,
+            "skipped_unconfirmed": self.skipped_unconfirmed,
+            "found_at_provider": self.resolved_found,
+            "missing_at_provider": self.resolved_missing,
+            "may_duplicate": self.may_duplicate,
             "seconds": round(elapsed, 3),
         }
 
@@ -57,6 +80,14 @@ def summary_table(tally: Tally, elapsed: float) -> str:
     rows = [("delivered", f"{tally.delivered:,}", "")]
     for code, count in sorted(tally.by_code.items(), key=lambda item: (-item[1], item[0])):
         rows.append((f"failed: {code}", f"{count:,}", _shorten(tally.examples.get(code, ""))))
+    notes = [
+        ("skipped: accepted earlier", tally.skipped_accepted, "not sent again"),
+        ("skipped: unconfirmed", tally.skipped_unconfirmed, "--resend-unconfirmed sends them"),
+        ("found at provider", tally.resolved_found, "an unanswered send had arrived"),
+        ("not at provider", tally.resolved_missing, "an unanswered send had not; sent now"),
+        ("may be duplicates", tally.may_duplicate, "re-sent after an unanswered send"),
+    ]
+    rows.extend((label, f"{count:,}", note) for label, count, note in notes if count)
     rows.append(("total", f"{tally.done:,}", f"{_duration(elapsed)}, {rate:,.0f}/s"))
     width = max(len(label) for label, _, _ in rows)
     digits = max(len(count) for _, count, _ in rows)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -36,6 +38,7 @@ from norq.cli.rows import (
 if TYPE_CHECKING:
     from norq.app import Norq
     from norq.cli.progress import Progress, Tally
+    from norq.journal import SqliteJournal
     from norq.notification import Notification
     from norq.receipt import Receipt
     from norq.redaction import Redactor
@@ -50,7 +53,12 @@ Bulk: the CSV header names the columns; the recipient column is `to` (or
 that cannot be sent (say a malformed number) gets a failed receipt, so every
 row is accounted for. --retry-failed FILE re-sends the rows of a --receipts
 FILE that have no delivered receipt; give the same CHANNEL, --template or
---body and --data again. See docs/cli.md for the receipts format."""
+--body and --data again. Rows whose send got no answer (timeout, lost
+connection, interrupted) may have arrived: they are checked with the provider
+where it can list messages, else skipped unless --resend-unconfirmed.
+--journal FILE makes a --csv run resumable: on Ctrl-C or SIGTERM it stops
+reading, lets requests in flight finish (--grace), and --resume continues.
+See docs/cli.md and docs/reliability.md."""
 )
 @click.argument("channel")
 @click.option(
@@ -139,6 +147,30 @@ FILE that have no delivered receipt; give the same CHANNEL, --template or
     help="Bulk: re-send the failed rows of a --receipts FILE.",
 )
 @click.option(
+    "--resend-unconfirmed",
+    is_flag=True,
+    help="Bulk: also re-send rows whose earlier send got no answer (may duplicate them).",
+)
+@click.option(
+    "--journal",
+    "journal_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Bulk: record each row before and after its request in FILE (SQLite), to --resume.",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Bulk: continue the run in --journal FILE, skipping the rows already accepted.",
+)
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Bulk: on Ctrl-C or SIGTERM, how long requests in flight may finish.",
+)
+@click.option(
     "--progress",
     "progress_mode",
     type=click.Choice(["auto", "bar", "lines", "none"]),
@@ -168,6 +200,10 @@ def send(
     concurrency: int,
     receipts_path: Path | None,
     retry_path: Path | None,
+    resend_unconfirmed: bool,
+    journal_path: Path | None,
+    resume: bool,
+    grace: float,
     progress_mode: str,
 ) -> None:
     """Send a notification on CHANNEL to the --to recipients, or to every row of --csv.
@@ -176,7 +212,7 @@ def send(
     --json one receipt per line. A bulk send (--csv, --retry-failed) shows
     progress on stderr and prints a summary table at the end.
     """
-    _check_options(ctx, recipients, csv_path, retry_path, receipts_path, dry_run, template)
+    _check_options(ctx, recipients, csv_path, retry_path, dry_run, template, journal_path)
     data: dict[str, Any] = read_json_object(data_json, "--data-json") if data_json else {}
     data.update(parse_pairs(data_pairs, "--data"))
     fields = _fields(field_pairs, field_json_pairs)
@@ -191,18 +227,24 @@ def send(
     # Problems shared by every recipient (unknown channel, provider or template)
     # raise here, before any row is read; nothing is sent.
     norq.send_many(content, ())
+    from norq.cli.progress import Tally
+
+    tally = Tally()
+    plan = _BulkPlan(resend_unconfirmed=resend_unconfirmed, grace=grace)
+    # Unanswered sends the provider turned out to have: receipts for the log.
+    found: list[tuple[Row, Receipt]] = []
 
     with ExitStack() as stack:
         rows: Iterable[Row]
         total: int | None
         if retry_path is not None:
-            rows = failed_rows(retry_path, channel)
+            rows = _retry_rows(norq, content, retry_path, resend_unconfirmed, tally, found)
             total = len(rows)
         elif csv_path is not None:
             stream = _open_csv(csv_path)
-            if stream is not sys.stdin:
+            if stream is not sys.stdin.buffer:
                 stack.callback(stream.close)
-            rows = rows_from_csv(stream, to_column)
+            rows = rows_from_csv(stream, to_column, "<stdin>" if csv_path == "-" else csv_path)
             total = None
             if csv_path != "-" and progress_mode != "none" and not dry_run:
                 total = count_csv_rows(csv_path)
@@ -217,18 +259,29 @@ def send(
             failures = _dry_run(norq, content, rows, redactor, fmt, as_json)
             ctx.exit(FAILED if failures else 0)
 
+        if journal_path is not None:
+            plan.journal = _open_journal(journal_path, content, resume)
+            stack.callback(plan.journal.close)
+            if resume:
+                _resolve_doubtful(norq, content, plan.journal, tally, found)
+
         log = None
         if receipts_path is not None:
-            appending = retry_path is not None and _same_file(receipts_path, retry_path)
+            appending = (retry_path is not None and _same_file(receipts_path, retry_path)) or (
+                resume and receipts_path.exists()
+            )
             log = ReceiptLog(receipts_path, append=appending)
             stack.callback(log.close)
+            for row, receipt in found:
+                log.write(row, receipt)
         if csv_path is None and retry_path is None:
             assert isinstance(rows, list)
             failures = _send_each(norq, content, rows, log, as_json)
         else:
             failures = _send_bulk(
-                ctx, norq, content, rows, log, total, concurrency, progress_mode, as_json
-            )
+                ctx, norq, content, rows, log, total, plan, tally, concurrency, progress_mode,
+                as_json,
+            )  # fmt: skip
     ctx.exit(FAILED if failures else 0)
 
 
@@ -257,9 +310,9 @@ def _check_options(
     recipients: Sequence[str],
     csv_path: str | None,
     retry_path: Path | None,
-    receipts_path: Path | None,
     dry_run: bool,
     template: str | None,
+    journal_path: Path | None,
 ) -> None:
     given_sources = [("--to", recipients), ("--csv", csv_path), ("--retry-failed", retry_path)]
     sources = [name for name, value in given_sources if value]
@@ -270,13 +323,23 @@ def _check_options(
             f"use one of --to, --csv and --retry-failed, not {' and '.join(sources)}"
         )
     bulk = csv_path is not None or retry_path is not None
+    resuming = ctx.params["resume"] or retry_path is not None
     rules = [
         ("fmt", dry_run, "--format applies to --dry-run"),
         ("show_secrets", dry_run, "--show-secrets applies to --dry-run"),
         ("receipts_path", not dry_run, "a dry run sends nothing, so it writes no --receipts"),
+        ("journal_path", not dry_run, "a dry run sends nothing, so it keeps no --journal"),
+        ("journal_path", csv_path is not None, "--journal applies to --csv"),
+        ("resume", journal_path is not None, "--resume continues the run in a --journal FILE"),
+        (
+            "resend_unconfirmed",
+            resuming,
+            "--resend-unconfirmed applies to --resume and --retry-failed",
+        ),
         ("to_column", csv_path is not None, "--to-column applies to --csv"),
         ("concurrency", bulk, "--concurrency applies to --csv and --retry-failed"),
         ("progress_mode", bulk, "--progress applies to --csv and --retry-failed"),
+        ("grace", bulk, "--grace applies to --csv and --retry-failed"),
         ("data_pairs", template is not None, "--data fills a --template; there is none"),
         ("data_json", template is not None, "--data-json fills a --template; there is none"),
     ]
@@ -285,10 +348,11 @@ def _check_options(
             raise UsageFailure(message)
 
 
-def _open_csv(path: str) -> IO[str]:
+def _open_csv(path: str) -> IO[bytes]:
+    # Bytes: rows_from_csv decodes line by line, to name the row of a bad byte.
     if path == "-":
-        return sys.stdin
-    return open(path, encoding="utf-8-sig", newline="")
+        return sys.stdin.buffer
+    return open(path, "rb")
 
 
 def _same_file(first: Path, second: Path) -> bool:
@@ -385,6 +449,151 @@ def _receipt_text(receipt: Receipt) -> str:
     return f"failed    {receipt.to} via {receipt.provider}: {why} ({attempts})"
 
 
+@dataclass(slots=True)
+class _BulkPlan:
+    """How a bulk run treats rows already seen, and how it stops."""
+
+    resend_unconfirmed: bool = False
+    grace: float = 10.0
+    journal: SqliteJournal | None = None
+
+
+def _open_journal(path: Path, content: Notification, resume: bool) -> SqliteJournal:
+    from norq.journal import JournalError, RunInfo, SqliteJournal, content_fingerprint
+
+    if resume and not path.exists():
+        raise bad_value("--journal", f"{path} does not exist, so there is no run to --resume")
+    try:
+        journal = SqliteJournal(path)
+        stored = journal.stored_run()
+        if stored is None and resume:
+            journal.close()
+            raise bad_value("--journal", f"{path} records no run, so there is none to --resume")
+        if stored is not None and not resume:
+            journal.close()
+            raise bad_value(
+                "--journal",
+                f"{path} already records a send started {stored.started_at:%Y-%m-%d %H:%M:%S} "
+                "UTC; add --resume to continue it, or name a new journal file",
+            )
+        fingerprint = content_fingerprint(content)
+        journal.open_run(RunInfo(content.channel, fingerprint, dt.datetime.now(dt.UTC)))
+        if resume:
+            # A run killed outright left its in-flight rows as "sending".
+            journal.settle_open()
+    except JournalError as exc:
+        raise bad_value("--journal", str(exc)) from None
+    return journal
+
+
+def _resolve_doubtful(
+    norq: Norq,
+    content: Notification,
+    journal: SqliteJournal,
+    tally: Tally,
+    found: list[tuple[Row, Receipt]],
+) -> None:
+    """Ask the provider about every row whose earlier send went unanswered."""
+    from norq.reconcile import resolve_doubtful
+
+    run = journal.stored_run()
+    assert run is not None
+    for entry, message_id in resolve_doubtful(norq, journal, content, since=run.started_at):
+        if message_id is None:
+            tally.resolved_missing += 1
+            continue
+        tally.resolved_found += 1
+        row = Row(entry.row, entry.to, entry.data)
+        found.append((row, _found_receipt(content, row, entry.provider, message_id)))
+
+
+def _retry_rows(
+    norq: Norq,
+    content: Notification,
+    path: Path,
+    resend_unconfirmed: bool,
+    tally: Tally,
+    found: list[tuple[Row, Receipt]],
+) -> list[Row]:
+    """The rows --retry-failed sends: failed ones, and unanswered ones the provider lacks."""
+    from norq.errors import UnsupportedOperation
+
+    retry = failed_rows(path, content.channel)
+    rows = list(retry.failed)
+    asking = True
+    for row, provider, answered_at in retry.unconfirmed:
+        message_id: str | object | None = _UNKNOWN
+        if asking and answered_at is not None:
+            # The request went out at most a timeout and its retries before its receipt.
+            since = answered_at - _RECEIPT_LAG
+            try:
+                message_id = _ask_provider(norq, content, row, provider, since, tally)
+            except UnsupportedOperation:
+                asking = False
+        if isinstance(message_id, str):
+            found.append((row, _found_receipt(content, row, provider, message_id)))
+        elif message_id is None:
+            rows.append(row)
+        elif resend_unconfirmed:
+            tally.may_duplicate += 1
+            rows.append(row)
+        else:
+            tally.skipped_unconfirmed += 1
+    return sorted(rows, key=lambda row: row.number)
+
+
+_UNKNOWN = object()
+_RECEIPT_LAG = dt.timedelta(minutes=10)
+
+
+def _ask_provider(
+    norq: Norq,
+    content: Notification,
+    row: Row,
+    provider: str | None,
+    since: dt.datetime,
+    tally: Tally,
+) -> str | object | None:
+    """The message id the provider holds for ``row``, ``None`` if none, or ``_UNKNOWN``
+    if the listing failed. Raises UnsupportedOperation if the provider cannot list."""
+    import dataclasses
+
+    from norq.errors import MessageError, QueryError
+    from norq.reconcile import find_sent
+
+    notification = content.for_recipient(row.to, row.data)
+    if provider in norq.providers:
+        notification = dataclasses.replace(notification, provider=provider)
+    try:
+        message_id = find_sent(norq, notification, since=since)
+    except (MessageError, QueryError) as exc:
+        click.echo(
+            norq.redactor.text(f"norq: could not check row {row.number} ({row.to}): {exc}"),
+            err=True,
+        )
+        return _UNKNOWN
+    if message_id is None:
+        tally.resolved_missing += 1
+    else:
+        tally.resolved_found += 1
+    return message_id
+
+
+def _found_receipt(
+    content: Notification, row: Row, provider: str | None, message_id: str
+) -> Receipt:
+    from norq.receipt import Receipt
+
+    return Receipt(
+        ok=True,
+        channel=content.channel,
+        provider=provider or content.provider or "",
+        to=row.to,
+        message_id=message_id,
+        attempts=0,
+    )
+
+
 def _send_bulk(
     ctx: click.Context,
     norq: Norq,
@@ -392,6 +601,8 @@ def _send_bulk(
     rows: Iterable[Row],
     log: ReceiptLog | None,
     total: int | None,
+    plan: _BulkPlan,
+    tally: Tally,
     concurrency: int,
     progress_mode: str,
     as_json: bool,
@@ -400,35 +611,86 @@ def _send_bulk(
     import asyncio
     import logging
 
-    from norq.cli.progress import Tally, make_progress, summary_table
+    from norq.cli.progress import make_progress, summary_table
 
     if not ctx.find_root().params.get("debug"):
         # Per-request retry warnings would bury the progress; the summary and
         # the receipts say what failed.
         logging.getLogger("norq").setLevel(logging.ERROR)
-    tally = Tally()
     progress = make_progress(progress_mode, sys.stderr, total)
     started = time.monotonic()
+    stop = _Stop()
     try:
-        asyncio.run(_deliver_all(norq, content, rows, concurrency, log, tally, progress))
+        asyncio.run(
+            _deliver_all(norq, content, rows, concurrency, log, plan, tally, progress, stop)
+        )
     finally:
         progress.close(tally)
+        if log is not None:
+            log.flush()
+        norq.close()
     elapsed = time.monotonic() - started
     if as_json:
-        click.echo(dumps(tally.as_dict(elapsed)))
+        summary = tally.as_dict(elapsed)
+        if stop.signal_name is not None:
+            summary["stopped_by"] = stop.signal_name
+        click.echo(dumps(summary))
     else:
         click.echo(norq.redactor.text(summary_table(tally, elapsed)))
-        if tally.failed and log is not None:
-            click.echo(
-                f"norq: re-send the {tally.failed} failed rows with --retry-failed {log.path}",
-                err=True,
-            )
-        elif tally.failed:
-            click.echo(
-                "norq: pass --receipts FILE to record the failed rows for --retry-failed",
-                err=True,
-            )
+    _advise(norq, tally, log, plan, stop)
+    if stop.input_error is not None:
+        raise stop.input_error
+    if stop.signal_name is not None:
+        ctx.exit(128 + stop.signal_number)
     return tally.failed
+
+
+def _advise(norq: Norq, tally: Tally, log: ReceiptLog | None, plan: _BulkPlan, stop: _Stop) -> None:
+    """What to do next, on stderr: how to resume, what to retry."""
+
+    def say(text: str) -> None:
+        click.echo(norq.redactor.text("norq: " + text), err=True)
+
+    if stop.stopped:
+        why = stop.signal_name or "an input error"
+        in_flight = (
+            f"{stop.unfinished:,} requests still in flight after the grace period were "
+            "recorded as unconfirmed (interrupted)"
+            if stop.unfinished
+            else "every request in flight finished"
+        )
+        say(f"stopped by {why} after reading {stop.rows_read:,} rows; {in_flight}")
+        if plan.journal is not None:
+            say(f"resume with the same command and --resume (journal {plan.journal.path})")
+        else:
+            say("rows not yet read were not sent; pass --journal FILE to be able to --resume")
+    if tally.skipped_unconfirmed:
+        say(
+            f"{tally.skipped_unconfirmed:,} rows got no answer earlier and the provider could "
+            "not be asked; they were not sent again (add --resend-unconfirmed to send them, "
+            "which may duplicate them)"
+        )
+    if tally.failed and log is not None and plan.journal is None:
+        say(f"re-send the {tally.failed} failed rows with --retry-failed {log.path}")
+    elif tally.failed and plan.journal is not None and not stop.stopped:
+        say(f"re-send the {tally.failed} failed rows with the same command and --resume")
+    elif tally.failed and log is None:
+        say("pass --receipts FILE to record the failed rows for --retry-failed")
+
+
+class _Stop:
+    """Why and where a bulk run stopped early: a signal, or a bad row in the input."""
+
+    def __init__(self) -> None:
+        self.signal_name: str | None = None
+        self.signal_number = 0
+        self.input_error: click.ClickException | None = None
+        self.rows_read = 0
+        self.unfinished = 0
+
+    @property
+    def stopped(self) -> bool:
+        return self.signal_name is not None or self.input_error is not None
 
 
 async def _deliver_all(
@@ -437,28 +699,124 @@ async def _deliver_all(
     rows: Iterable[Row],
     concurrency: int,
     log: ReceiptLog | None,
+    plan: _BulkPlan,
     tally: Tally,
     progress: Progress,
+    stop: _Stop,
 ) -> None:
-    from norq.bulk import Recipient
+    import asyncio
+    import contextlib
+    import signal
 
-    # Rows in flight, by their position in the input; receipts come back in
-    # completion order carrying that position. Bounded by the concurrency.
+    from norq.bulk import Recipient
+    from norq.journal import JournalError
+
+    journal = plan.journal
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()  # stop reading rows
+    hurry = asyncio.Event()  # a second signal: do not wait for the grace period
+
+    def on_signal(number: int) -> None:
+        if stopping.is_set():
+            hurry.set()
+            return
+        stop.signal_number = number
+        stop.signal_name = signal.Signals(number).name
+        stopping.set()
+
+    handled = []
+    for number in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(number, on_signal, number)
+            handled.append(number)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # not the main thread, or no signals here: the default applies
+
+    # Rows in flight, by their position among the recipients handed out;
+    # receipts come back in completion order carrying that position.
     pending: dict[int, Row] = {}
 
     def recipients() -> Iterable[Recipient]:
-        for index, row in enumerate(rows):
-            pending[index] = row
-            yield Recipient(row.to, data=row.data)
+        handed_out = 0
+        try:
+            for row in rows:
+                if stopping.is_set():
+                    return
+                stop.rows_read += 1
+                if journal is not None:
+                    claim = journal.claim(
+                        row.number, row.to, row.data, resend_unconfirmed=plan.resend_unconfirmed
+                    )
+                    if not claim.granted:
+                        tally.skip(claim.previous)
+                        continue
+                    tally.may_duplicate += claim.may_duplicate
+                pending[handed_out] = row
+                handed_out += 1
+                yield Recipient(row.to, data=row.data or None)
+        except click.ClickException as exc:
+            # A bad row (bytes, quoting) ends the input; the rows in flight still finish.
+            stop.input_error = exc
+            stopping.set()
+        except JournalError as exc:
+            stop.input_error = bad_value("--journal", str(exc))
+            stopping.set()
 
-    try:
+    def settle(row: Row, receipt: Receipt) -> None:
+        tally.add(row.number, receipt)
+        if journal is not None:
+            journal.record_outcome(row.number, receipt)
+        if log is not None:
+            log.write(row, receipt)
+        progress.update(tally)
+
+    async def consume() -> None:
         receipts = norq.asend_many(content, recipients(), concurrency=concurrency)
         async for receipt in receipts:
             assert receipt.index is not None
-            row = pending.pop(receipt.index)
-            tally.add(row.number, receipt)
-            if log is not None:
-                log.write(row, receipt)
-            progress.update(tally)
+            settle(pending.pop(receipt.index), receipt)
+
+    sending = asyncio.create_task(consume())
+    stopped = asyncio.create_task(stopping.wait())
+    hurried = asyncio.create_task(hurry.wait())
+    try:
+        await asyncio.wait({sending, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not sending.done():
+            # Rows are no longer read; the requests in flight get the grace period.
+            await asyncio.wait(
+                {sending, hurried}, timeout=plan.grace, return_when="FIRST_COMPLETED"
+            )
+        if not sending.done():
+            sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
+        else:
+            await sending
     finally:
+        for task in (stopped, hurried):
+            task.cancel()
+        for number in handled:
+            loop.remove_signal_handler(number)
+        stop.unfinished = len(pending)
+        for row in pending.values():
+            settle(row, _interrupted_receipt(norq, content, row))
+        if journal is not None:
+            journal.settle_open()
         await norq.aclose()
+
+
+def _interrupted_receipt(norq: Norq, content: Notification, row: Row) -> Receipt:
+    from norq.receipt import DeliveryFailure, ErrorCode, Receipt
+
+    return Receipt(
+        ok=False,
+        channel=content.channel,
+        provider=content.provider or norq.routing[content.channel][0],
+        to=row.to,
+        attempts=1,
+        error=DeliveryFailure(
+            ErrorCode.INTERRUPTED,
+            "the run stopped while this request was in flight; the provider may or may not "
+            "have accepted it",
+        ),
+    )

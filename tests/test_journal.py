@@ -20,10 +20,11 @@ from norq.journal import (
     content_fingerprint,
     state_for,
 )
+from norq.notification import Notification
 from norq.receipt import DeliveryFailure, ErrorCode, Receipt
 
 TO = "+15551230001"
-RUN = RunInfo("sms", content_fingerprint("sms", "hi", None, None, None), dt.datetime.now(dt.UTC))
+RUN = RunInfo("sms", content_fingerprint(Notification("sms", None, "hi")), dt.datetime.now(dt.UTC))
 
 
 def _receipt(ok: bool = True, code: str | None = None) -> Receipt:
@@ -164,7 +165,7 @@ def test_a_journal_refuses_another_run(tmp_path: Path, channel: str, body: str, 
     path = tmp_path / "run.db"
     with SqliteJournal(path) as first:
         first.open_run(RUN)
-    other = RunInfo(channel, content_fingerprint(channel, body, None, None, None), RUN.started_at)
+    other = RunInfo(channel, content_fingerprint(Notification(channel, None, body)), RUN.started_at)
     with SqliteJournal(path) as second, pytest.raises(JournalError, match=why):
         second.open_run(other)
 

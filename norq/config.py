@@ -106,13 +106,11 @@ class WebhookSettings(_Section):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(
-                f"{value!r} is not an http(s) URL; give the URL Twilio requests, "
+                "is not an http(s) URL; give the URL Twilio requests, "
                 "such as https://hooks.example.com/twilio"
             )
         if parts.query or parts.fragment:
-            raise ValueError(
-                f"{value!r} must not have a query or fragment; the request adds its own"
-            )
+            raise ValueError("must not have a query or fragment; the request adds its own")
         return value.rstrip("/")
 
 

@@ -47,6 +47,21 @@ def check(file: str | None) -> None:
         click.echo(norq.redactor.text(describe_config(norq.config, norq.redactor)))
 
 
+@config.command()
+def schema() -> None:
+    """Print the JSON Schema of norq.yaml for the installed providers.
+
+    Save it and point your editor at it, for completion and checking as you
+    type: `norq config schema > norq.schema.json`, then put
+    `# yaml-language-server: $schema=norq.schema.json` at the top of norq.yaml."""
+    import json
+
+    from norq.config_schema import config_json_schema
+    from norq.plugins import get_plugin_manager, provider_registry
+
+    click.echo(json.dumps(config_json_schema(provider_registry(get_plugin_manager())), indent=2))
+
+
 def describe_config(config: NorqConfig, redactor: Redactor) -> str:
     lines = ["providers:"]
     if not config.providers:

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 @json_option("Print the providers as a JSON list.")
 def providers(as_json: bool) -> None:
     """List the installed provider types: the plugin package that provides each,
-    its version, channels and config fields (required or optional, with the
-    NORQ_* environment variables that can set them)."""
+    its version, channels and config fields, taken from each provider's config
+    model: type (with the choices of a fixed set), required or optional,
+    default, description, and the NORQ_* environment variable that can set it."""
     from norq.plugins import get_plugin_manager, provider_registry
 
     registry = provider_registry(get_plugin_manager())
@@ -48,6 +49,8 @@ def describe_provider(name: str, entry: RegisteredProvider) -> dict[str, Any]:
         fields.append(
             {
                 "name": key,
+                "type": describe_type(info.annotation) + _bounds(info.metadata),
+                "choices": list(literal_choices(info.annotation)) or None,
                 "required": info.is_required(),
                 "secret": secret,
                 "default": default,
@@ -79,15 +82,72 @@ def _provider_text(item: dict[str, Any]) -> str:
     lines.append("  config:")
     width = max(len(field["name"]) for field in item["config"])
     for field in item["config"]:
-        notes = ["required" if field["required"] else "optional"]
-        if field["secret"]:
-            notes.append("secret")
+        notes = [field["type"], "required" if field["required"] else "optional"]
         if field["default"] is not None:
-            notes.append(f"default {field['default']}")
+            notes.append(f"default {_scalar(field['default'])}")
         if field["env"]:
             notes.append(f"env {field['env']}")
-        lines.append(f"    {field['name']:<{width}}  {', '.join(notes)}")
+        about = f" - {field['description']}" if field["description"] else ""
+        lines.append(f"    {field['name']:<{width}}  {', '.join(notes)}{about}")
     return "\n".join(lines)
+
+
+def _bounds(metadata: list[Any]) -> str:
+    """``" (>= 1, <= 14400)"`` from a field's ``ge``/``gt``/``le``/``lt`` constraints."""
+    signs = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+    found = [
+        f"{sign} {getattr(item, key)}"
+        for item in metadata
+        for key, sign in signs.items()
+        if getattr(item, key, None) is not None
+    ]
+    return f" ({', '.join(found)})" if found else ""
+
+
+def _scalar(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def literal_choices(annotation: Any) -> tuple[Any, ...]:
+    """The values of a ``Literal`` in ``annotation`` (also inside ``... | None``)."""
+    from typing import Literal, get_args, get_origin
+
+    if get_origin(annotation) is Literal:
+        return get_args(annotation)
+    return tuple(choice for arg in get_args(annotation) for choice in literal_choices(arg))
+
+
+def describe_type(annotation: Any) -> str:
+    """A field's type in words: ``text``, ``integer``, ``one of stdout, stderr``..."""
+    import types
+    from decimal import Decimal
+    from typing import Literal, Union, get_args, get_origin
+
+    from pydantic import BaseModel, SecretBytes, SecretStr
+
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Literal:
+        return "one of " + ", ".join(_scalar(choice) for choice in args)
+    if origin in (Union, types.UnionType):
+        return " or ".join(describe_type(arg) for arg in args if arg is not type(None))
+    if origin in (list, tuple, set, frozenset):
+        return f"list of {describe_type(args[0])}" if args else "list"
+    if origin is dict:
+        return f"mapping of {describe_type(args[1])}" if len(args) == 2 else "mapping"
+    if origin is not None and args:  # Annotated[...] and the like: the type inside
+        return describe_type(args[0])
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "mapping"
+    names: dict[Any, str] = {
+        str: "text",
+        SecretStr: "secret text",
+        SecretBytes: "secret text",
+        int: "integer",
+        float: "number",
+        Decimal: "decimal",
+        bool: "true/false",
+    }
+    return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
 
 
 @click.command()

@@ -21,14 +21,24 @@ def test_providers_lists_package_version_channels_and_config_fields(
         "  A Twilio-shaped SMS API for tests",
         "  channels: sms",
         "  config:",
-        "    base_url    required, env NORQ_FAKESMS_BASE_URL",
-        "    key_sid     optional, default KEY123, env NORQ_FAKESMS_KEY_SID",
-        "    key_secret  required, secret, env NORQ_FAKESMS_KEY_SECRET",
-        "    token       optional, secret, env NORQ_FAKESMS_TOKEN",
-        "    sender      optional, default +15005550006, env NORQ_FAKESMS_SENDER",
+        "    base_url    text, required, env NORQ_FAKESMS_BASE_URL",
+        "    key_sid     text, optional, default KEY123, env NORQ_FAKESMS_KEY_SID",
+        "    key_secret  secret text, required, env NORQ_FAKESMS_KEY_SECRET",
+        "    token       secret text, optional, env NORQ_FAKESMS_TOKEN",
+        "    sender      text, optional, default +15005550006, env NORQ_FAKESMS_SENDER",
     ]
     console = next(b for b in block if b.startswith("console"))
     assert console.splitlines()[0].startswith("console  (norq ")
+    # Choices, defaults and descriptions come from the provider's config model.
+    assert console.splitlines()[-1] == (
+        "    stream  one of stdout, stderr, optional, default stdout"
+        " - Where notifications are printed"
+    )
+    twilio = next(b for b in block if b.startswith("twilio"))
+    assert (
+        "    validity_period        integer (>= 1, <= 14400), optional, "
+        "env NORQ_TWILIO_VALIDITY_PERIOD - Seconds a message may queue"
+    ) in twilio.splitlines()
 
 
 def test_providers_as_json(run: Run, fakesms: None) -> None:
@@ -39,12 +49,21 @@ def test_providers_as_json(run: Run, fakesms: None) -> None:
     secret = next(f for f in listing["fakesms"]["config"] if f["name"] == "key_secret")
     assert secret == {
         "name": "key_secret",
+        "type": "secret text",
+        "choices": None,
         "required": True,
         "secret": True,
         "default": None,
         "env": "NORQ_FAKESMS_KEY_SECRET",
         "description": None,
     }
+    (stream,) = listing["console"]["config"]
+    assert (stream["type"], stream["choices"], stream["default"]) == (
+        "one of stdout, stderr",
+        ["stdout", "stderr"],
+        "stdout",
+    )
+    assert stream["description"] == "Where notifications are printed"
 
 
 def test_plugins_as_json_like_llm_plugins(run: Run) -> None:

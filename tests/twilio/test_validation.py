@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import norq
+from norq.config import field_keys
 from norq.providers.twilio import TwilioConfig
 from tests.twilio.conftest import (
+    API_KEY_SECRET,
     AUTH_TOKEN,
     MESSAGES_URL,
     RECIPIENT,
@@ -129,6 +131,37 @@ def test_all_config_problems_are_reported_together(make_norq: MakeNorq) -> None:
 )
 def test_accepted_senders(sender: str) -> None:
     assert TwilioConfig.model_validate(twilio_config(**{"from": sender})).from_ == sender
+
+
+@pytest.mark.parametrize(
+    ("written", "sender"), [(447700900000, "+447700900000"), (898211, "898211")]
+)
+def test_an_unquoted_yaml_number_is_a_sender(written: int, sender: str) -> None:
+    # YAML reads `from: +447700900000` as the number 447700900000.
+    assert TwilioConfig.model_validate(twilio_config(**{"from": written})).from_ == sender
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        {"api_key_secret": [API_KEY_SECRET]},
+        {"api_key_secret": {"value": API_KEY_SECRET}},
+        {"api_key_sid": None, "api_key_secret": None, "auth_token": [AUTH_TOKEN]},
+        {"api_key_sid": None, "api_key_secret": None, "auth_token": {"t": AUTH_TOKEN}},
+        {"api_key_sid": API_KEY_SECRET},  # a secret pasted into the wrong key
+        {"validity_period": AUTH_TOKEN},
+    ],
+)
+def test_a_secret_of_the_wrong_type_is_never_echoed(
+    make_norq: MakeNorq, mode: dict[str, Any]
+) -> None:
+    # config_errors checks no secret appears in the message; so for the pydantic error.
+    text = config_errors(make_norq, **mode)
+    assert "providers.twilio.config." in text
+    with pytest.raises(ValidationError) as caught:
+        TwilioConfig.model_validate(twilio_config(**mode))
+    for secret in SECRETS:
+        assert secret not in str(caught.value)
 
 
 def test_max_price_keeps_its_written_precision() -> None:
@@ -269,3 +302,15 @@ def test_bulk_send_turns_a_bad_recipient_into_a_failed_receipt(
 @given(st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True))
 def test_any_e164_number_is_a_sender(number: str) -> None:
     assert TwilioConfig.model_validate(twilio_config(**{"from": number})).from_ == number
+
+
+@given(st.text(max_size=20).map(lambda suffix: f"s3cr3t-{suffix}".strip()))
+def test_no_key_repeats_a_rejected_value(value: str) -> None:
+    # Whatever key a secret is pasted into, a rejection does not print it.
+    for key in field_keys(TwilioConfig):
+        wrong: Any = [value] if key == "from" else value
+        try:
+            TwilioConfig.model_validate(twilio_config(**{key: wrong}))
+        except ValidationError as exc:  # some keys take any text: nothing to check then
+            assert value not in str(exc)  # noqa: PT017
+            assert all(value not in e["msg"] for e in exc.errors())  # noqa: PT017

@@ -43,14 +43,17 @@ def _check_sid(value: str, pattern: re.Pattern[str], what: str) -> str:
     if not pattern.fullmatch(value):
         prefix = pattern.pattern[:2]
         raise ValueError(
-            f"{value!r} is not a {what}: expected {prefix!r} followed by 32 hex digits, "
+            f"is not a {what}: expected {prefix!r} followed by 32 hex digits, "
             "as shown in the Twilio Console"
         )
     return value
 
 
 def check_http_url(value: str, what: str) -> str:
-    """``value`` if it is an absolute http(s) URL with a host, else a ValueError saying so."""
+    """``value`` if it is an absolute http(s) URL with a host, else a ValueError saying so.
+
+    Config errors never repeat the value: it may be a secret typed into the wrong key.
+    """
     try:
         parts = urlsplit(value)
         port_ok = parts.port is None or parts.port > 0
@@ -64,9 +67,7 @@ def check_http_url(value: str, what: str) -> str:
         or not parts.hostname
         or any(char.isspace() for char in value)
     ):
-        raise ValueError(
-            f"{what} {value!r} is not an http(s) URL: write it like https://example.com/path"
-        )
+        raise ValueError(f"{what} is not an http(s) URL: write it like https://example.com/path")
     return value
 
 
@@ -108,7 +109,7 @@ def _sender(value: str | None) -> str | None:
     if ALPHANUMERIC_SENDER.fullmatch(value):
         return value
     raise ValueError(
-        f"{value!r} is not a sender Twilio accepts: use an E.164 number (+15551234567), "
+        "is not a sender Twilio accepts: use an E.164 number (+15551234567), "
         "a short code (digits only) or an alphanumeric sender ID (up to 11 letters, "
         "digits and spaces, at least one letter)"
     )
@@ -120,7 +121,7 @@ def _status_callback(value: str | None) -> str | None:
     check_http_url(value, "status_callback")
     if "_" in (urlsplit(value).hostname or ""):
         raise ValueError(
-            f"status_callback {value!r}: Twilio rejects hostnames containing '_'; "
+            "status_callback: Twilio rejects hostnames containing '_'; "
             "use a hostname without underscores"
         )
     return value
@@ -136,14 +137,12 @@ def _max_price(value: Any) -> Decimal | None:
     try:
         price = Decimal(str(value).strip())
     except InvalidOperation:
-        raise ValueError(
-            f'{value!r} is not a decimal number of US dollars (write it like "0.05")'
-        ) from None
+        raise ValueError('is not a decimal number of US dollars (write it like "0.05")') from None
     if not price.is_finite() or price <= 0:
-        raise ValueError(f"{value!r} must be a positive amount of US dollars")
+        raise ValueError("must be a positive amount of US dollars")
     exponent = price.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -4:
-        raise ValueError(f"{value!r} has more than 4 decimal places; Twilio accepts up to 4")
+        raise ValueError("has more than 4 decimal places; Twilio accepts up to 4")
     return price
 
 
@@ -153,14 +152,14 @@ def _base_url(value: str | None) -> str | None:
     check_http_url(value, "base_url")
     parts = urlsplit(value)
     if parts.query or parts.fragment:
-        raise ValueError(f"base_url {value!r} must not have a query or fragment")
+        raise ValueError("base_url must not have a query or fragment")
     return value.rstrip("/")
 
 
 def _host_label(value: str | None) -> str | None:
     if value is not None and not _HOST_LABEL.fullmatch(value):
         raise ValueError(
-            f"{value!r} is not a Twilio edge or region name: use lowercase letters, "
+            "is not a Twilio edge or region name: use lowercase letters, "
             "digits and '-' (edge: dublin, region: ie1)"
         )
     return value

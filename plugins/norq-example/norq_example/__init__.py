@@ -30,7 +30,7 @@ __version__ = "0.1.0"
 def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"{value!r} is not an http(s) URL: write it like https://example.com/hook")
+        raise ValueError("is not an http(s) URL: write it like https://example.com/hook")
     return value
 
 

@@ -10,7 +10,7 @@ are :mod:`norq.queries`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
@@ -33,6 +33,7 @@ from norq.router import Router
 
 if TYPE_CHECKING:
     from norq.executor import Executor
+    from norq.limits import LimitStore, Throttle
     from norq.transports import Transport
 
 
@@ -62,6 +63,7 @@ class Norq:
         executor: Executor | None = None,
         console_stream: IO[str] | None = None,
         transports: Mapping[str, Transport] | None = None,
+        limit_store: LimitStore | None = None,
     ) -> None:
         if executor is not None and (console_stream is not None or transports):
             raise ValueError(
@@ -78,6 +80,8 @@ class Norq:
         self._built_executor = executor
         self._hooks = Hooks(self._pm)
         self.redactor = Redactor(config.secret_values())
+        self._limit_store = limit_store
+        self._throttles: dict[tuple[str, bool], Throttle | None] = {}
 
     @property
     def _executor(self) -> Executor:
@@ -98,6 +102,51 @@ class Norq:
                 transports=self._transports,
             )
         return executor
+
+    def _throttle(self, provider: Provider, *, query: bool = False) -> Throttle | None:
+        """The rate limits of ``provider``, built on its first send; ``None`` if it has none.
+
+        A ``query`` (status, listing) counts against the instance's limits but
+        not its sender's: it sends no message.
+        """
+        key = (provider.instance, query)
+        try:
+            return self._throttles[key]
+        except KeyError:
+            pass
+        throttle = None
+        limits = provider.rate_limits
+        if query:
+            limits = replace(limits, sender_per_second=None)
+        if limits.active:
+            from norq.limits import Throttle
+
+            throttle = Throttle(
+                provider.instance,
+                limits,
+                self._limits_store(),
+                sender=provider.sender,
+                # A lease outlives the longest request, so only a dead sender's expires.
+                lease=2 * (self.config.executor.timeout + self.config.executor.connect_timeout),
+            )
+        self._throttles[key] = throttle
+        return throttle
+
+    def _limits_store(self) -> LimitStore:
+        store = self._limit_store
+        if store is None:
+            celery = self.config.celery
+            if celery is not None:
+                # Redis is configured: every process sending for this config shares one limit.
+                from norq.jobs.redis_limits import RedisLimitStore
+
+                store = RedisLimitStore.from_url(celery.store_url)
+            else:
+                from norq.limits import LocalLimitStore
+
+                store = LocalLimitStore()
+            self._limit_store = store
+        return store
 
     # -- construction ---------------------------------------------------------
 
@@ -219,7 +268,7 @@ class Norq:
     def send(self, notification: Notification) -> Receipt:
         """:meth:`notify` for a :class:`Notification` value."""
         chain, message = self._compose(notification)
-        receipt = deliver(message, chain, self._executor, self._hooks)
+        receipt = deliver(message, chain, self._executor, self._hooks, throttle=self._throttle)
         if not receipt.ok:
             raise DeliveryError(receipt)
         return receipt
@@ -227,7 +276,9 @@ class Norq:
     async def asend(self, notification: Notification) -> Receipt:
         """Async :meth:`send`."""
         chain, message = self._compose(notification)
-        receipt = await adeliver(message, chain, self._executor, self._hooks)
+        receipt = await adeliver(
+            message, chain, self._executor, self._hooks, throttle=self._throttle
+        )
         if not receipt.ok:
             raise DeliveryError(receipt)
         return receipt
@@ -342,7 +393,8 @@ class Norq:
     def status(self, message_id: str, *, provider: str | None = None) -> MessageStatus:
         """Fetch one message's current status from its provider."""
         chosen = queries.query_provider(self.providers, provider)
-        return queries.status(self._executor, chosen, message_id)
+        throttle = self._throttle(chosen, query=True)
+        return queries.status(self._executor, chosen, message_id, throttle)
 
     def messages(
         self,
@@ -353,17 +405,24 @@ class Norq:
     ) -> Iterator[MessageStatus]:
         """Sent messages matching ``query``, newest first, fetched page by page as consumed."""
         chosen = queries.query_provider(self.providers, provider)
-        return queries.messages(self._executor, chosen, query or MessageQuery(), limit)
+        throttle = self._throttle(chosen, query=True)
+        return queries.messages(self._executor, chosen, query or MessageQuery(), limit, throttle)
 
     # -- lifecycle ----------------------------------------------------------
 
     def close(self) -> None:
         if self._built_executor is not None:
             self._built_executor.close()
+        self._close_stores()
 
     async def aclose(self) -> None:
         if self._built_executor is not None:
             await self._built_executor.aclose()
+        self._close_stores()
+
+    def _close_stores(self) -> None:
+        if self._limit_store is not None:
+            self._limit_store.close()
 
     def __enter__(self) -> Norq:
         return self
@@ -402,12 +461,14 @@ class Norq:
     def _deliver_indexed(
         self, message: Message, chain: tuple[Provider, ...], index: int
     ) -> Receipt:
-        return deliver(message, chain, self._executor, self._hooks, index)
+        return deliver(message, chain, self._executor, self._hooks, index, throttle=self._throttle)
 
     async def _adeliver_indexed(
         self, message: Message, chain: tuple[Provider, ...], index: int
     ) -> Receipt:
-        return await adeliver(message, chain, self._executor, self._hooks, index)
+        return await adeliver(
+            message, chain, self._executor, self._hooks, index, throttle=self._throttle
+        )
 
 
 # -- the module-level API ------------------------------------------------------

@@ -28,6 +28,7 @@ from pydantic_core import ErrorDetails
 
 from norq.errors import ConfigError
 from norq.interpolation import InterpolationError, interpolate
+from norq.limits import RateLimits
 from norq.plugins import RegisteredProvider
 from norq.provider import Provider, ProviderConfig
 from norq.templates import Templates, load_template_dir
@@ -67,12 +68,43 @@ class RetrySettings(_Section):
         return self.model_dump(exclude_none=True)
 
 
+class RateLimitSettings(_Section):
+    """``providers.<name>.rate_limits``: overrides of the provider's documented limits.
+
+    ``0`` turns a limit off; ``sender_per_second: auto`` asks the provider for the
+    documented rate of its sender's kind (Twilio: long code 1, toll-free 3, short code 100).
+    """
+
+    requests_per_second: float | None = Field(
+        default=None, ge=0, description="Requests per second of this instance (0: no limit)"
+    )
+    max_in_flight: int | None = Field(
+        default=None, ge=0, description="Requests in flight at once (0: no limit)"
+    )
+    sender_per_second: float | Literal["auto"] | None = Field(
+        default=None, description="Messages per second from one sender, or auto (0: no limit)"
+    )
+
+    @field_validator("sender_per_second", mode="before")
+    @classmethod
+    def _rate_or_auto(cls, value: Any) -> Any:
+        if value is None or value == "auto":
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+            raise ValueError(
+                f"{value!r} is not a rate: write messages per second as a number (0 for no "
+                "limit), or auto for the provider's documented rate for the sender's kind"
+            )
+        return float(value)
+
+
 class ProviderSettings(_Section):
     """``providers.<name>``: one configured provider instance."""
 
     type: str | None = Field(default=None, description="Provider type; defaults to the name")
     config: dict[str, Any] = Field(default_factory=dict, description="The provider's settings")
     retry: RetrySettings | None = None
+    rate_limits: RateLimitSettings | None = None
 
 
 class ExecutorSettings(_Section):
@@ -114,6 +146,56 @@ class WebhookSettings(_Section):
         return value.rstrip("/")
 
 
+class CelerySettings(_Section):
+    """``celery``: bulk jobs on Celery workers, with Redis as broker and store (norq.jobs)."""
+
+    broker_url: str = Field(description="Redis URL of the Celery broker")
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for receipts, the ledger and shared limits (default: broker_url)",
+    )
+    queue: str = Field(default="norq", description="Celery queue the jobs go to")
+    chunk_size: int = Field(default=100, ge=1, le=10_000, description="Recipients per task")
+    retry_unconfirmed: bool = Field(
+        default=False, description="Re-send rows a dead worker left unanswered, unasked"
+    )
+    visibility_timeout: float = Field(
+        default=3600.0, gt=0, description="Seconds before a dead worker's task is redelivered"
+    )
+    result_ttl: float = Field(
+        default=7 * 24 * 3600.0, gt=0, description="Seconds a job's receipts are kept"
+    )
+    options: dict[str, Any] = Field(default_factory=dict, description="More Celery settings")
+
+    @field_validator("broker_url", "redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(
+                "is not a Redis URL: write it like redis://127.0.0.1:6379/0 "
+                "(rediss:// for TLS, unix:///path/redis.sock for a socket)"
+            )
+        return value
+
+    @property
+    def store_url(self) -> str:
+        return self.redis_url or self.broker_url
+
+    def secret_values(self) -> list[str]:
+        """The passwords inside the Redis URLs, so output can redact them."""
+        found = []
+        for url in (self.broker_url, self.redis_url):
+            password = urlsplit(url).password if url else None
+            if password:
+                found.append(password)
+        return found
+
+    def __repr__(self) -> str:
+        return f"<CelerySettings queue={self.queue!r} chunk_size={self.chunk_size}>"
+
+    __str__ = __repr__
+
+
 class NorqDocument(_Section):
     """The whole of ``norq.yaml``; each section is validated on its own."""
 
@@ -131,6 +213,7 @@ class NorqDocument(_Section):
     )
     executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    celery: CelerySettings | None = None
 
 
 TOP_LEVEL_KEYS = tuple(NorqDocument.model_fields)
@@ -149,9 +232,13 @@ class NorqConfig:
     source: str = "<dict>"
     from_env: tuple[str, ...] = field(default=())
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    celery: CelerySettings | None = None
 
     def secret_values(self) -> list[str]:
-        return [secret for p in self.providers.values() for secret in p.secret_values()]
+        found = [secret for p in self.providers.values() for secret in p.secret_values()]
+        if self.celery is not None:
+            found.extend(self.celery.secret_values())
+        return found
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -266,6 +353,9 @@ def load_config(
 
     executor = _section(ExecutorSettings, document, "executor", errors)
     webhooks = _section(WebhookSettings, document, "webhooks", errors)
+    celery = None
+    if document.get("celery") is not None:
+        celery = _section(CelerySettings, document, "celery", errors)
     entries = _provider_entries(document.get("providers"), errors)
     providers: dict[str, Provider] = {}
     for instance, raw in entries.items():
@@ -292,6 +382,7 @@ def load_config(
         source=source,
         from_env=tuple(from_env),
         webhooks=webhooks,
+        celery=celery,
     )
 
 
@@ -382,10 +473,43 @@ def _build_provider(
             errors.append((f"{path}.retry", str(exc)))
             return None
     try:
-        return cls(config, instance=instance, retry=retry)
+        provider = cls(config, instance=instance, retry=retry)
     except (ValueError, ConfigError) as exc:
         errors.append((f"{path}.config", str(exc)))
         return None
+    if settings.rate_limits is not None:
+        try:
+            provider.rate_limits = _rate_limits(provider, settings.rate_limits)
+        except ValueError as exc:
+            errors.append((f"{path}.rate_limits", str(exc)))
+            return None
+    return provider
+
+
+def _rate_limits(provider: Provider, settings: RateLimitSettings) -> RateLimits:
+    """The provider's documented limits with the YAML's overrides; 0 turns one off."""
+    defaults = provider.rate_limits
+
+    def chosen(name: str) -> Any:
+        value = getattr(settings, name)
+        if value is None:
+            return getattr(defaults, name)
+        return None if value == 0 else value
+
+    sender_rate = chosen("sender_per_second")
+    if sender_rate == "auto":
+        sender_rate = provider.documented_sender_rate()
+        if sender_rate is None:
+            raise ValueError(
+                f"sender_per_second: auto, but provider {provider.instance!r} (type "
+                f"{provider.name}) documents no rate for its sender; write a number instead"
+            )
+    max_in_flight = chosen("max_in_flight")
+    return RateLimits(
+        requests_per_second=chosen("requests_per_second"),
+        max_in_flight=None if max_in_flight is None else int(max_in_flight),
+        sender_per_second=sender_rate,
+    )
 
 
 def validate_provider_config(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import pluggy
 
@@ -19,7 +19,10 @@ from norq.receipt import Receipt
 from norq.response import Disposition
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from norq.executor import Executor, Outcome
+    from norq.limits import Throttle
     from norq.message import Message
     from norq.provider import Provider
     from norq.request import Prepared
@@ -119,19 +122,34 @@ class Hooks:
             logger.exception("an after_send hook failed")
 
 
+def _unthrottled(provider: Provider) -> Throttle | None:
+    return None
+
+
+#: The rate limits of a provider, or ``None`` (see ``Norq._throttle``).
+ThrottleFor: TypeAlias = "Callable[[Provider], Throttle | None]"
+
+
 def deliver(
     message: Message,
     chain: tuple[Provider, ...],
     executor: Executor,
     hooks: Hooks,
     index: int | None = None,
+    *,
+    throttle: ThrottleFor = _unthrottled,
 ) -> Receipt:
-    """Send ``message`` through ``chain`` with failover; the receipt, delivered or not."""
+    """Send ``message`` through ``chain`` with failover; the receipt, delivered or not.
+
+    ``throttle`` gives each provider's rate limits (:mod:`norq.limits`).
+    """
     delivery = Delivery(message, chain, index)
     step: Attempt | Receipt = delivery.first()
     while isinstance(step, Attempt):
         hooks.before(step, message)
-        step = delivery.record(executor.send(step.request, step.provider.read_send))
+        provider = step.provider
+        outcome = executor.send(step.request, provider.read_send, throttle(provider))
+        step = delivery.record(outcome)
     hooks.after(step)
     return step
 
@@ -142,12 +160,16 @@ async def adeliver(
     executor: Executor,
     hooks: Hooks,
     index: int | None = None,
+    *,
+    throttle: ThrottleFor = _unthrottled,
 ) -> Receipt:
     """Async :func:`deliver`."""
     delivery = Delivery(message, chain, index)
     step: Attempt | Receipt = delivery.first()
     while isinstance(step, Attempt):
         hooks.before(step, message)
-        step = delivery.record(await executor.asend(step.request, step.provider.read_send))
+        provider = step.provider
+        outcome = await executor.asend(step.request, provider.read_send, throttle(provider))
+        step = delivery.record(outcome)
     hooks.after(step)
     return step

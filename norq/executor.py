@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from norq.errors import PluginError
 from norq.receipt import DeliveryFailure, ErrorCode
@@ -29,6 +29,9 @@ from norq.transports import (
     TransportFailure,
     TransportSettings,
 )
+
+if TYPE_CHECKING:
+    from norq.limits import Throttle
 
 logger = logging.getLogger("norq")
 
@@ -195,24 +198,39 @@ class Executor:
             found = self._transports[name] = factory(self.settings)
         return found
 
-    def send(self, request: Prepared, read: Reader = read_declared) -> Outcome:
-        """Send ``request`` until it succeeds or a retry is pointless; ``read`` reads answers."""
+    def send(
+        self, request: Prepared, read: Reader = read_declared, throttle: Throttle | None = None
+    ) -> Outcome:
+        """Send ``request`` until it succeeds or a retry is pointless; ``read`` reads answers.
+
+        Every attempt, retries included, waits for ``throttle`` (the provider's rate limits).
+        """
         transport = self.transport(request.transport)
         attempts = Attempts(request, read, self._rng, self._clock)
         while True:
-            result = transport.send(request)
+            if throttle is None:
+                result = transport.send(request)
+            else:
+                with throttle.hold():
+                    result = transport.send(request)
             step = attempts.record(result)
             if isinstance(step, Outcome):
                 return step
             _log_retry(request, result, attempts.count, step)
             self._sleep(step)
 
-    async def asend(self, request: Prepared, read: Reader = read_declared) -> Outcome:
+    async def asend(
+        self, request: Prepared, read: Reader = read_declared, throttle: Throttle | None = None
+    ) -> Outcome:
         """Async :meth:`send`."""
         transport = self.transport(request.transport)
         attempts = Attempts(request, read, self._rng, self._clock)
         while True:
-            result = await transport.asend(request)
+            if throttle is None:
+                result = await transport.asend(request)
+            else:
+                async with throttle.ahold():
+                    result = await transport.asend(request)
             step = attempts.record(result)
             if isinstance(step, Outcome):
                 return step

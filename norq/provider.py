@@ -30,6 +30,7 @@ from pydantic import (
 from typing_extensions import TypeVar
 
 from norq.errors import MessageError, UnsupportedOperation
+from norq.limits import RateLimits
 from norq.message import EMPTY, Message
 from norq.request import Prepared, PreparedRequest
 from norq.response import Response, SendResult, read_declared
@@ -161,6 +162,9 @@ class Provider(abc.ABC, Generic[ConfigT]):
     #: Per-message options (``notify(..., media_urls=[...])``) this provider
     #: understands; ``{"*"}`` accepts any. Anything else is rejected up front.
     message_fields: ClassVar[frozenset[str]] = frozenset()
+    #: Rate limits that apply unless ``rate_limits:`` in YAML overrides them
+    #: (see :mod:`norq.limits`); the provider's documented account limits.
+    default_rate_limits: ClassVar[RateLimits] = RateLimits()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -178,6 +182,8 @@ class Provider(abc.ABC, Generic[ConfigT]):
         self.config: ConfigT = config
         self.instance = instance or self.name
         self.retry = retry if retry is not None else self.default_retry
+        #: The limits in force for this instance: the defaults, or the YAML's.
+        self.rate_limits = self.default_rate_limits
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.instance!r}>"
@@ -222,6 +228,15 @@ class Provider(abc.ABC, Generic[ConfigT]):
     def describe(self, message: Message) -> Mapping[str, str]:
         """Extra facts for a dry run (for SMS, the segment count)."""
         return {}
+
+    @property
+    def sender(self) -> str | None:
+        """Who this instance sends as (a number, an address), for per-sender rate limits."""
+        return None
+
+    def documented_sender_rate(self) -> float | None:
+        """Messages per second the provider documents for this instance's sender, if any."""
+        return None
 
     def secret_values(self) -> list[str]:
         """Every secret in this provider's config, so output can redact it."""

@@ -15,34 +15,45 @@ from norq.provider import MessageQuery, MessageStatus, Provider
 
 if TYPE_CHECKING:
     from norq.executor import Executor, Outcome
+    from norq.limits import Throttle
     from norq.request import PreparedRequest
 
 
-def status(executor: Executor, provider: Provider, message_id: str) -> MessageStatus:
+def status(
+    executor: Executor, provider: Provider, message_id: str, throttle: Throttle | None = None
+) -> MessageStatus:
     """Fetch one message's current status from ``provider``."""
-    outcome = executor.send(provider.prepare_status(message_id))
+    outcome = executor.send(provider.prepare_status(message_id), throttle=throttle)
     _raise_for_query(outcome, f"fetching {message_id} from {provider.instance}")
     return provider.read_status(outcome.data)
 
 
 def messages(
-    executor: Executor, provider: Provider, query: MessageQuery, limit: int | None
+    executor: Executor,
+    provider: Provider,
+    query: MessageQuery,
+    limit: int | None,
+    throttle: Throttle | None = None,
 ) -> Iterator[MessageStatus]:
     """Sent messages matching ``query``, fetched page by page as they are consumed.
 
     A bad query raises here; the first page is fetched on the first ``next()``.
     """
-    return _pages(executor, provider, provider.prepare_list(query), limit)
+    return _pages(executor, provider, provider.prepare_list(query), limit, throttle)
 
 
 def _pages(
-    executor: Executor, provider: Provider, request: PreparedRequest | None, limit: int | None
+    executor: Executor,
+    provider: Provider,
+    request: PreparedRequest | None,
+    limit: int | None,
+    throttle: Throttle | None,
 ) -> Iterator[MessageStatus]:
     produced = 0
     while request is not None:
         if limit is not None and produced >= limit:
             return  # do not fetch a page nobody will read
-        outcome = executor.send(request)
+        outcome = executor.send(request, throttle=throttle)
         _raise_for_query(outcome, f"listing messages from {provider.instance}")
         page = provider.read_page(outcome.data)
         for item in page.items:

@@ -40,6 +40,7 @@ from norq.sandbox.clock import SandboxClock
 from norq.sandbox.delivery import Delivery
 from norq.sandbox.emulated import EmulatedApi, masked, parse_fields
 from norq.sandbox.faults import Fault, FaultPlan, FaultSpecError, parse_counted, parse_fault
+from norq.sandbox.limits import AccountLimits
 from norq.sandbox.resources import (
     API_PREFIX,
     DEFAULT_PAGE_SIZE,
@@ -75,6 +76,7 @@ class SandboxState:
     settings: SandboxSettings
     store: Store
     delivery: Delivery
+    limits: AccountLimits
     plans: dict[str, FaultPlan] = field(default_factory=dict)
 
     @property
@@ -102,7 +104,8 @@ class SandboxState:
         )
         plans = {api.name: FaultPlan(api.name, api.faults) for api in APIS}
         plans["smtp"] = FaultPlan("smtp", smtp.SMTP_FAULTS)
-        return cls(settings, store, delivery, plans)
+        limits = AccountLimits(settings.rate_limit, settings.max_concurrent)
+        return cls(settings, store, delivery, limits, plans)
 
 
 # -- fault injection and the request log -------------------------------------------
@@ -137,6 +140,30 @@ class FaultsAndLog:
             api=api.name,
             body_json=masked(document),
         )
+        # Twilio's account limits hold for its API only, as they do at Twilio.
+        limits = self.state.limits if api is TWILIO else None
+        if limits is not None and not limits.enter():
+            store.update_request(record, fault="limit")
+            over = TwilioError(429, 20429, "Too Many Requests")
+            response = JSONResponse(over.body(), status_code=429)
+            await response(scope, receive, _recording(send, store, record))
+            return
+        try:
+            await self._answer(scope, receive, send, api, body, record)
+        finally:
+            if limits is not None:
+                limits.leave()
+
+    async def _answer(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        api: EmulatedApi,
+        body: bytes,
+        record: RecordedRequest,
+    ) -> None:
+        store = self.state.store
         fault = self.state.plans[api.name].next()
         if fault is not None:
             store.update_request(record, fault=str(fault))
@@ -453,6 +480,7 @@ async def admin_info(request: Request) -> Response:
             "magic_to": {number: code for number, (code, _) in MAGIC_TO.items()},
             "magic_from": {number: code for number, (code, _) in MAGIC_FROM.items()},
             "smtp": request.app.state.smtp_address,
+            "limits": state.limits.snapshot(),
         }
     )
 
@@ -493,6 +521,7 @@ async def admin_reset(request: Request) -> Response:
     state: SandboxState = request.app.state.sandbox
     for plan in state.plans.values():
         plan.reset()
+    state.limits.reset()
     state.store.reset()
     return Response(status_code=204)
 

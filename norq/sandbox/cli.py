@@ -122,6 +122,20 @@ Point Norq at it: NORQ_TWILIO_BASE_URL=http://127.0.0.1:8765
 @click.option("--vonage-api-key", default=DEFAULT_VONAGE_API_KEY, show_default=True)
 @click.option("--vonage-api-secret", default=DEFAULT_VONAGE_API_SECRET, show_default=True)
 @click.option("--slack-token", default=DEFAULT_SLACK_TOKEN, show_default=True)
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="PER_SECOND",
+    help="Account rate: past it, answer 429 / 20429 as Twilio does.",
+)
+@click.option(
+    "--max-concurrent",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Requests in progress at once: past it, answer 429 / 20429.",
+)
 @click.option("--quiet", is_flag=True, help="Do not log each request.")
 def sandbox(
     host: str,
@@ -147,6 +161,8 @@ def sandbox(
     vonage_api_key: str,
     vonage_api_secret: str,
     slack_token: str,
+    rate_limit: float | None,
+    max_concurrent: int | None,
     quiet: bool,
 ) -> None:
     """Run local stand-ins for Twilio, SendGrid, Vonage, Slack and an SMTP server,
@@ -172,6 +188,8 @@ def sandbox(
         vonage_api_key=vonage_api_key,
         vonage_api_secret=vonage_api_secret,
         slack_token=slack_token,
+        rate_limit=rate_limit,
+        max_concurrent=max_concurrent,
     )
     try:
         settings = replace(
@@ -226,5 +244,9 @@ def sandbox(
         snapshot = plan.snapshot()
         if snapshot["queued"] or snapshot["rate"]:
             click.echo(f"  faults ({name}): {snapshot}")
+    if rate_limit or max_concurrent:
+        click.echo(
+            f"  limits:       {rate_limit or 'no'} per second, {max_concurrent or 'any'} at once"
+        )
     click.echo("Press Ctrl+C to stop.")
     serve(state, sock, smtp_sock)

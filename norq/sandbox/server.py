@@ -186,6 +186,7 @@ class SandboxServer:
         """Forget messages and requests, clear every fault and zero the fault counters."""
         for plan in self.state.plans.values():
             plan.reset()
+        self.state.limits.reset()
         self.state.store.reset()
 
     def wait_for_status(

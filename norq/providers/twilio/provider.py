@@ -13,9 +13,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from norq.errors import MessageError, QueryError
-from norq.message import Message
+from norq.limits import RateLimits
+from norq.message import Message, is_e164
 from norq.provider import MessageQuery, MessageStatus, Page, Provider
-from norq.providers.twilio.config import TwilioConfig, check_http_url
+from norq.providers.twilio.config import SHORT_CODE, TwilioConfig, check_http_url
 from norq.providers.twilio.errors import TWILIO_ERROR_CODES
 from norq.providers.twilio.segments import segment_info
 from norq.providers.twilio.status import CallbackError, message_status
@@ -30,6 +31,13 @@ MAX_PAGE_SIZE = 1000
 SUCCESS = frozenset({200, 201})
 FOUND = frozenset({200})
 MESSAGE_SID_PREFIXES = ("SM", "MM")
+# Twilio's documented pace per sender, in messages per second (docs/providers/twilio.md).
+LONG_CODE_RATE = 1.0
+TOLL_FREE_RATE = 3.0
+SHORT_CODE_RATE = 100.0
+TOLL_FREE_PREFIXES = ("+1800", "+1833", "+1844", "+1855", "+1866", "+1877", "+1888")
+# About 100 concurrent API requests per account before Twilio answers 429 / 20429.
+ACCOUNT_CONCURRENCY = 100
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 # Per-message switches and the form field each is sent as. ProvideFeedback
@@ -55,6 +63,7 @@ class TwilioProvider(Provider[TwilioConfig]):
     message_fields: ClassVar[frozenset[str]] = frozenset(
         {"media_urls", "provide_feedback", "send_at", "smart_encoded"}
     )
+    default_rate_limits = RateLimits(max_in_flight=ACCOUNT_CONCURRENCY)
 
     def __init__(
         self,
@@ -139,6 +148,22 @@ class TwilioProvider(Provider[TwilioConfig]):
             retry=self.retry,
             errors=TWILIO_ERRORS,
         )
+
+    @property
+    def sender(self) -> str:
+        return self.config.from_ or self.config.messaging_service_sid or ""
+
+    def documented_sender_rate(self) -> float | None:
+        sender = self.config.from_
+        if sender is None:
+            return None  # a Messaging Service's pace is the sum of its pool's senders
+        if SHORT_CODE.fullmatch(sender):
+            return SHORT_CODE_RATE
+        if sender.startswith(TOLL_FREE_PREFIXES):
+            return TOLL_FREE_RATE
+        if is_e164(sender):
+            return LONG_CODE_RATE
+        return None  # alphanumeric sender IDs: the pace depends on the country
 
     def describe(self, message: Message) -> Mapping[str, str]:
         smart = message.fields.get("smart_encoded") is True

@@ -1,0 +1,241 @@
+"""Rate limits: how fast, and how many at once, requests may go to a provider.
+
+Three limits, each optional, declared per provider instance
+(``providers.<name>.rate_limits``):
+
+- ``requests_per_second``: every request of the instance, retries included;
+- ``max_in_flight``: requests sent and not yet answered;
+- ``sender_per_second``: messages from one sender (Twilio: the ``from`` number or
+  the Messaging Service), shared by every instance that sends from it.
+
+A rate is kept by *scheduling*, not by refusing: each request reserves the next
+free moment on a timeline whose moments are ``1 / rate`` apart and sleeps until
+it (the generic cell rate algorithm with no burst). A bulk send therefore runs
+at the allowed rate instead of bursting into 429s, and the same arithmetic runs
+on one process's memory (:class:`LocalLimitStore`) or in Redis, where one
+script makes every worker share one timeline (:mod:`norq.jobs.redis_limits`).
+A slot in flight is a lease, so a process killed mid-request frees its slot
+when the lease runs out instead of holding it forever.
+
+No library does this: ``limits`` (the obvious candidate) answers "may I, now?"
+with fixed or moving windows, so a sender would poll and send in bursts at each
+window's start, which is what a provider's own limiter punishes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+# How long a waiting request sleeps between looks at a full in-flight limit:
+# starts short (a slot usually frees within one round trip), grows to the cap.
+_FIRST_POLL = 0.001
+_MAX_POLL = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """The limits of one provider instance; ``None`` means no limit of that kind."""
+
+    requests_per_second: float | None = None
+    max_in_flight: int | None = None
+    sender_per_second: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("requests_per_second", "sender_per_second"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be more than 0, got {value}")
+        if self.max_in_flight is not None and self.max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, got {self.max_in_flight}")
+
+    @property
+    def active(self) -> bool:
+        return any(
+            value is not None
+            for value in (self.requests_per_second, self.max_in_flight, self.sender_per_second)
+        )
+
+
+class LimitStore(Protocol):
+    """Where the timelines and the in-flight leases live: this process, or Redis.
+
+    ``reserve`` books the next moment on ``key``'s timeline (moments
+    ``interval`` seconds apart) and returns how many seconds from now it is.
+    ``try_enter`` takes one of ``capacity`` slots for ``lease`` seconds and
+    returns its token, or ``None`` when all are taken; ``leave`` gives it back.
+    ``enter_and_reserve`` does both at once (one round trip to Redis): a
+    slot, then a moment on every timeline; no reservation when no slot.
+    """
+
+    def reserve(self, key: str, interval: float) -> float: ...
+
+    def try_enter(self, key: str, capacity: int, lease: float) -> str | None: ...
+
+    def leave(self, key: str, token: str) -> None: ...
+
+    def enter_and_reserve(
+        self, key: str, capacity: int, lease: float, timelines: Sequence[tuple[str, float]]
+    ) -> tuple[str | None, float]: ...
+
+    async def aenter_and_reserve(
+        self, key: str, capacity: int, lease: float, timelines: Sequence[tuple[str, float]]
+    ) -> tuple[str | None, float]: ...
+
+    async def areserve(self, key: str, interval: float) -> float: ...
+
+    async def atry_enter(self, key: str, capacity: int, lease: float) -> str | None: ...
+
+    async def aleave(self, key: str, token: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class LocalLimitStore:
+    """Timelines and leases in this process's memory, shared by its threads and event loops."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._next_free: dict[str, float] = {}
+        self._leases: dict[str, dict[str, float]] = {}
+
+    def reserve(self, key: str, interval: float) -> float:
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next_free.get(key, now))
+            self._next_free[key] = start + interval
+            return start - now
+
+    def try_enter(self, key: str, capacity: int, lease: float) -> str | None:
+        with self._lock:
+            now = self._clock()
+            held = self._leases.setdefault(key, {})
+            for token in [t for t, expiry in held.items() if expiry <= now]:
+                del held[token]
+            if len(held) >= capacity:
+                return None
+            token = uuid.uuid4().hex
+            held[token] = now + lease
+            return token
+
+    def leave(self, key: str, token: str) -> None:
+        with self._lock:
+            self._leases.get(key, {}).pop(token, None)
+
+    def enter_and_reserve(
+        self, key: str, capacity: int, lease: float, timelines: Sequence[tuple[str, float]]
+    ) -> tuple[str | None, float]:
+        token = self.try_enter(key, capacity, lease)
+        if token is None:
+            return None, 0.0
+        return token, max((self.reserve(line, gap) for line, gap in timelines), default=0.0)
+
+    async def aenter_and_reserve(
+        self, key: str, capacity: int, lease: float, timelines: Sequence[tuple[str, float]]
+    ) -> tuple[str | None, float]:
+        return self.enter_and_reserve(key, capacity, lease, timelines)
+
+    # Nothing here waits on I/O, so the async forms are the sync ones.
+    async def areserve(self, key: str, interval: float) -> float:
+        return self.reserve(key, interval)
+
+    async def atry_enter(self, key: str, capacity: int, lease: float) -> str | None:
+        return self.try_enter(key, capacity, lease)
+
+    async def aleave(self, key: str, token: str) -> None:
+        self.leave(key, token)
+
+    def close(self) -> None:
+        return None
+
+
+class Throttle:
+    """One provider instance's limits, held around each request it sends.
+
+    A slot in flight is taken first and the rates are waited for while holding
+    it, so requests leave at the paced moments: waiting for the rate first
+    would let requests that queued for a slot leave together, in a burst.
+    """
+
+    def __init__(
+        self,
+        instance: str,
+        limits: RateLimits,
+        store: LimitStore,
+        *,
+        sender: str | None = None,
+        lease: float = 60.0,
+    ) -> None:
+        self.limits = limits
+        self._store = store
+        self._lease = lease
+        self._slots_key = f"norq:inflight:{instance}"
+        self._timelines: list[tuple[str, float]] = []
+        if limits.requests_per_second is not None:
+            self._timelines.append((f"norq:rate:{instance}", 1.0 / limits.requests_per_second))
+        if limits.sender_per_second is not None and sender is not None:
+            self._timelines.append((f"norq:sender:{sender}", 1.0 / limits.sender_per_second))
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        token, wait = self._enter()
+        try:
+            if wait > 0:
+                time.sleep(wait)
+            yield
+        finally:
+            if token is not None:
+                self._store.leave(self._slots_key, token)
+
+    @asynccontextmanager
+    async def ahold(self) -> AsyncIterator[None]:
+        import asyncio  # here: a dry run imports this module and never waits
+
+        token, wait = await self._aenter()
+        try:
+            if wait > 0:
+                await asyncio.sleep(wait)
+            yield
+        finally:
+            if token is not None:
+                await self._store.aleave(self._slots_key, token)
+
+    def _enter(self) -> tuple[str | None, float]:
+        """A slot in flight (if limited) and the wait for the rates' next moments."""
+        store, capacity = self._store, self.limits.max_in_flight
+        if capacity is None:
+            return None, max((store.reserve(k, gap) for k, gap in self._timelines), default=0.0)
+        poll = _FIRST_POLL
+        while True:
+            token, wait = store.enter_and_reserve(
+                self._slots_key, capacity, self._lease, self._timelines
+            )
+            if token is not None:
+                return token, wait
+            time.sleep(poll)
+            poll = min(poll * 2, _MAX_POLL)
+
+    async def _aenter(self) -> tuple[str | None, float]:
+        import asyncio
+
+        store, capacity = self._store, self.limits.max_in_flight
+        if capacity is None:
+            wait = 0.0
+            for key, gap in self._timelines:
+                wait = max(wait, await store.areserve(key, gap))
+            return None, wait
+        poll = _FIRST_POLL
+        while True:
+            token, wait = await store.aenter_and_reserve(
+                self._slots_key, capacity, self._lease, self._timelines
+            )
+            if token is not None:
+                return token, wait
+            await asyncio.sleep(poll)
+            poll = min(poll * 2, _MAX_POLL)

@@ -84,9 +84,11 @@ class Norq:
         self._throttles: dict[tuple[str, bool], Throttle | None] = {}
 
     @property
-    def _executor(self) -> Executor:
-        # Built on first send: a dry run or a config check never imports the
-        # executor and its transports.
+    def executor(self) -> Executor:
+        """The executor that sends, built on first use from the ``executor:`` settings.
+
+        A dry run or a config check never builds it (nor imports its transports).
+        """
         executor = self._built_executor
         if executor is None:
             from norq.executor import Executor
@@ -268,7 +270,7 @@ class Norq:
     def send(self, notification: Notification) -> Receipt:
         """:meth:`notify` for a :class:`Notification` value."""
         chain, message = self._compose(notification)
-        receipt = deliver(message, chain, self._executor, self._hooks, throttle=self._throttle)
+        receipt = deliver(message, chain, self.executor, self._hooks, throttle=self._throttle)
         if not receipt.ok:
             raise DeliveryError(receipt)
         return receipt
@@ -277,7 +279,7 @@ class Norq:
         """Async :meth:`send`."""
         chain, message = self._compose(notification)
         receipt = await adeliver(
-            message, chain, self._executor, self._hooks, throttle=self._throttle
+            message, chain, self.executor, self._hooks, throttle=self._throttle
         )
         if not receipt.ok:
             raise DeliveryError(receipt)
@@ -394,7 +396,7 @@ class Norq:
         """Fetch one message's current status from its provider."""
         chosen = queries.query_provider(self.providers, provider)
         throttle = self._throttle(chosen, query=True)
-        return queries.status(self._executor, chosen, message_id, throttle)
+        return queries.status(self.executor, chosen, message_id, throttle)
 
     def messages(
         self,
@@ -406,7 +408,7 @@ class Norq:
         """Sent messages matching ``query``, newest first, fetched page by page as consumed."""
         chosen = queries.query_provider(self.providers, provider)
         throttle = self._throttle(chosen, query=True)
-        return queries.messages(self._executor, chosen, query or MessageQuery(), limit, throttle)
+        return queries.messages(self.executor, chosen, query or MessageQuery(), limit, throttle)
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -461,13 +463,13 @@ class Norq:
     def _deliver_indexed(
         self, message: Message, chain: tuple[Provider, ...], index: int
     ) -> Receipt:
-        return deliver(message, chain, self._executor, self._hooks, index, throttle=self._throttle)
+        return deliver(message, chain, self.executor, self._hooks, index, throttle=self._throttle)
 
     async def _adeliver_indexed(
         self, message: Message, chain: tuple[Provider, ...], index: int
     ) -> Receipt:
         return await adeliver(
-            message, chain, self._executor, self._hooks, index, throttle=self._throttle
+            message, chain, self.executor, self._hooks, index, throttle=self._throttle
         )
 
 

@@ -74,15 +74,28 @@ def disposition_of(code: str) -> Disposition:
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """What came back for one attempt. ``headers`` look-ups are case-insensitive.
+    """What came back for one attempt.
 
     An HTTP transport fills in the status, headers and body; a non-HTTP
     transport maps its own answer onto them (an SMTP reply code and text).
+    Read headers with :meth:`header`, which ignores case whatever mapping
+    the transport gave.
     """
 
     status: int
     headers: Mapping[str, str]
     body: bytes
+
+    def header(self, name: str) -> str | None:
+        """The value of header ``name``, in any case; ``None`` if absent."""
+        value = self.headers.get(name)
+        if value is None and type(self.headers) is dict:
+            # httpx and aiohttp headers ignore case already; a plain dict does not.
+            wanted = name.lower()
+            for key, found in self.headers.items():
+                if key.lower() == wanted:
+                    return str(found)
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +162,8 @@ def _read_success(request: PreparedRequest, response: Response) -> SendResult:
     data = None
     message_id = None
     if request.message_id_header is not None:
-        message_id = response.headers.get(request.message_id_header)
-    content_type = response.headers.get("content-type", "")
+        message_id = response.header(request.message_id_header)
+    content_type = response.header("content-type") or ""
     if response.body and ("json" in content_type or request.message_id_path is not None):
         data = parse_json(response.body)
     if message_id is None and request.message_id_path is not None:
@@ -192,7 +205,7 @@ def _read_failure(request: PreparedRequest, response: Response) -> SendResult:
             disposition = disposition_of(code)
             if disposition is Disposition.RETRY:
                 disposition = Disposition.FAILOVER
-    retry_after, retry_at = wait_hints(response.headers, formats)
+    retry_after, retry_at = wait_hints(response, formats)
     return SendResult.failed(
         code,
         message,
@@ -205,21 +218,19 @@ def _read_failure(request: PreparedRequest, response: Response) -> SendResult:
     )
 
 
-def wait_hints(
-    headers: Mapping[str, str], formats: ErrorFormat
-) -> tuple[float | None, float | None]:
+def wait_hints(response: Response, formats: ErrorFormat) -> tuple[float | None, float | None]:
     """``(retry_after, retry_at)`` from ``Retry-After`` or the declared rate-limit reset header.
 
     ``Retry-After`` is delta seconds or an HTTP date; the reset header
     (``formats.reset_header``) holds Unix time or, with ``reset_is_delta``,
     seconds to wait. Unreadable values are no hint.
     """
-    retry_after, retry_at = parse_retry_after(headers.get("retry-after"))
+    retry_after, retry_at = parse_retry_after(response.header("retry-after"))
     if retry_after is not None or retry_at is not None:
         return retry_after, retry_at
     if formats.reset_header is None:
         return None, None
-    seconds = _non_negative(headers.get(formats.reset_header))
+    seconds = _non_negative(response.header(formats.reset_header))
     if seconds is None:
         return None, None
     return (seconds, None) if formats.reset_is_delta else (None, seconds)

@@ -503,7 +503,7 @@ def test_context_manager_closes_the_pool(make_norq: MakeNorq) -> None:
     respx.post(URL).mock(return_value=ok())
     with make_norq() as app:
         app.notify("sms", "+15551234567", body="x")
-        transport = app._executor.transport("http")._sync  # type: ignore[attr-defined]
+        transport = app.executor.transport("http")._sync  # type: ignore[attr-defined]
         assert transport._client is not None
     assert transport._client is None
 

@@ -1,0 +1,210 @@
+"""The delivery flow (pure), the Notification value, the bulk journal seam, and item-6 fixes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import norq
+from norq.delivery import Attempt, Delivery
+from norq.executor import Outcome
+from norq.message import is_e164
+from norq.testing import MockTransport, json_response
+from tests.seam.conftest import CHIRP_SECRET, chirp, config
+from tests.seam.test_public_providers import chirp_ok, chirp_status
+
+ANN = "+15551230001"
+
+
+def failure(disposition: str, attempts: int = 1) -> Outcome:
+    error = norq.DeliveryFailure("rejected", "no", disposition=disposition)
+    return Outcome(False, 400, None, attempts, error)
+
+
+def chain_of(pm: pluggy.PluginManager, *names: str) -> tuple[norq.Provider, ...]:
+    app = norq.Norq.from_dict(
+        config(**{name: chirp(f"https://{name}.test") for name in names}),
+        plugin_manager=pm,
+        environ={},
+    )
+    return tuple(app.providers[name] for name in names)
+
+
+@pytest.mark.parametrize(
+    ("disposition", "fails_over"), [("retry", True), ("failover", True), ("final", False)]
+)
+def test_delivery_fails_over_on_the_disposition(
+    pm: pluggy.PluginManager, disposition: str, fails_over: bool
+) -> None:
+    message = norq.Message("sms", ANN, "hi")
+    delivery = Delivery(message, chain_of(pm, "a", "b"), index=4)
+    first = delivery.first()
+    assert first.provider.instance == "a"
+    step = delivery.record(failure(disposition, attempts=3))
+    if fails_over:
+        assert isinstance(step, Attempt)
+        assert step.provider.instance == "b"
+        step = delivery.record(Outcome(True, 200, "m", 1))
+        assert isinstance(step, norq.Receipt)
+        assert (step.ok, step.provider, step.attempts, step.index) == (True, "b", 4, 4)
+    else:
+        assert isinstance(step, norq.Receipt)
+        assert (step.ok, step.provider, step.attempts) == (False, "a", 3)
+
+
+def test_the_last_provider_ends_the_delivery_whatever_the_disposition(
+    pm: pluggy.PluginManager,
+) -> None:
+    delivery = Delivery(norq.Message("sms", ANN, "hi"), chain_of(pm, "a"))
+    delivery.first()
+    step = delivery.record(failure("retry"))
+    assert isinstance(step, norq.Receipt)
+    assert not step.ok
+
+
+# -- Notification ------------------------------------------------------------------
+
+
+def test_a_notification_checks_its_shape_once_at_the_edge() -> None:
+    with pytest.raises(norq.MessageError, match="either body= or template="):
+        norq.Notification("sms", ANN, body="x", template="t")
+    with pytest.raises(norq.MessageError, match="no content"):
+        norq.Notification("sms", ANN)
+    with pytest.raises(norq.MessageError, match=r"not an E\.164"):
+        norq.Notification("sms", "5551234", body="x")
+    with pytest.raises(norq.MessageError, match="fields= must be a mapping"):
+        norq.Notification("sms", ANN, body="x", fields=["a"])  # type: ignore[arg-type]
+
+
+def test_for_recipient_merges_data_and_fields() -> None:
+    shared = norq.Notification("sms", None, template="t", data={"a": 1, "b": 1}, fields={"x": 1})
+    one = shared.for_recipient(ANN, {"b": 2}, {"y": 2})
+    assert (one.to, dict(one.data), dict(one.fields)) == (ANN, {"a": 1, "b": 2}, {"x": 1, "y": 2})
+
+
+def test_norq_sends_a_notification_value(pm: pluggy.PluginManager) -> None:
+    mock = MockTransport(chirp_ok("m-1"))
+    app = norq.Norq.from_dict(
+        config(a=chirp()), plugin_manager=pm, environ={}, transports={"http": mock}
+    )
+    assert app.send(norq.Notification("sms", ANN, body="hi")).message_id == "m-1"
+    preview = app.preview(norq.Notification("sms", ANN, body="hi"))
+    assert preview.provider == "a"
+    assert CHIRP_SECRET not in app.redactor(preview.request)
+
+
+@given(st.text(alphabet=st.characters(categories=("Nd",)), min_size=7, max_size=14))
+def test_e164_accepts_ascii_digits_only(digits: str) -> None:
+    number = "+1" + digits
+    assert is_e164(number) == digits.isascii()
+    if not digits.isascii():
+        with pytest.raises(norq.MessageError, match=r"E\.164"):
+            norq.Notification("sms", number, body="x")
+
+
+def test_the_reported_non_ascii_number_is_refused() -> None:
+    with pytest.raises(norq.MessageError):
+        norq.Notification("sms", "+1٢٣٤٥٦٧٨", body="x")
+
+
+# -- the journal seam ----------------------------------------------------------------
+
+
+class Journal:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+
+    def before(self, index: int, notification: norq.Notification) -> None:
+        self.events.append(("before", (index, notification.to)))
+
+    def after(self, receipt: norq.Receipt) -> None:
+        self.events.append(("after", (receipt.index, receipt.ok)))
+
+
+def test_the_journal_sees_each_recipient_before_its_request_and_every_receipt(
+    pm: pluggy.PluginManager,
+) -> None:
+    journal = Journal()
+    mock = MockTransport(handler=lambda request: chirp_ok())
+    seen_by_transport: list[int] = []
+
+    def record_when_sent(request: Any) -> Any:
+        seen_by_transport.append(len(journal.events))
+        return chirp_ok()
+
+    mock = MockTransport(handler=lambda recorded: record_when_sent(recorded))
+    app = norq.Norq.from_dict(
+        config(a=chirp()), plugin_manager=pm, environ={}, transports={"http": mock}
+    )
+    receipts = list(
+        app.notify_many("sms", [ANN, "bad", "+15551230002"], body="hi", journal=journal)
+    )
+    assert [r.ok for r in receipts] == [True, False, True]
+    assert journal.events == [
+        ("before", (0, ANN)),
+        ("after", (0, True)),
+        ("after", (1, False)),
+        ("before", (2, "+15551230002")),
+        ("after", (2, True)),
+    ]
+    # Each request went out after its "before" was recorded.
+    assert seen_by_transport == [1, 4]
+
+
+async def test_the_journal_works_for_async_bulk_sends(pm: pluggy.PluginManager) -> None:
+    journal = Journal()
+    mock = MockTransport(handler=lambda recorded: chirp_status("3", "bad"))
+    app = norq.Norq.from_dict(
+        config(a=chirp()), plugin_manager=pm, environ={}, transports={"http": mock}
+    )
+    receipts = [r async for r in app.anotify_many("sms", [ANN], body="hi", journal=journal)]
+    assert [r.ok for r in receipts] == [False]
+    assert journal.events == [("before", (0, ANN)), ("after", (0, False))]
+
+
+def test_a_journal_that_cannot_write_stops_the_run(pm: pluggy.PluginManager) -> None:
+    class Broken(Journal):
+        def before(self, index: int, notification: norq.Notification) -> None:
+            raise OSError("disk full")
+
+    mock = MockTransport(json_response(200, {}))
+    app = norq.Norq.from_dict(
+        config(a=chirp()), plugin_manager=pm, environ={}, transports={"http": mock}
+    )
+    with pytest.raises(OSError, match="disk full"):
+        list(app.notify_many("sms", [ANN], body="hi", journal=Broken()))
+    assert mock.requests == []
+
+
+# -- item-6 fixes ----------------------------------------------------------------------
+
+
+def test_the_redactor_renders_a_request_with_secrets_masked(pm: pluggy.PluginManager) -> None:
+    app = norq.Norq.from_dict(config(a=chirp()), plugin_manager=pm, environ={})
+    prepared = app.prepare("sms", ANN, body="hi")
+    shown = app.redactor(prepared.request)
+    assert shown.startswith("POST https://a.chirp.test/sms/json")
+    assert CHIRP_SECRET not in shown
+    assert "api_secret=***" in shown
+    assert app.redactor(f"sent with {CHIRP_SECRET}") == "sent with ***"
+
+
+def test_jinja_globals_render_like_jinja_in_the_fast_path() -> None:
+    document = {
+        "providers": {"console": {}},
+        "routing": {"chat": "console"},
+        "templates": {
+            "count": {"chat": {"body": "{{ range }}|{{ name }}"}},
+            "shadowed": {"chat": {"body": "{{ range }}"}},
+        },
+    }
+    from jinja2.sandbox import SandboxedEnvironment
+
+    app = norq.Norq.from_dict(document, environ={})
+    expected = SandboxedEnvironment().from_string("{{ range }}|{{ name }}").render(name="x")
+    assert app.prepare("chat", "ann", template="count", data={"name": "x"}).message.body == expected
+    assert app.prepare("chat", "ann", template="shadowed", data={"range": 5}).message.body == "5"

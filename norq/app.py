@@ -299,8 +299,8 @@ class Norq:
     ) -> Iterator[Receipt]:
         """Send to many recipients, one receipt each, in input order.
 
-        Problems common to all recipients (unknown channel or template) raise
-        here, before anything is sent. Per-recipient problems (a malformed
+        Problems common to all recipients (unknown channel, template or
+        per-message option) raise here, before anything is sent. Per-recipient problems (a malformed
         number, a missing template variable, a delivery failure) never raise:
         they come back as failed receipts. ``recipients`` is consumed lazily,
         so a generator of millions is fine, and **nothing is sent until the

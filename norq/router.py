@@ -62,6 +62,8 @@ class Router:
     def plan(self, notification: Notification) -> tuple[Provider, ...]:
         """The providers for a notification, after the checks every recipient shares."""
         chain = self.route(notification.channel, notification.provider)
+        for provider in chain:
+            _check_fields(provider, notification.fields)
         template = notification.template
         if template is not None and (template, notification.channel) not in self._template_keys:
             # Reuse the renderer's own message for an unknown template/channel.
@@ -84,16 +86,16 @@ class Router:
                 extra = {**rendered, **notification.fields}
         message = Message(channel=channel, to=to, body=body, fields=extra or EMPTY)
         for provider in chain:
-            _check_fields(provider, message)
+            _check_fields(provider, message.fields)
             provider.check_message(message)
         return message
 
 
-def _check_fields(provider: Provider, message: Message) -> None:
+def _check_fields(provider: Provider, fields: Mapping[str, Any]) -> None:
     accepted = provider.message_fields
-    if not message.fields or ANY_FIELD in accepted:
+    if not fields or ANY_FIELD in accepted:
         return
-    unknown = set(message.fields).difference(accepted)
+    unknown = set(fields).difference(accepted)
     if unknown:
         allowed = ", ".join(sorted(accepted)) or "none"
         raise MessageError(

@@ -332,3 +332,39 @@ def test_bulk_sends_do_not_log_each_retry(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
+
+
+def test_field_options_reach_the_provider_as_per_message_options(
+    run: Run, console_config: str
+) -> None:
+    result = run(
+        "send", "chat", "--to", "ann", "--body", "hi", "--config", console_config,
+        "--field", "subject=Hello", "--field", "tag=a", "--field", "tag=b",
+        "--field-json", 'media_urls=["https://x.test/a.png"]',
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "  subject: Hello" in result.stdout
+    assert "  tag: ['a', 'b']" in result.stdout
+    assert "  media_urls: ['https://x.test/a.png']" in result.stdout
+
+
+def test_field_json_that_is_not_json_is_a_usage_error(run: Run, console_config: str) -> None:
+    result = run(
+        "send", "chat", "--to", "ann", "--body", "hi", "--config", console_config,
+        "--field-json", "media_urls=[oops",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "--field-json" in result.stderr
+    assert "media_urls: not valid JSON" in result.stderr
+
+
+def test_an_option_the_provider_does_not_know_is_refused(
+    run: Run, fake_config: str, api: FakeApi
+) -> None:
+    result = run(
+        "send", "sms", "--to", ANN, "--body", "hi", "--config", fake_config,
+        "--field", "subjekt=x",
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert "'subjekt'" in result.stderr
+    assert api.requests == []

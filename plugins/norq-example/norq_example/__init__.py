@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, SecretStr
 
 import norq
-from norq.register import Register
 
 __version__ = "0.1.0"
 
@@ -79,5 +78,5 @@ class JsonWebhookProvider(norq.Provider[JsonWebhookConfig]):
 
 
 @norq.hookimpl
-def register_providers(register: Register) -> None:
+def register_providers(register: norq.Register) -> None:
     register(JsonWebhookProvider)

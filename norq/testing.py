@@ -41,6 +41,7 @@ from norq.response import Response
 from norq.transports import AttemptResult, TransportFailure
 
 __all__ = [
+    "LoopbackHTTPServer",
     "MockServer",
     "MockTransport",
     "RecordedRequest",
@@ -161,7 +162,7 @@ class MockServer:
 
     def __init__(self, *answers: Answer, handler: Handler | None = None) -> None:
         self._script = _Script(deque(answers), handler)
-        self._server: _Server | None = None
+        self._server: LoopbackHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
 
@@ -174,7 +175,7 @@ class MockServer:
         self._script.answers.extend(answers)
 
     def __enter__(self) -> MockServer:
-        server = _Server(("127.0.0.1", 0), _handler_class(self._script))
+        server = LoopbackHTTPServer(("127.0.0.1", 0), _handler_class(self._script))
         self._server = server
         self.url = f"http://127.0.0.1:{server.server_address[1]}"
         self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
@@ -193,10 +194,16 @@ class MockServer:
             self._server = None
 
 
-class _Server(ThreadingHTTPServer):
+class LoopbackHTTPServer(ThreadingHTTPServer):
+    """A ``ThreadingHTTPServer`` fit for concurrent clients, for loopback tests.
+
+    socketserver listens with a backlog of 5. When more clients than that
+    connect at once (a bulk send) the kernel drops their handshake ACKs and
+    retransmits SYN-ACKs after 1, 2, 4, 8 s: the clients believe they are
+    connected, send their request, and some wait past their read timeout.
+    """
+
     daemon_threads = True
-    # socketserver's backlog of 5 drops handshakes when a bulk send connects
-    # many clients at once; the kernel's retransmits then cost seconds.
     request_queue_size = 128
 
     def get_request(self) -> tuple[socket.socket, Any]:

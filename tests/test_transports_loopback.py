@@ -9,13 +9,14 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from norq.executor import Executor
 from norq.request import PreparedRequest
 from norq.retry import RetryPolicy
+from norq.testing import LoopbackHTTPServer
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -45,31 +46,14 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class LoopbackServer(ThreadingHTTPServer):
-    daemon_threads = True
-    # socketserver listens with a backlog of 5. When more clients than that
-    # connect at once the kernel drops their handshake ACKs and retransmits
-    # SYN-ACKs after 1, 2, 4, 8 s: the clients believe they are connected, send
-    # their request, and some wait past the 10 s read timeout. That was the
-    # flaky "timeout" in the concurrent-send tests.
-    request_queue_size = 128
-
-    def get_request(self) -> tuple[socket.socket, object]:
-        connection, address = super().get_request()
-        # The handler writes headers and body separately: without NODELAY,
-        # Nagle waits for the client's delayed ACK, 40 ms per response.
-        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return connection, address
-
+class LoopbackServer(LoopbackHTTPServer):
+    # Its backlog of 128 (not socketserver's 5) is what keeps the concurrent
+    # tests from flaking with read timeouts.
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
         self.lock = threading.Lock()
         self.requests = 0
         self.client_ports: set[int] = set()
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        # A client that timed out closes early; the broken pipe is expected.
-        pass
 
     @property
     def url(self) -> str:

@@ -14,9 +14,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from norq.testing import LoopbackHTTPServer
 
 
 @dataclass
@@ -103,18 +105,10 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # socketserver's backlog of 5 drops handshakes when a bulk send connects
-    # many clients at once; the kernel's SYN-ACK retransmits then delay some
-    # requests for seconds (past the read timeout, under load).
-    request_queue_size = 128
-
-
 @contextmanager
 def serve() -> Iterator[FakeApi]:
     api = FakeApi()
-    server = _Server(("127.0.0.1", 0), _handler(api))
+    server = LoopbackHTTPServer(("127.0.0.1", 0), _handler(api))
     api.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()

@@ -63,6 +63,8 @@ DEFAULT_DISPOSITIONS: Mapping[str, Disposition] = MappingProxyType(
         ErrorCode.TIMEOUT: Disposition.FINAL,
         ErrorCode.CONNECTION_LOST: Disposition.FINAL,
         ErrorCode.BAD_RESPONSE: Disposition.FINAL,
+        # The run stopped with the request in flight: it may have arrived.
+        ErrorCode.INTERRUPTED: Disposition.FINAL,
     }
 )
 

@@ -36,11 +36,13 @@ from norq.provider import MessageStatus as MessageStatus
 from norq.provider import Page as Page
 from norq.provider import Provider as Provider
 from norq.provider import ProviderConfig as ProviderConfig
+from norq.raw import RawResponse as RawResponse
 from norq.receipt import DeliveryFailure as DeliveryFailure
 from norq.receipt import ErrorCode as ErrorCode
 from norq.receipt import Receipt as Receipt
 from norq.register import Register as Register
 from norq.register import RegisterTransport as RegisterTransport
+from norq.request import ApiBase as ApiBase
 from norq.request import BasicAuth as BasicAuth
 from norq.request import ErrorFormat as ErrorFormat
 from norq.request import PreparedRequest as PreparedRequest

@@ -34,6 +34,7 @@ from norq.router import Router
 if TYPE_CHECKING:
     from norq.executor import Executor
     from norq.limits import LimitStore, Throttle
+    from norq.raw import Params, RawResponse
     from norq.transports import Transport
 
 
@@ -409,6 +410,26 @@ class Norq:
         chosen = queries.query_provider(self.providers, provider)
         throttle = self._throttle(chosen, query=True)
         return queries.messages(self.executor, chosen, query or MessageQuery(), limit, throttle)
+
+    # -- raw requests -------------------------------------------------------
+
+    def raw_request(
+        self, provider: str, method: str, path: str, params: Params = ()
+    ) -> RawResponse:
+        """Send any request to ``provider``'s API with its base URL and credentials.
+
+        ``path`` is below the provider's base URL and may use the placeholders
+        it declares (Twilio: ``{AccountSid}``); ``params`` go in the query
+        string of a GET or DELETE and in a form otherwise. A failed answer is
+        returned, not raised; a malformed request raises before anything is sent.
+        """
+        from norq.raw import raw_request
+
+        chosen = self.providers.get(provider)
+        if chosen is None:
+            known = ", ".join(sorted(self.providers)) or "none are configured"
+            raise MessageError(f"unknown provider {provider!r}; configured providers: {known}")
+        return raw_request(self._executor, chosen, method, path, params)
 
     # -- lifecycle ----------------------------------------------------------
 

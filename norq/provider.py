@@ -32,7 +32,7 @@ from typing_extensions import TypeVar
 from norq.errors import MessageError, UnsupportedOperation
 from norq.limits import RateLimits
 from norq.message import EMPTY, Message
-from norq.request import Prepared, PreparedRequest
+from norq.request import ApiBase, Prepared, PreparedRequest
 from norq.response import Response, SendResult, read_declared
 from norq.retry import RetryPolicy
 
@@ -241,6 +241,15 @@ class Provider(abc.ABC, Generic[ConfigT]):
     def secret_values(self) -> list[str]:
         """Every secret in this provider's config, so output can redact it."""
         return [value for value in secrets_in(self.config) if value]
+
+    def api_base(self) -> ApiBase | None:
+        """Where raw requests go and how they authenticate; ``None``: no raw requests.
+
+        Override it to let ``Norq.raw_request`` and ``norq request`` reach any
+        endpoint of the provider's API with the instance's base URL and
+        credentials.
+        """
+        return None
 
     # Status queries: optional. Providers that offer them override all four.
 

@@ -76,6 +76,28 @@ DEFAULT_ERROR_FORMAT = ErrorFormat()
 DEFAULT_SUCCESS = frozenset(range(200, 300))
 
 
+@dataclass(frozen=True, slots=True, repr=False)
+class ApiBase:
+    """Where a provider's HTTP API lives and how a request to it authenticates.
+
+    A provider that returns one from :meth:`norq.Provider.api_base` takes raw
+    requests (``Norq.raw_request``, ``norq request``): any path below ``url``,
+    sent through the executor with ``auth`` and ``headers``, failures read
+    with ``errors``. ``path_values`` fill ``{Name}`` placeholders in a path
+    (Twilio: ``{AccountSid}``). Put credentials only in ``auth`` or
+    ``headers``, which output redacts.
+    """
+
+    url: str
+    auth: BasicAuth | None = None
+    headers: Pairs = ()
+    errors: ErrorFormat = DEFAULT_ERROR_FORMAT
+    path_values: Mapping[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"<ApiBase {self.url}>"
+
+
 class Prepared(Protocol):
     """What every prepared request has, whatever transport sends it."""
 

@@ -24,6 +24,7 @@ COMMANDS = {
     "providers": "norq.cli.installed:providers",
     "plugins": "norq.cli.installed:plugins",
     "config": "norq.cli.check:config",
+    "request": "norq.cli.request:request",
     "sandbox": "norq.sandbox.cli:sandbox",
 }
 

@@ -21,7 +21,7 @@ from norq.providers.twilio.errors import TWILIO_ERROR_CODES
 from norq.providers.twilio.segments import segment_info
 from norq.providers.twilio.status import CallbackError, message_status
 from norq.receipt import DeliveryFailure, ErrorCode
-from norq.request import BasicAuth, ErrorFormat, Pairs, PreparedRequest
+from norq.request import ApiBase, BasicAuth, ErrorFormat, Pairs, PreparedRequest
 from norq.retry import RetryPolicy
 
 API_VERSION = "2010-04-01"
@@ -177,6 +177,16 @@ class TwilioProvider(Provider[TwilioConfig]):
         if media:
             facts["media"] = str(len(media))
         return facts
+
+    # -- raw requests ---------------------------------------------------------
+
+    def api_base(self) -> ApiBase:
+        return ApiBase(
+            url=self.api_root,
+            auth=self._auth,
+            errors=TWILIO_ERRORS,
+            path_values={"AccountSid": self.config.account_sid},
+        )
 
     # -- status queries -------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -179,24 +180,31 @@ class Executor:
             factories if factories is not None else {"http": HttpTransport}
         )
         self._transports: dict[str, Transport] = dict(transports or {})
+        self._building = threading.Lock()
         self._sleep = sleep
         self._async_sleep = async_sleep or _sleep_async
         self._rng = rng or random.Random()
         self._clock = clock
 
     def transport(self, name: str) -> Transport:
-        """The transport registered as ``name``, built on first use."""
+        """The transport registered as ``name``, built on first use (once, across threads)."""
         found = self._transports.get(name)
         if found is None:
-            factory = self._factories.get(name)
-            if factory is None:
-                known = ", ".join(sorted({*self._factories, *self._transports}))
-                raise PluginError(
-                    f"a request names transport {name!r}, which no plugin registered "
-                    f"(registered: {known}); install the plugin that provides it"
-                )
-            found = self._transports[name] = factory(self.settings)
+            with self._building:
+                found = self._transports.get(name)
+                if found is None:
+                    found = self._transports[name] = self._build(name)
         return found
+
+    def _build(self, name: str) -> Transport:
+        factory = self._factories.get(name)
+        if factory is None:
+            known = ", ".join(sorted({*self._factories, *self._transports}))
+            raise PluginError(
+                f"a request names transport {name!r}, which no plugin registered "
+                f"(registered: {known}); install the plugin that provides it"
+            )
+        return factory(self.settings)
 
     def send(
         self, request: Prepared, read: Reader = read_declared, throttle: Throttle | None = None
@@ -209,10 +217,10 @@ class Executor:
         attempts = Attempts(request, read, self._rng, self._clock)
         while True:
             if throttle is None:
-                result = transport.send(request)
+                result = _attempt(transport, request)
             else:
                 with throttle.hold():
-                    result = transport.send(request)
+                    result = _attempt(transport, request)
             step = attempts.record(result)
             if isinstance(step, Outcome):
                 return step
@@ -227,10 +235,10 @@ class Executor:
         attempts = Attempts(request, read, self._rng, self._clock)
         while True:
             if throttle is None:
-                result = await transport.asend(request)
+                result = await _aattempt(transport, request)
             else:
                 async with throttle.ahold():
-                    result = await transport.asend(request)
+                    result = await _aattempt(transport, request)
             step = attempts.record(result)
             if isinstance(step, Outcome):
                 return step
@@ -244,6 +252,33 @@ class Executor:
     async def aclose(self) -> None:
         for transport in self._transports.values():
             await transport.aclose()
+
+
+def _attempt(transport: Transport, request: Prepared) -> AttemptResult:
+    try:
+        return transport.send(request)
+    except Exception as exc:
+        return _raised(request, exc)
+
+
+async def _aattempt(transport: Transport, request: Prepared) -> AttemptResult:
+    try:
+        return await transport.asend(request)
+    except Exception as exc:
+        return _raised(request, exc)
+
+
+def _raised(request: Prepared, exc: Exception) -> TransportFailure:
+    # A transport reports network failures; one that raises instead (a
+    # plugin's bug, a client library's surprise) still ends in a receipt.
+    # The request may have gone out, so it is unconfirmed, not retried.
+    logger.warning(
+        "the %r transport raised %s instead of reporting a failure",
+        request.transport,
+        type(exc).__name__,
+        exc_info=logger.isEnabledFor(logging.DEBUG),
+    )
+    return TransportFailure("lost", f"{type(exc).__name__}: {exc}")
 
 
 async def _sleep_async(delay: float) -> None:

@@ -18,9 +18,14 @@ its provider in :mod:`norq.providers.console`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from norq._version import __version__
 from norq.hookspecs import hookimpl
@@ -30,7 +35,10 @@ if TYPE_CHECKING:
     import asyncio
 
     import aiohttp
+    import httpcore
     import httpx
+
+logger = logging.getLogger("norq")
 
 USER_AGENT = f"norq/{__version__}"
 
@@ -154,30 +162,38 @@ class HttpxTransport:
             }
         }
         self._urls: dict[str, httpx.URL] = {}
+        self._opening = threading.Lock()
 
     def _open(self) -> _Pool:
         import urllib.request
 
         import httpx
 
-        settings = self._settings
-        limits = httpx.Limits(
-            max_connections=settings.max_connections,
-            max_keepalive_connections=settings.max_connections,
-        )
-        pool: _Pool
-        if urllib.request.getproxies():
-            pool = _ClientTransport(
-                httpx.Client(
+        with self._opening:
+            if self._client is not None:  # another thread opened it meanwhile
+                return self._client
+            settings = self._settings
+            limits = httpx.Limits(
+                max_connections=settings.max_connections,
+                max_keepalive_connections=settings.max_connections,
+            )
+            pool: _Pool
+            if urllib.request.getproxies():
+                client = httpx.Client(
                     timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
                     limits=limits,
                     follow_redirects=False,
                 )
-            )
-        else:
-            pool = httpx.HTTPTransport(limits=limits)
-        self._client = pool
-        return pool
+                for mounted in [client._transport, *client._mounts.values()]:
+                    if mounted is not None:
+                        _bound_by_deadline(mounted)
+                pool = _ClientTransport(client)
+            else:
+                transport = httpx.HTTPTransport(limits=limits)
+                _bound_by_deadline(transport)
+                pool = transport
+            self._client = pool
+            return pool
 
     def _url(self, url: str) -> httpx.URL:
         # Providers send to a handful of fixed URLs: parse each once.
@@ -196,6 +212,7 @@ class HttpxTransport:
         import httpx
 
         client = self._client or self._open()
+        deadline = _DEADLINE.set(time.monotonic() + self._settings.timeout)
         try:
             request = httpx.Request(
                 method,
@@ -211,6 +228,10 @@ class HttpxTransport:
                 response.close()
         except httpx.HTTPError as exc:
             return _httpx_failure(exc)
+        except Exception as exc:
+            return _unexpected_failure(exc)
+        finally:
+            _DEADLINE.reset(deadline)
         return Response(response.status_code, response.headers, content)
 
     def close(self) -> None:
@@ -260,43 +281,279 @@ class _ClientTransport:
         self._client.close()
 
 
+# When the attempt running in this thread must be over (time.monotonic()).
+_DEADLINE: ContextVar[float | None] = ContextVar("norq_deadline", default=None)
+
+
+def _bound_by_deadline(transport: httpx.BaseTransport) -> None:
+    """Make every socket operation of ``transport`` end by the attempt's deadline.
+
+    httpx's timeouts bound each read, not the whole answer: a server that
+    sends one byte a second keeps a read timeout of 10 s from ever firing.
+    ``executor.timeout`` is a deadline for the attempt, so each connect, read
+    and write waits at most the time left. httpx takes no network backend, so
+    it is set on its connection pool, which does.
+    """
+    pool = getattr(transport, "_pool", None)
+    if pool is not None and hasattr(pool, "_network_backend"):
+        pool._network_backend = _DeadlineBackend(pool._network_backend)
+
+
+def _time_left(timeout: float | None, expired: type[Exception]) -> float | None:
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise expired("no complete answer before the attempt's deadline (executor.timeout)")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineBackend:
+    """An httpcore network backend whose streams stop waiting at the attempt's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> _DeadlineStream:
+        import httpcore
+
+        timeout = _time_left(timeout, httpcore.ConnectTimeout)
+        stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> _DeadlineStream:
+        import httpcore
+
+        timeout = _time_left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _DeadlineStream:
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        import httpcore
+
+        return self._inner.read(max_bytes, _time_left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        import httpcore
+
+        self._inner.write(buffer, _time_left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> _DeadlineStream:
+        import httpcore
+
+        timeout = _time_left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+Client = TypeVar("Client")
+
+
+class _PerLoop(Generic[Client]):
+    """One async client per event loop, made on first use in that loop.
+
+    An async client belongs to the loop it was made in. Shared with another
+    loop, aiohttp's session is torn down under the first loop's requests, and
+    httpx's raises "Event loop is closed" once its loop has ended. So every
+    loop gets its own: threads each running ``asyncio.run``, or one
+    ``asyncio.run`` after another.
+
+    A client is closed in its own loop when that loop ends (see
+    :class:`_LoopClient`), by :meth:`aclose_current`, or, when its loop can
+    no longer run anything, dropped without waiting by :meth:`release_all`
+    or when the next client is made.
+    """
+
+    def __init__(
+        self,
+        create: Callable[[], Client],
+        aclose: Callable[[Client], Awaitable[None]],
+        abandon: Callable[[Client], None],
+    ) -> None:
+        self._create = create
+        self._aclose = aclose
+        self._abandon = abandon
+        self._clients: dict[asyncio.AbstractEventLoop, _LoopClient[Client]] = {}
+        self._lock = threading.Lock()
+
+    async def get(self) -> Client:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        entry = self._clients.get(loop)
+        if entry is None:
+            with self._lock:
+                ended = [self._clients.pop(old) for old in list(self._clients) if old.is_closed()]
+                entry = self._clients[loop] = _LoopClient(
+                    self._create(), self._aclose, self._abandon
+                )
+            for old_entry in ended:
+                old_entry.abandon()
+            await entry.close_when_the_loop_ends()
+        return entry.client
+
+    async def aclose_current(self) -> None:
+        """Close the running loop's client, and drop those of loops that have ended."""
+        import asyncio
+
+        with self._lock:
+            entry = self._clients.pop(asyncio.get_running_loop(), None)
+        self._drop_ended()
+        if entry is not None:
+            await entry.aclose()
+
+    def release_all(self) -> None:
+        """Release every client: in its own loop if that loop runs elsewhere, else at once."""
+        import asyncio
+
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        with self._lock:
+            clients, self._clients = self._clients, {}
+        for loop, entry in clients.items():
+            if loop is not current and loop.is_running():
+                loop.call_soon_threadsafe(_close_later, loop, entry)
+            else:
+                entry.abandon()
+
+    def _drop_ended(self) -> None:
+        with self._lock:
+            ended = [self._clients.pop(old) for old in list(self._clients) if old.is_closed()]
+        for entry in ended:
+            entry.abandon()
+
+
+class _LoopClient(Generic[Client]):
+    """A client and the async generator that closes it when its loop ends.
+
+    ``asyncio.run`` (and any runner that calls ``loop.shutdown_asyncgens()``)
+    closes the async generators still suspended when its coroutine returns,
+    while the loop still runs. Parking one here per client is how a client
+    gets closed in its own loop without the application calling ``aclose``:
+    no "Unclosed client session", no sockets left to the garbage collector.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        aclose: Callable[[Client], Awaitable[None]],
+        abandon: Callable[[Client], None],
+    ) -> None:
+        self.client = client
+        self._aclose = aclose
+        self._abandon = abandon
+        self._abandoned = False
+        self._closer = self._close_at_loop_end()
+
+    async def close_when_the_loop_ends(self) -> None:
+        # The first step registers the generator with the running loop.
+        await self._closer.asend(None)
+
+    async def _close_at_loop_end(self) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            if not self._abandoned:
+                await self._aclose(self.client)
+
+    async def aclose(self) -> None:
+        await self._closer.aclose()
+
+    def abandon(self) -> None:
+        """Drop the client without awaiting: its loop has ended or is not ours to run."""
+        self._abandoned = True
+        self._abandon(self.client)
+        # Finish the generator here, so the loop's finaliser is never asked to.
+        with contextlib.suppress(StopIteration):
+            self._closer.aclose().send(None)
+
+
+def _close_later(loop: asyncio.AbstractEventLoop, entry: _LoopClient[Any]) -> None:
+    loop.create_task(entry.aclose())
+
+
 class HttpxAsyncTransport:
-    """Async HTTP through ``httpx.AsyncClient``: the fallback when aiohttp is absent."""
+    """Async HTTP through one ``httpx.AsyncClient`` per event loop: the fallback to aiohttp."""
 
     def __init__(self, settings: TransportSettings) -> None:
         self._settings = settings
-        self._client: httpx.AsyncClient | None = None
+        self._clients: _PerLoop[httpx.AsyncClient] = _PerLoop(
+            self._new_client, _aclose_httpx, _drop
+        )
+
+    def _new_client(self) -> httpx.AsyncClient:
+        import httpx
+
+        settings = self._settings
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+            limits=httpx.Limits(
+                max_connections=settings.max_connections,
+                max_keepalive_connections=settings.max_connections,
+            ),
+            headers={"User-Agent": USER_AGENT},
+        )
 
     async def send(
         self, method: str, url: str, headers: dict[str, str], body: bytes | None
     ) -> AttemptResult:
+        import asyncio
+
         import httpx
 
-        if self._client is None:
-            settings = self._settings
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
-                limits=httpx.Limits(
-                    max_connections=settings.max_connections,
-                    max_keepalive_connections=settings.max_connections,
-                ),
-                headers={"User-Agent": USER_AGENT},
-            )
+        client = await self._clients.get()
         try:
-            response = await self._client.request(method, url, headers=headers, content=body)
+            async with asyncio.timeout(self._settings.timeout):
+                response = await client.request(method, url, headers=headers, content=body)
         except httpx.HTTPError as exc:
             return _httpx_failure(exc)
+        except TimeoutError:
+            return _deadline_failure(self._settings)
+        except Exception as exc:
+            return _unexpected_failure(exc)
         return Response(response.status_code, response.headers, response.content)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._clients.aclose_current()
 
     def close(self) -> None:
-        # An AsyncClient can only be closed on a loop; dropping it releases
-        # its sockets when it is collected.
-        self._client = None
+        self._clients.release_all()
+
+
+async def _aclose_httpx(client: httpx.AsyncClient) -> None:
+    await client.aclose()
+
+
+def _drop(client: object) -> None:
+    # An httpx AsyncClient can only be closed by awaiting it in its own loop;
+    # when that loop is gone, dropping it releases its sockets on collection.
+    pass
 
 
 def _httpx_failure(exc: Exception) -> TransportFailure:
@@ -310,31 +567,38 @@ def _httpx_failure(exc: Exception) -> TransportFailure:
     return TransportFailure("lost", detail)
 
 
+def _deadline_failure(settings: TransportSettings) -> TransportFailure:
+    return TransportFailure(
+        "timeout", f"no complete answer within {settings.timeout:g} s (executor.timeout)"
+    )
+
+
+def _unexpected_failure(exc: Exception) -> TransportFailure:
+    # Whatever else a client library raises (a RuntimeError from a closed
+    # loop, an ExceptionGroup from its task group) becomes a receipt, not a
+    # crash. The request may have gone out, so it counts as unconfirmed.
+    logger.debug("the HTTP client raised", exc_info=exc)
+    return TransportFailure("lost", f"{type(exc).__name__}: {exc}")
+
+
 class AiohttpTransport:
     """Async HTTP through one ``aiohttp.ClientSession`` per event loop.
 
     aiohttp keeps its throughput as concurrency grows, where httpx's async
-    pool falls off (docs/performance.md has the numbers). A session belongs to
-    the loop it was created in, so a new loop (a second ``asyncio.run``) gets a
-    new session and the old one is marked closed.
+    pool falls off (docs/performance.md has the numbers).
     """
 
     def __init__(self, settings: TransportSettings) -> None:
         self._settings = settings
-        self._session: aiohttp.ClientSession | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sessions: _PerLoop[aiohttp.ClientSession] = _PerLoop(
+            self._new_session, _aclose_aiohttp, _abandon
+        )
 
-    def _open(self) -> aiohttp.ClientSession:
-        import asyncio
-
+    def _new_session(self) -> aiohttp.ClientSession:
         import aiohttp
 
-        loop = asyncio.get_running_loop()
-        if self._session is not None:
-            _abandon(self._session)
-        self._loop = loop
         settings = self._settings
-        self._session = aiohttp.ClientSession(
+        return aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(
                 limit=settings.max_connections, ttl_dns_cache=300, enable_cleanup_closed=False
             ),
@@ -344,7 +608,6 @@ class AiohttpTransport:
             headers={"User-Agent": USER_AGENT},
             auto_decompress=True,
         )
-        return self._session
 
     async def send(
         self, method: str, url: str, headers: dict[str, str], body: bytes | None
@@ -353,35 +616,33 @@ class AiohttpTransport:
 
         import aiohttp
 
-        session = self._session
-        if session is None or self._loop is not asyncio.get_running_loop():
-            session = self._open()
+        session = await self._sessions.get()
         try:
-            async with session.request(method, url, headers=headers, data=body) as response:
-                content = await response.read()
-                return Response(response.status, response.headers, content)
+            # The deadline covers the whole attempt, body included (executor.timeout).
+            async with asyncio.timeout(self._settings.timeout):
+                async with session.request(method, url, headers=headers, data=body) as response:
+                    content = await response.read()
+            return Response(response.status, response.headers, content)
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             return TransportFailure("connect", f"{type(exc).__name__}: {exc}")
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        except aiohttp.ServerTimeoutError as exc:
             return TransportFailure("timeout", f"{type(exc).__name__}: {exc}")
+        except TimeoutError:
+            return _deadline_failure(self._settings)
         except aiohttp.ClientError as exc:
             return TransportFailure("lost", f"{type(exc).__name__}: {exc}")
+        except Exception as exc:
+            return _unexpected_failure(exc)
 
     async def aclose(self) -> None:
-        import asyncio
-
-        if self._session is not None:
-            if self._loop is asyncio.get_running_loop():
-                await self._session.close()
-            else:
-                _abandon(self._session)
-            self._session = None
-            self._loop = None
+        await self._sessions.aclose_current()
 
     def close(self) -> None:
-        if self._session is not None:
-            _abandon(self._session)
-            self._session = None
+        self._sessions.release_all()
+
+
+async def _aclose_aiohttp(session: aiohttp.ClientSession) -> None:
+    await session.close()
 
 
 def _abandon(session: aiohttp.ClientSession) -> None:

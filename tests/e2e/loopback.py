@@ -1,0 +1,100 @@
+"""A loopback server for reliability tests: answers, slow answers, and answers that drip.
+
+``POST /ok`` answers 201 with a Twilio-like ``sid``; ``/slow`` does so after
+``slow_seconds``. ``/drip-headers`` and ``/drip-body`` send a valid answer one
+byte every ``drip_interval`` seconds, in the status line and headers or in the
+body; a per-read timeout never fires on them, only a deadline does. Paths may
+carry a prefix (``/drip-body/2010-04-01/...``), so a provider's ``base_url``
+can pick the behaviour.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+DRIP_BYTES = 40
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: LoopbackServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        server = self.server
+        with server.lock:
+            server.requests += 1
+            sid = f"SM{server.requests:032d}"
+        body = json.dumps({"sid": sid, "status": "queued", "pad": "x" * DRIP_BYTES}).encode()
+        head = (
+            f"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        if self.path.startswith("/slow"):
+            time.sleep(server.slow_seconds)
+        if self.path.startswith("/drip-headers"):
+            self._drip(head)
+            self._write(body)
+        elif self.path.startswith("/drip-body"):
+            self._write(head)
+            self._drip(body)
+        else:
+            self._write(head + body)
+
+    def _write(self, data: bytes) -> None:
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def _drip(self, data: bytes) -> None:
+        for i in range(len(data)):
+            self._write(data[i : i + 1])
+            with self.server.lock:
+                self.server.dripped += 1
+            time.sleep(self.server.drip_interval)
+
+
+class LoopbackServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.dripped = 0
+        self.slow_seconds = 0.05
+        self.drip_interval = 0.1
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connection, address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gave up on a dripping answer closes the socket
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@contextmanager
+def serve() -> Iterator[LoopbackServer]:
+    server = LoopbackServer()
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

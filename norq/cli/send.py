@@ -770,11 +770,23 @@ async def _deliver_all(
             log.write(row, receipt)
         progress.update(tally)
 
-    async def consume() -> None:
-        receipts = norq.asend_many(content, recipients(), concurrency=concurrency)
-        async for receipt in receipts:
+    class Recorder:
+        """The bulk send's journal: each receipt is recorded by the worker that got
+        it, so a stop never mistakes an answered row for one still in flight."""
+
+        def before(self, index: int, notification: Notification) -> None:
+            pass  # the journal's claim already recorded the row, before it was built
+
+        def after(self, receipt: Receipt) -> None:
             assert receipt.index is not None
             settle(pending.pop(receipt.index), receipt)
+
+    async def consume() -> None:
+        receipts = norq.asend_many(
+            content, recipients(), concurrency=concurrency, journal=Recorder()
+        )
+        async for _ in receipts:
+            pass  # Recorder has settled it
 
     sending = asyncio.create_task(consume())
     stopped = asyncio.create_task(stopping.wait())

@@ -122,3 +122,35 @@ templates:
 def fake_config(fakesms: None, api: FakeApi, write_config: Callable[[str, str], str]) -> str:
     """A config routing sms to ``fakesms`` at the loopback fake, chat to the console."""
     return write_config(fake_config_text(api.url), "fake.yaml")
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Any]:
+    """A sandbox on loopback (the tests using it skip without uvicorn)."""
+    from norq.sandbox import SandboxServer
+
+    with SandboxServer(step_delay=0.01) as server:
+        yield server
+
+
+def sandbox_config(base_url: str) -> str:
+    """A config sending ``sms`` through Twilio at a sandbox, with template ``hello``
+    (``Hello {{ name }}``) and no retries, so each injected fault shows."""
+    from norq.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_API_KEY_SECRET, DEFAULT_API_KEY_SID
+
+    return f"""\
+providers:
+  twilio:
+    config:
+      account_sid: {DEFAULT_ACCOUNT_SID}
+      api_key_sid: {DEFAULT_API_KEY_SID}
+      api_key_secret: {DEFAULT_API_KEY_SECRET}
+      from: "+15005550006"
+      base_url: {base_url}
+    retry: {{max_retries: 0}}
+routing:
+  sms: twilio
+templates:
+  hello:
+    sms: {{body: "Hello {{{{ name }}}}"}}
+"""

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,12 +17,8 @@ import pytest
 pytest.importorskip("uvicorn")
 
 from norq.journal import EntryState, SqliteJournal
-from norq.sandbox import (
-    DEFAULT_ACCOUNT_SID,
-    DEFAULT_API_KEY_SECRET,
-    DEFAULT_API_KEY_SID,
-    SandboxServer,
-)
+from norq.sandbox import SandboxServer
+from tests.cli.conftest import sandbox_config
 
 pytestmark = pytest.mark.e2e
 
@@ -33,30 +28,8 @@ TIMEOUT = 60
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(step_delay=0.01) as server:
-        yield server
-
-
-@pytest.fixture
 def workdir(sandbox: SandboxServer, tmp_path: Path) -> Path:
-    (tmp_path / "norq.yaml").write_text(
-        f"""\
-providers:
-  twilio:
-    config:
-      account_sid: {DEFAULT_ACCOUNT_SID}
-      api_key_sid: {DEFAULT_API_KEY_SID}
-      api_key_secret: {DEFAULT_API_KEY_SECRET}
-      from: "+15005550006"
-      base_url: {sandbox.url}
-routing:
-  sms: twilio
-templates:
-  hello:
-    sms: {{body: "Hello {{{{ name }}}}"}}
-"""
-    )
+    (tmp_path / "norq.yaml").write_text(sandbox_config(sandbox.url))
     rows = "".join(f"+1555123{n:04d},P{n}\n" for n in range(1, ROWS + 1))
     (tmp_path / "people.csv").write_text("to,name\n" + rows)
     return tmp_path

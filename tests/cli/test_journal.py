@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,8 @@ from click.testing import Result
 
 pytest.importorskip("uvicorn")
 
-from norq.sandbox import (
-    DEFAULT_ACCOUNT_SID,
-    DEFAULT_API_KEY_SECRET,
-    DEFAULT_API_KEY_SID,
-    SandboxServer,
-)
-from tests.cli.conftest import Run
+from norq.sandbox import SandboxServer
+from tests.cli.conftest import Run, sandbox_config
 
 pytestmark = pytest.mark.e2e
 
@@ -27,32 +21,9 @@ PEOPLE = [f"+1555123{n:04d}" for n in range(1, 7)]
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(step_delay=0.01) as server:
-        yield server
-
-
-@pytest.fixture
 def config(sandbox: SandboxServer, tmp_path: Path) -> str:
     path = tmp_path / "norq.yaml"
-    path.write_text(
-        f"""\
-providers:
-  twilio:
-    config:
-      account_sid: {DEFAULT_ACCOUNT_SID}
-      api_key_sid: {DEFAULT_API_KEY_SID}
-      api_key_secret: {DEFAULT_API_KEY_SECRET}
-      from: "+15005550006"
-      base_url: {sandbox.url}
-    retry: {{max_retries: 0}}
-routing:
-  sms: twilio
-templates:
-  hello:
-    sms: {{body: "Hello {{{{ name }}}}"}}
-"""
-    )
+    path.write_text(sandbox_config(sandbox.url))
     return str(path)
 
 

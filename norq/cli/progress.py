@@ -41,6 +41,11 @@ class Tally:
     def done(self) -> int:
         return self.delivered + self.failed
 
+    @property
+    def read(self) -> int:
+        """Rows dealt with, sent or skipped: how far through the input the run is."""
+        return self.done + self.skipped_accepted + self.skipped_unconfirmed
+
     def add(self, row_number: int, receipt: Receipt) -> None:
         if receipt.ok:
             self.delivered += 1
@@ -149,12 +154,12 @@ class LineProgress:
         elapsed = now - self._started
         rate = tally.done / elapsed if elapsed > 0 else 0.0
         if self._total:
-            shown = f"{tally.done:,}/{self._total:,} rows ({100 * tally.done // self._total}%)"
+            shown = f"{tally.read:,}/{self._total:,} rows ({100 * tally.read // self._total}%)"
         else:
-            shown = f"{tally.done:,} rows"
+            shown = f"{tally.read:,} rows"
         parts = [shown, f"{tally.failed:,} failed", f"{rate:,.0f}/s"]
-        if self._total and rate > 0 and tally.done < self._total:
-            parts.append(f"ETA {_duration((self._total - tally.done) / rate)}")
+        if self._total and rate > 0 and tally.read < self._total:
+            parts.append(f"ETA {_duration((self._total - tally.read) / rate)}")
         self._stream.write("norq: " + ", ".join(parts) + "\n")
         self._stream.flush()
 
@@ -194,12 +199,12 @@ class BarProgress:
         now = time.monotonic()
         if now >= self._next:
             self._next = now + 0.05
-            self._progress.update(self._task, completed=tally.done, failed=tally.failed)
+            self._progress.update(self._task, completed=tally.read, failed=tally.failed)
 
     def close(self, tally: Tally) -> None:
         # An estimated total (lines, not CSV records) is corrected at the end.
         self._progress.update(
-            self._task, completed=tally.done, total=tally.done, failed=tally.failed
+            self._task, completed=tally.read, total=tally.read, failed=tally.failed
         )
         self._progress.stop()
 

@@ -749,6 +749,7 @@ async def _deliver_all(
                     )
                     if not claim.granted:
                         tally.skip(claim.previous)
+                        progress.update(tally)
                         continue
                     tally.may_duplicate += claim.may_duplicate
                 pending[handed_out] = row

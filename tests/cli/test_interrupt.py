@@ -35,11 +35,11 @@ def workdir(sandbox: SandboxServer, tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _command(*extra: str) -> list[str]:
+def _command(*extra: str, journal: bool = True) -> list[str]:
     return [
         str(NORQ), "send", "sms", "--template", "hello", "--csv", "people.csv",
-        "--journal", "run.db", "--receipts", "receipts.jsonl", "--concurrency", "4",
-        "--progress", "none", "--config", "norq.yaml", *extra,
+        "--receipts", "receipts.jsonl", "--concurrency", "4", "--progress", "none",
+        "--config", "norq.yaml", *(["--journal", "run.db"] if journal else []), *extra,
     ]  # fmt: skip
 
 
@@ -48,11 +48,11 @@ def _env() -> dict[str, str]:
 
 
 def _interrupt_after(
-    workdir: Path, number: signal.Signals, receipts: int, *extra: str
+    workdir: Path, number: signal.Signals, receipts: int, *extra: str, journal: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """Start a bulk send, send it ``number`` once ``receipts`` receipts are written."""
     process = subprocess.Popen(
-        _command(*extra),
+        _command(*extra, journal=journal),
         cwd=workdir,
         env=_env(),
         stdout=subprocess.PIPE,
@@ -154,3 +154,16 @@ def test_sigterm_records_unfinished_requests_as_unconfirmed_and_resume_checks_th
     assert summary["found_at_provider"] == codes["interrupted"]
     assert summary["may_duplicate"] == 0
     _assert_each_row_delivered_once(workdir, sandbox)
+
+
+def test_without_a_journal_a_stop_still_keeps_every_receipt_and_says_what_is_lost(
+    workdir: Path, sandbox: SandboxServer
+) -> None:
+    sandbox.faults.set_rate(1.0, ["delay:0.2"])
+
+    stopped = _interrupt_after(workdir, signal.SIGTERM, 6, journal=False)
+
+    assert stopped.returncode == 143, stopped.stderr
+    assert "rows not yet read were not sent; pass --journal FILE" in stopped.stderr
+    written = (workdir / "receipts.jsonl").read_text().splitlines()
+    assert len(written) == len(sandbox.messages()) < ROWS

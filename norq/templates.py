@@ -20,6 +20,9 @@ TemplateSources = Mapping[str, Mapping[str, Mapping[str, str]]]
 
 TEMPLATE_SUFFIX = ".j2"
 
+#: Template parts rendered with HTML autoescaping.
+HTML_PARTS = frozenset({"html"})
+
 
 class _CompiledPart:
     __slots__ = ("plain", "required", "template")
@@ -64,6 +67,9 @@ class Templates:
         from jinja2.sandbox import SandboxedEnvironment
 
         environment = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+        # HTML parts escape the data (a name holding "<script>" shows as text);
+        # text parts (body, subject) go out as written.
+        html_environment = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=True)
         # range, cycler, namespace...: jinja resolves them without the data.
         environment_names = frozenset(environment.globals)
         compiled: dict[tuple[str, str], dict[str, _CompiledPart]] = {}
@@ -74,16 +80,20 @@ class Templates:
                     if not isinstance(source, str):
                         errors.append((path, f"must be a string, got {type(source).__name__}"))
                         continue
+                    html = part in HTML_PARTS
+                    env = html_environment if html else environment
                     try:
-                        ast = environment.parse(source)
+                        ast = env.parse(source)
                         undeclared = meta.find_undeclared_variables(ast)
                         required = frozenset(undeclared - environment_names)
-                        template = environment.from_string(source)
+                        template = env.from_string(source)
                     except jinja2.TemplateSyntaxError as exc:
                         errors.append((path, f"template syntax error on line {exc.lineno}: {exc}"))
                         continue
+                    # The str.format fast path does not escape: HTML renders through jinja.
+                    plain = None if html else _plain_pattern(ast, environment_names)
                     compiled.setdefault((name, channel), {})[part] = _CompiledPart(
-                        template, required, _plain_pattern(ast, environment_names)
+                        template, required, plain
                     )
         return cls(compiled)
 

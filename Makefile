@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit bench clean
 
-$(STAMP): pyproject.toml plugins/norq-example/pyproject.toml
+$(STAMP): pyproject.toml plugins/norq-example/pyproject.toml plugins/norq-smtp/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]' -e plugins/norq-example
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]' -e plugins/norq-example \
+		-e 'plugins/norq-smtp[test]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -20,7 +21,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict norq
+	$(BIN)/mypy --strict norq plugins/norq-smtp/norq_smtp
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest

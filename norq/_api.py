@@ -29,6 +29,7 @@ from norq.journal import SqliteJournal as SqliteJournal
 from norq.journaled import asend_journaled as asend_journaled
 from norq.journaled import send_journaled as send_journaled
 from norq.message import Message as Message
+from norq.message import check_recipient as check_recipient
 from norq.notification import Notification as Notification
 from norq.provider import InboundMessage as InboundMessage
 from norq.provider import MessageQuery as MessageQuery

@@ -67,7 +67,8 @@ def test_the_configs_in_the_docs_are_valid(validator: jsonschema.Draft202012Vali
         (
             lambda d: d["providers"].update(pager={"type": "pigeon"}),
             "providers.pager.type",
-            "'pigeon' is not one of ['console', 'fakesms', 'json_webhook', 'twilio']",
+            # ...and then the types of the plugins make test installs.
+            "'pigeon' is not one of ['console', 'fakesms', 'json_webhook', ",
         ),
         (
             lambda d: d["providers"]["console"].update(config={"stream": "pipe"}),

@@ -429,7 +429,7 @@ class Norq:
         if chosen is None:
             known = ", ".join(sorted(self.providers)) or "none are configured"
             raise MessageError(f"unknown provider {provider!r}; configured providers: {known}")
-        return raw_request(self._executor, chosen, method, path, params)
+        return raw_request(self.executor, chosen, method, path, params)
 
     # -- lifecycle ----------------------------------------------------------
 

@@ -7,7 +7,9 @@ Every name imported here ``as`` itself is public: ``norq.<name>``, in
 
 from norq.app import Norq as Norq
 from norq.app import PreparedNotification as PreparedNotification
+from norq.app import aclose as aclose
 from norq.app import anotify as anotify
+from norq.app import close as close
 from norq.app import notify as notify
 from norq.bulk import Recipient as Recipient
 from norq.bulk import SendJournal as SendJournal

@@ -9,6 +9,8 @@ are :mod:`norq.queries`.
 
 from __future__ import annotations
 
+import atexit
+import threading
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 import pluggy
 
 from norq import queries
-from norq.bulk import BulkSend, RecipientLike, SendJournal
+from norq.bulk import BulkSend, RecipientLike, SendJournal, check_recipients
 from norq.config import NorqConfig, discover_config_path, load_config, read_yaml
 from norq.delivery import Hooks, adeliver, deliver
 from norq.errors import DeliveryError, MessageError
@@ -79,8 +81,11 @@ class Norq:
 
             self._transports[TRANSPORT] = ConsoleTransport(stream=console_stream)
         self._built_executor = executor
+        self._building = threading.Lock()
         self._hooks = Hooks(self._pm)
         self.redactor = Redactor(config.secret_values())
+        if executor is not None and executor.redact is str:
+            executor.redact = self.redactor.text
         self._limit_store = limit_store
         self._throttles: dict[tuple[str, bool], Throttle | None] = {}
 
@@ -92,19 +97,26 @@ class Norq:
         """
         executor = self._built_executor
         if executor is None:
-            from norq.executor import Executor
-            from norq.plugins import transport_registry
-
-            settings = self.config.executor
-            executor = self._built_executor = Executor(
-                timeout=settings.timeout,
-                connect_timeout=settings.connect_timeout,
-                max_connections=settings.max_connections,
-                async_transport=settings.async_transport,
-                factories=transport_registry(self._pm),
-                transports=self._transports,
-            )
+            with self._building:  # sixteen threads' first sends build one executor
+                executor = self._built_executor
+                if executor is None:
+                    executor = self._built_executor = self._build_executor()
         return executor
+
+    def _build_executor(self) -> Executor:
+        from norq.executor import Executor
+        from norq.plugins import transport_registry
+
+        settings = self.config.executor
+        return Executor(
+            timeout=settings.timeout,
+            connect_timeout=settings.connect_timeout,
+            max_connections=settings.max_connections,
+            async_transport=settings.async_transport,
+            factories=transport_registry(self._pm),
+            transports=self._transports,
+            redact=self.redactor.text,
+        )
 
     def _throttle(self, provider: Provider, *, query: bool = False) -> Throttle | None:
         """The rate limits of ``provider``, built on its first send; ``None`` if it has none.
@@ -320,6 +332,7 @@ class Norq:
         journal: SendJournal | None = None,
     ) -> Iterator[Receipt]:
         """:meth:`notify_many` for a :class:`Notification` value (its ``to`` is ignored)."""
+        check_recipients(recipients)
         bulk = self._bulk(notification, journal)
         return bulk.run(recipients, self._deliver_indexed)
 
@@ -358,6 +371,7 @@ class Norq:
         """:meth:`anotify_many` for a :class:`Notification` value (its ``to`` is ignored)."""
         if concurrency < 1:
             raise MessageError(f"concurrency must be at least 1, got {concurrency}")
+        check_recipients(recipients)
         bulk = self._bulk(notification, journal)
         # Requests beyond the connection pool would only wait for a connection,
         # and every waiting task adds garbage-collector work and scheduling
@@ -497,14 +511,43 @@ class Norq:
 # -- the module-level API ------------------------------------------------------
 
 _default: Norq | None = None
+_default_lock = threading.Lock()
 
 
 def default_norq() -> Norq:
-    """The process-wide Norq from the discovered config, created on first use."""
+    """The process-wide Norq from the discovered config, created on first use.
+
+    It is closed at interpreter exit, or earlier by :func:`close` / :func:`aclose`.
+    """
     global _default
     if _default is None:
-        _default = Norq.discover()
+        with _default_lock:
+            if _default is None:
+                _default = Norq.discover()
+                atexit.register(close)
     return _default
+
+
+def close() -> None:
+    """Close the module-level default Norq (the one ``norq.notify`` uses), if it exists.
+
+    Its connections are released; the next ``norq.notify`` builds a new one.
+    Async clients still in use by a running event loop are closed in that loop.
+    """
+    global _default
+    with _default_lock:
+        default, _default = _default, None
+    if default is not None:
+        default.close()
+
+
+async def aclose() -> None:
+    """Async :func:`close`: the running loop's clients are closed by awaiting them."""
+    global _default
+    with _default_lock:
+        default, _default = _default, None
+    if default is not None:
+        await default.aclose()
 
 
 def notify(

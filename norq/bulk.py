@@ -172,6 +172,32 @@ class BulkSend:
                     logger.debug("bulk send stopped early")
 
 
+def check_recipients(recipients: object) -> None:
+    """Refuse a value that iterates but is not a collection of recipients.
+
+    A string (``"+15551234567"``) would be sent to each of its characters, and
+    a single mapping or Recipient is one recipient, not a list of them.
+    """
+    if isinstance(recipients, str | bytes):
+        raise MessageError(
+            f"recipients must be a list of recipients, got the string {recipients!r}; "
+            f"pass [{recipients!r}] for one recipient, or use notify()",
+            code="invalid_recipient",
+        )
+    if isinstance(recipients, Recipient | Mapping):
+        raise MessageError(
+            f"recipients must be a list of recipients, got a single {type(recipients).__name__}; "
+            "put it in a list",
+            code="invalid_recipient",
+        )
+    if not isinstance(recipients, Iterable | AsyncIterable):
+        raise MessageError(
+            f"recipients must be a list or other iterable of recipients, "
+            f"got {type(recipients).__name__}",
+            code="invalid_recipient",
+        )
+
+
 def as_recipient(item: RecipientLike) -> Recipient:
     """A :class:`Recipient` from a string, a Recipient, or a mapping with ``"to"``."""
     if isinstance(item, str):

@@ -66,7 +66,7 @@ _FAILURE_CODES = {
 class Attempts:
     """Decides, attempt by attempt, whether to retry and how long to wait. Pure."""
 
-    __slots__ = ("_clock", "_read", "_rng", "count", "request", "retry")
+    __slots__ = ("_clock", "_read", "_redact", "_rng", "count", "request", "retry")
 
     def __init__(
         self,
@@ -74,12 +74,14 @@ class Attempts:
         read: Reader,
         rng: random.Random,
         clock: Callable[[], float],
+        redact: Callable[[str], str] = str,
     ) -> None:
         self.request = request
         self.retry: RetryPolicy = request.retry
         self._read = read
         self._rng = rng
         self._clock = clock
+        self._redact = redact
         self.count = 0
 
     def record(self, result: AttemptResult) -> float | Outcome:
@@ -100,11 +102,14 @@ class Attempts:
                 return policy.delay(self.count - 1, self._rng)
             if wait <= policy.retry_after_max:
                 return wait
+        # An answer may quote the request back, credentials included (a
+        # server echoing the Authorization header): the receipt must not.
+        redact = self._redact
         error = DeliveryFailure(
             code=read.code or ErrorCode.BAD_RESPONSE,
-            message=read.message or "failed",
-            provider_code=read.provider_code,
-            more_info=read.more_info,
+            message=redact(read.message or "failed"),
+            provider_code=None if read.provider_code is None else redact(read.provider_code),
+            more_info=None if read.more_info is None else redact(read.more_info),
             disposition=read.disposition,
         )
         return Outcome(False, status, None, self.count, error, read.data)
@@ -157,6 +162,9 @@ class Executor:
     instances by name instead (a :class:`norq.testing.MockTransport`). They are
     closed by :meth:`close` / :meth:`aclose`. ``sleep``, ``async_sleep``,
     ``rng`` and ``clock`` are there so tests can run retries without waiting.
+    ``redact`` masks secrets in what an answer says about a failure (a server
+    may echo the request's credentials back); :class:`norq.Norq` sets it to its
+    redactor's ``text`` when it builds the executor, or is given one without.
     """
 
     def __init__(
@@ -172,6 +180,7 @@ class Executor:
         async_sleep: Callable[[float], Awaitable[None]] | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.time,
+        redact: Callable[[str], str] = str,
     ) -> None:
         self.settings = TransportSettings(
             timeout, connect_timeout, max_connections, async_transport
@@ -185,6 +194,7 @@ class Executor:
         self._async_sleep = async_sleep or _sleep_async
         self._rng = rng or random.Random()
         self._clock = clock
+        self.redact = redact
 
     def transport(self, name: str) -> Transport:
         """The transport registered as ``name``, built on first use (once, across threads)."""
@@ -214,7 +224,7 @@ class Executor:
         Every attempt, retries included, waits for ``throttle`` (the provider's rate limits).
         """
         transport = self.transport(request.transport)
-        attempts = Attempts(request, read, self._rng, self._clock)
+        attempts = Attempts(request, read, self._rng, self._clock, self.redact)
         while True:
             if throttle is None:
                 result = _attempt(transport, request)
@@ -232,7 +242,7 @@ class Executor:
     ) -> Outcome:
         """Async :meth:`send`."""
         transport = self.transport(request.transport)
-        attempts = Attempts(request, read, self._rng, self._clock)
+        attempts = Attempts(request, read, self._rng, self._clock, self.redact)
         while True:
             if throttle is None:
                 result = await _aattempt(transport, request)

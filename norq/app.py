@@ -443,7 +443,9 @@ class Norq:
         if chosen is None:
             known = ", ".join(sorted(self.providers)) or "none are configured"
             raise MessageError(f"unknown provider {provider!r}; configured providers: {known}")
-        return raw_request(self.executor, chosen, method, path, params)
+        # A raw call spends the instance's request rate as a status query does.
+        throttle = self._throttle(chosen, query=True)
+        return raw_request(self.executor, chosen, method, path, params, throttle)
 
     # -- lifecycle ----------------------------------------------------------
 

@@ -19,6 +19,7 @@ from norq.request import DEFAULT_SUCCESS, PreparedRequest
 
 if TYPE_CHECKING:
     from norq.executor import Executor
+    from norq.limits import Throttle
     from norq.provider import Provider
     from norq.receipt import DeliveryFailure
 
@@ -88,11 +89,16 @@ def prepare_raw(provider: Provider, method: str, path: str, params: Params = ())
 
 
 def raw_request(
-    executor: Executor, provider: Provider, method: str, path: str, params: Params = ()
+    executor: Executor,
+    provider: Provider,
+    method: str,
+    path: str,
+    params: Params = (),
+    throttle: Throttle | None = None,
 ) -> RawResponse:
     """Send ``method path`` to ``provider``'s API and return what came back, failed or not."""
     request = prepare_raw(provider, method, path, params)
-    outcome = executor.send(request)
+    outcome = executor.send(request, throttle=throttle)
     return RawResponse(
         provider=provider.instance,
         method=request.method,

@@ -162,3 +162,28 @@ def test_the_api_base_does_not_show_its_credentials() -> None:
     assert base is not None
     assert API_KEY_SECRET not in repr(base)
     assert API_KEY_SECRET not in repr(base.auth)
+
+
+@respx.mock
+def test_a_raw_request_spends_the_instances_request_rate(
+    make_norq: MakeNorq, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    respx.get(f"{API_ROOT}/2010-04-01/Accounts.json").mock(return_value=httpx.Response(200))
+    doc = document()
+    doc["providers"]["twilio"]["rate_limits"] = {"requests_per_second": 5, "sender_per_second": 1}
+    app = make_norq(doc)
+    throttles = []
+    send = app.executor.send
+
+    def recording_send(request: object, **kwargs: object) -> object:
+        throttles.append(kwargs.get("throttle"))
+        return send(request, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(app.executor, "send", recording_send)
+
+    app.raw_request("twilio", "GET", "/2010-04-01/Accounts.json")
+
+    (throttle,) = throttles
+    assert throttle is not None
+    assert throttle.limits.requests_per_second == 5
+    assert throttle.limits.sender_per_second is None  # a raw call sends no message

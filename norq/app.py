@@ -35,6 +35,8 @@ from norq.router import Router
 
 if TYPE_CHECKING:
     from norq.executor import Executor
+    from norq.jobs.dispatch import Dispatcher
+    from norq.jobs.store import JobStatus
     from norq.limits import LimitStore, Throttle
     from norq.raw import Params, RawResponse
     from norq.transports import Transport
@@ -88,6 +90,7 @@ class Norq:
             executor.redact = self.redactor.text
         self._limit_store = limit_store
         self._throttles: dict[tuple[str, bool], Throttle | None] = {}
+        self._dispatcher: Dispatcher | None = None
 
     @property
     def executor(self) -> Executor:
@@ -379,6 +382,71 @@ class Norq:
         workers = min(concurrency, self.config.executor.max_connections)
         return bulk.arun(recipients, self._adeliver_indexed, workers)
 
+    # -- background jobs (Celery) --------------------------------------------
+
+    def enqueue(
+        self,
+        channel: str,
+        to: str,
+        *,
+        body: str | None = None,
+        template: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        provider: str | None = None,
+        **fields: Any,
+    ) -> str:
+        """Hand one notification to the Celery workers; returns its job id (see :meth:`job`)."""
+        return self.enqueue_many(
+            channel, [to], body=body, template=template, data=data, provider=provider, **fields
+        )
+
+    def enqueue_many(
+        self,
+        channel: str,
+        recipients: Iterable[RecipientLike],
+        *,
+        body: str | None = None,
+        template: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        provider: str | None = None,
+        **fields: Any,
+    ) -> str:
+        """Hand a bulk send to the Celery workers in chunks; returns the job id.
+
+        Needs the ``celery:`` section (``pip install 'norq[celery]'``). Problems
+        common to all recipients raise here, before anything is enqueued; each
+        recipient's own problems become failed receipts, as in :meth:`notify_many`.
+        Workers send with the same providers, limits and executor as this process.
+        """
+        shared = Notification(channel, None, body, template, data or EMPTY, fields, provider)
+        self._router.plan(shared)
+        return self._jobs().enqueue_many(shared, recipients)
+
+    def job(self, job_id: str) -> JobStatus:
+        """A job's progress so far; :meth:`job_receipts` has its receipts."""
+        return self._jobs().jobs.status(job_id)
+
+    def job_receipts(self, job_id: str) -> Iterator[Receipt]:
+        """The receipts of a job so far, in recipient order."""
+        return self._jobs().jobs.receipts(job_id)
+
+    def _jobs(self) -> Dispatcher:
+        if self._dispatcher is None:
+            if self.config.celery is None:
+                raise MessageError(
+                    "background jobs need a celery: section in the config, with at least "
+                    "broker_url: redis://HOST:6379/0 (see docs/scale.md)"
+                )
+            try:
+                from norq.jobs.dispatch import Dispatcher
+            except ImportError as exc:
+                raise MessageError(
+                    f"background jobs need the celery extra ({exc.name} is missing): "
+                    "pip install 'norq[celery]'"
+                ) from None
+            self._dispatcher = Dispatcher(self, self.config.celery)
+        return self._dispatcher
+
     # -- dry run ------------------------------------------------------------
 
     def prepare(
@@ -462,6 +530,9 @@ class Norq:
     def _close_stores(self) -> None:
         if self._limit_store is not None:
             self._limit_store.close()
+        if self._dispatcher is not None:
+            self._dispatcher.close()
+            self._dispatcher = None
 
     def __enter__(self) -> Norq:
         return self

@@ -26,6 +26,8 @@ COMMANDS = {
     "config": "norq.cli.check:config",
     "request": "norq.cli.request:request",
     "sandbox": "norq.sandbox.cli:sandbox",
+    "worker": "norq.cli.worker:worker",
+    "jobs": "norq.cli.jobs:jobs",
 }
 
 # Modules a command needs that may be missing, and how to get them.

@@ -171,6 +171,11 @@ See docs/cli.md and docs/reliability.md."""
     help="Bulk: on Ctrl-C or SIGTERM, how long requests in flight may finish.",
 )
 @click.option(
+    "--queue",
+    is_flag=True,
+    help="Bulk: hand the rows to Celery workers (celery: in the config); prints the job id.",
+)
+@click.option(
     "--progress",
     "progress_mode",
     type=click.Choice(["auto", "bar", "lines", "none"]),
@@ -205,12 +210,14 @@ def send(
     resume: bool,
     grace: float,
     progress_mode: str,
+    queue: bool,
 ) -> None:
     """Send a notification on CHANNEL to the --to recipients, or to every row of --csv.
 
     Prints one line per recipient (provider, message id, attempts), or with
     --json one receipt per line. A bulk send (--csv, --retry-failed) shows
-    progress on stderr and prints a summary table at the end.
+    progress on stderr and prints a summary table at the end. With --queue
+    the --csv rows go to Celery workers as one job and its id is printed.
     """
     _check_options(ctx, recipients, csv_path, retry_path, dry_run, template, journal_path)
     data: dict[str, Any] = read_json_object(data_json, "--data-json") if data_json else {}
@@ -251,6 +258,10 @@ def send(
         else:
             rows = rows_from_recipients(recipients)
             total = len(rows)
+
+        if queue:
+            _enqueue(norq, content, rows)
+            return
 
         if dry_run:
             redactor = None if show_secrets else norq.redactor
@@ -340,12 +351,36 @@ def _check_options(
         ("concurrency", bulk, "--concurrency applies to --csv and --retry-failed"),
         ("progress_mode", bulk, "--progress applies to --csv and --retry-failed"),
         ("grace", bulk, "--grace applies to --csv and --retry-failed"),
+        ("queue", csv_path is not None and not dry_run, "--queue applies to --csv, not --dry-run"),
+        ("queue", not given(ctx, "receipts_path"), "--queue writes no --receipts: see norq jobs"),
+        ("queue", journal_path is None, "--queue keeps its ledger in Redis, not in a --journal"),
         ("data_pairs", template is not None, "--data fills a --template; there is none"),
         ("data_json", template is not None, "--data-json fills a --template; there is none"),
     ]
     for name, allowed, message in rules:
         if not allowed and given(ctx, name):
             raise UsageFailure(message)
+
+
+def _enqueue(norq: Norq, content: Notification, rows: Iterable[Row]) -> None:
+    """Send the rows to the workers as one job; what happens next, ``norq jobs`` shows."""
+    from norq.bulk import Recipient
+
+    job_id = norq.enqueue_many(
+        content.channel,
+        (Recipient(row.to, data=row.data or None) for row in rows),
+        body=content.body,
+        template=content.template,
+        data=content.data,
+        provider=content.provider,
+        **content.fields,
+    )
+    click.echo(job_id)
+    click.echo(
+        f"queued; follow it with: norq jobs watch {job_id}  "
+        f"(receipts: norq jobs receipts {job_id} -o receipts.jsonl)",
+        err=True,
+    )
 
 
 def _open_csv(path: str) -> IO[bytes]:

@@ -1,0 +1,159 @@
+"""``norq jobs``: follow a queued job and collect its receipts."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from norq.cli import FAILED, UsageFailure
+from norq.cli._common import config_option, dumps, json_option, load_norq
+
+if TYPE_CHECKING:
+    from norq.app import Norq
+    from norq.jobs.store import JobStatus
+
+
+@click.group("jobs")
+def jobs() -> None:
+    """Follow bulk jobs sent by Celery workers (norq send --queue)."""
+
+
+@jobs.command("watch")
+@click.argument("job_id", metavar="JOB")
+@config_option
+@json_option("Print the final status as JSON instead of the summary.")
+@click.option(
+    "--interval",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0.05),
+    help="Seconds between looks at the job.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Give up after this many seconds (exit 1) instead of waiting for the end.",
+)
+@click.pass_context
+def watch(
+    ctx: click.Context,
+    job_id: str,
+    config_path: str | None,
+    as_json: bool,
+    interval: float,
+    timeout: float | None,
+) -> None:
+    """Show JOB's progress until every recipient has a receipt, then the summary by error code."""
+    with load_norq(config_path) as norq:
+        status = _status(norq, job_id)
+        started = time.monotonic()
+        bar = _Bar(status) if sys.stderr.isatty() and not as_json else None
+        while not status.finished:
+            if timeout is not None and time.monotonic() - started > timeout:
+                break
+            if bar is not None:
+                bar.update(status)
+            time.sleep(interval)
+            status = _status(norq, job_id)
+        if bar is not None:
+            bar.close(status)
+    if as_json:
+        click.echo(dumps(status.to_dict()))
+    else:
+        click.echo(summary(status))
+    ctx.exit(0 if status.finished and status.failed == 0 else FAILED)
+
+
+@jobs.command("receipts")
+@click.argument("job_id", metavar="JOB")
+@config_option
+@click.option(
+    "--output",
+    "-o",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the receipts file here (default: standard output).",
+)
+def receipts(job_id: str, config_path: str | None, output: Path | None) -> None:
+    """Write JOB's receipts so far as a receipts file (one JSON line each, in row order).
+
+    The file has the same shape as norq send --receipts, so norq send
+    --retry-failed FILE re-sends its failed rows.
+    """
+    from norq.cli.rows import Row, receipt_line
+
+    with load_norq(config_path) as norq:
+        _status(norq, job_id)
+        stream = output.open("w", encoding="utf-8") if output is not None else sys.stdout
+        try:
+            found = norq._jobs().jobs.receipts_with_data(job_id)
+            for receipt, data in found:
+                index = receipt.index or 0
+                row = Row(index + 1, receipt.to, data)
+                stream.write(json.dumps(receipt_line(row, receipt), ensure_ascii=False) + "\n")
+        finally:
+            if output is not None:
+                stream.close()
+
+
+def _status(norq: Norq, job_id: str) -> JobStatus:
+    from norq.errors import NorqError
+
+    try:
+        return norq.job(job_id)
+    except NorqError as exc:
+        raise UsageFailure(str(exc)) from None
+
+
+def summary(status: JobStatus) -> str:
+    """The end-of-job table: delivered, each failure code, what became of unconfirmed rows."""
+    total = "?" if status.total is None else f"{status.total:,}"
+    lines = [
+        f"job {status.job_id} ({status.channel}): {status.done:,} of {total} done"
+        + ("" if status.finished else " (not finished)"),
+        f"  {'delivered':<28}{status.ok:>10,}",
+    ]
+    for code, count in sorted(status.errors.items(), key=lambda item: (-item[1], item[0])):
+        lines.append(f"  {'failed: ' + code:<28}{count:>10,}")
+    if status.unconfirmed or status.resent_unconfirmed:
+        lines.append(f"  {'unconfirmed (worker died)':<28}{status.unconfirmed:>10,}")
+        for name, label in (
+            ("resolved_sent", "  provider had it"),
+            ("resolved_not_sent", "  provider had not: sent"),
+            ("resent_unconfirmed", "  re-sent unasked"),
+            ("left_unconfirmed", "  left unconfirmed"),
+        ):
+            lines.append(f"  {label:<28}{getattr(status, name):>10,}")
+    return "\n".join(lines)
+
+
+class _Bar:
+    """A rich progress bar on stderr, for a terminal."""
+
+    def __init__(self, status: JobStatus) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self._progress = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        self._progress.start()
+        self._task = self._progress.add_task(f"job {status.job_id[:8]}", total=status.total)
+
+    def update(self, status: JobStatus) -> None:
+        self._progress.update(self._task, completed=status.done, total=status.total)
+
+    def close(self, status: JobStatus) -> None:
+        self.update(status)
+        self._progress.stop()

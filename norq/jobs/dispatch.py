@@ -1,0 +1,100 @@
+"""Enqueueing: a bulk send becomes a job record in Redis and chunk tasks on the broker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from norq.bulk import Recipient, RecipientLike, as_recipient
+from norq.errors import MessageError
+from norq.jobs.store import JobStore
+from norq.jobs.worker import SEND_CHUNK, celery_app
+from norq.journal import content_fingerprint
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+    from norq.app import Norq
+    from norq.config import CelerySettings
+    from norq.notification import Notification
+
+
+class Dispatcher:
+    """Sends a Norq's bulk jobs to its Celery workers and reads their progress."""
+
+    def __init__(self, norq: Norq, settings: CelerySettings) -> None:
+        self.settings = settings
+        self._norq = norq
+        self._client = redis.Redis.from_url(settings.store_url)
+        self.jobs = JobStore(self._client, settings.result_ttl)
+        self._celery: Celery | None = None
+
+    @property
+    def celery(self) -> Celery:
+        if self._celery is None:
+            self._celery = celery_app(self.settings, self._norq)
+        return self._celery
+
+    def enqueue_many(self, shared: Notification, recipients: Iterable[RecipientLike]) -> str:
+        """Record the job, send its chunks to the queue; returns the job id."""
+        channel, body, template, provider = (
+            shared.channel,
+            shared.body,
+            shared.template,
+            shared.provider,
+        )
+        data, fields = shared.data, shared.fields
+        job_id = uuid.uuid4().hex
+        started_at = dt.datetime.now(dt.UTC)
+        content = {
+            "channel": channel,
+            "body": body,
+            "template": template,
+            "data": dict(data) if data else None,
+            "provider": provider,
+            "fields": dict(fields) if fields else None,
+            "fingerprint": content_fingerprint(shared),
+            "started_at": started_at.isoformat(),
+        }
+        self.jobs.create(job_id, channel, content)
+        size = self.settings.chunk_size
+        chunk: list[tuple[int, dict[str, Any]]] = []
+        total = 0
+        for index, item in enumerate(recipients):
+            chunk.append((index, _as_task_row(item, index)))
+            total += 1
+            if len(chunk) >= size:
+                self._send(job_id, chunk, content)
+                chunk = []
+        if chunk:
+            self._send(job_id, chunk, content)
+        self.jobs.set_total(job_id, total)
+        return job_id
+
+    def _send(
+        self, job_id: str, chunk: list[tuple[int, dict[str, Any]]], content: Mapping[str, Any]
+    ) -> None:
+        self.celery.send_task(SEND_CHUNK, args=[job_id, chunk, content], queue=self.settings.queue)
+
+    def close(self) -> None:
+        self._client.close()
+        if self._celery is not None:
+            self._celery.close()
+
+
+def _as_task_row(item: RecipientLike, index: int) -> dict[str, Any]:
+    try:
+        recipient: Recipient = as_recipient(item)
+    except MessageError as exc:
+        # As in notify_many: one bad recipient is a failed receipt, not a failed job.
+        return {"to": repr(item), "invalid": str(exc), "code": exc.code}
+    row: dict[str, Any] = {"to": recipient.to}
+    if recipient.data:
+        row["data"] = dict(recipient.data)
+    if recipient.fields:
+        row["fields"] = dict(recipient.fields)
+    return row

@@ -1,0 +1,162 @@
+"""``norq send --queue``, ``norq jobs watch`` and ``norq jobs receipts`` against a real Redis."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+import yaml
+from click.testing import CliRunner
+
+from norq import Norq
+from norq.cli import main
+from norq.errors import MessageError
+from norq.jobs.ledger import RedisLedger
+from norq.journal import RunInfo
+from norq.receipt import DeliveryFailure, Receipt
+
+SID = "AC" + "1" * 32
+PASSWORD = "s3cret-redis-pw"
+
+
+def config(tmp_path: Path, redis_url: str) -> Path:
+    document = {
+        "providers": {
+            "twilio": {"config": {"account_sid": SID, "auth_token": "tok", "from": "+15005550006"}}
+        },
+        "routing": {"sms": "twilio"},
+        "celery": {"broker_url": redis_url, "chunk_size": 2},
+    }
+    path = tmp_path / "norq.yaml"
+    path.write_text(yaml.safe_dump(document), "utf-8")
+    return path
+
+
+def finish(redis_url: str, job_id: str, count: int, failing: int) -> None:
+    """Play the workers: one receipt per row, the ``failing`` first ones failed."""
+    client = redis.Redis.from_url(redis_url)
+    ledger = RedisLedger(client, job_id)
+    ledger.open_run(RunInfo("sms", "f", dt.datetime.now(dt.UTC)))
+    for row in range(count):
+        to = f"+1555000{row:04d}"
+        ledger.claim(row, to, {"name": f"n{row}"})
+        if row < failing:
+            failure = DeliveryFailure("invalid_recipient", "not a mobile number", "21614")
+            receipt = Receipt(False, "sms", "twilio", to, status_code=400, error=failure, index=row)
+        else:
+            receipt = Receipt(True, "sms", "twilio", to, message_id=f"SM{row}", index=row)
+        ledger.record_outcome(row, receipt)
+    client.close()
+
+
+def test_send_queue_enqueues_the_csv_and_prints_the_job_id(tmp_path: Path, redis_url: str) -> None:
+    path = config(tmp_path, redis_url)
+    csv = tmp_path / "people.csv"
+    csv.write_text("to,name\n+15550000001,Ada\n+15550000002,Bo\n+15550000003,Cy\n", "utf-8")
+    result = CliRunner().invoke(
+        main,
+        ["send", "sms", "--csv", str(csv), "--body", "hi", "--queue", "--config", str(path)],
+    )
+    assert result.exit_code == 0, result.output
+    job_id = result.stdout.strip()
+    client = redis.Redis.from_url(redis_url)
+    try:
+        # Three rows in chunks of two: two tasks on the queue.
+        assert client.llen("norq") == 2
+        assert client.hget(f"norq:job:{job_id}:meta", "total") == b"3"
+    finally:
+        client.close()
+
+
+def test_jobs_watch_summarises_by_error_code_and_fails_when_some_failed(
+    tmp_path: Path, redis_url: str
+) -> None:
+    path = config(tmp_path, redis_url)
+    with Norq.from_yaml(path) as norq:
+        job_id = norq.enqueue_many("sms", [f"+1555000{row:04d}" for row in range(5)], body="x")
+    finish(redis_url, job_id, 5, failing=2)
+    result = CliRunner().invoke(main, ["jobs", "watch", job_id, "--config", str(path)])
+    assert result.exit_code == 1
+    assert "5 of 5 done" in result.stdout
+    assert "failed: invalid_recipient" in result.stdout
+
+
+def test_jobs_watch_json_reports_the_final_status(tmp_path: Path, redis_url: str) -> None:
+    path = config(tmp_path, redis_url)
+    with Norq.from_yaml(path) as norq:
+        job_id = norq.enqueue_many("sms", ["+15550000000", "+15550000001"], body="x")
+    finish(redis_url, job_id, 2, failing=0)
+    result = CliRunner().invoke(main, ["jobs", "watch", job_id, "--json", "--config", str(path)])
+    assert result.exit_code == 0
+    status = json.loads(result.stdout)
+    assert (status["done"], status["ok"], status["finished"]) == (2, 2, True)
+
+
+def test_jobs_receipts_writes_a_file_retry_failed_can_read(tmp_path: Path, redis_url: str) -> None:
+    path = config(tmp_path, redis_url)
+    with Norq.from_yaml(path) as norq:
+        job_id = norq.enqueue_many("sms", [f"+1555000{row:04d}" for row in range(3)], body="x")
+    finish(redis_url, job_id, 3, failing=1)
+    out = tmp_path / "receipts.jsonl"
+    result = CliRunner().invoke(
+        main, ["jobs", "receipts", job_id, "-o", str(out), "--config", str(path)]
+    )
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert [line["row"] for line in lines] == [1, 2, 3]
+    assert lines[0]["ok"] is False
+    assert lines[0]["data"] == {"name": "n0"}
+
+
+def test_an_unknown_job_is_a_clear_error(tmp_path: Path, redis_url: str) -> None:
+    result = CliRunner().invoke(
+        main, ["jobs", "watch", "nope", "--config", str(config(tmp_path, redis_url))]
+    )
+    assert result.exit_code == 2
+    assert "no job 'nope' in this Redis" in result.output
+
+
+def test_enqueue_without_a_celery_section_says_what_to_add() -> None:
+    norq = Norq.from_dict(
+        {
+            "providers": {
+                "twilio": {
+                    "config": {"account_sid": SID, "auth_token": "t", "from": "+15005550006"}
+                }
+            },
+            "routing": {"sms": "twilio"},
+        },
+        environ={},
+    )
+    with pytest.raises(MessageError, match="celery: section"):
+        norq.enqueue("sms", "+15550000000", body="x")
+
+
+def test_a_redis_password_never_shows_in_the_config_repr_or_redaction() -> None:
+    norq = Norq.from_dict(
+        {
+            "providers": {
+                "twilio": {
+                    "config": {"account_sid": SID, "auth_token": "t", "from": "+15005550006"}
+                }
+            },
+            "celery": {"broker_url": f"redis://:{PASSWORD}@127.0.0.1:6379/0"},
+        },
+        environ={},
+    )
+    assert PASSWORD not in repr(norq.config.celery)
+    assert PASSWORD not in norq.redactor.text(f"could not reach redis://:{PASSWORD}@host")
+
+
+def test_importing_norq_and_starting_the_cli_load_neither_celery_nor_redis() -> None:
+    code = (
+        "import sys, norq; from norq.cli import main; "
+        "print(sorted(m for m in ('celery', 'redis', 'kombu') if m in sys.modules))"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]"

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import core_schema
 
-from norq.config import NorqDocument, RetrySettings
+from norq.config import NorqDocument, RateLimitSettings, RetrySettings
 from norq.plugins import RegisteredProvider
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -58,6 +58,7 @@ def config_json_schema(registry: dict[str, RegisteredProvider]) -> dict[str, Any
     document = definitions.pop(_name(refs[(NorqDocument, "validation")]))
     definitions.pop("ProviderSettings", None)  # replaced by one entry per provider type
     retry = {"$ref": f"#/$defs/{RetrySettings.__name__}"}
+    rate_limits = {"$ref": f"#/$defs/{RateLimitSettings.__name__}"}
 
     def entry(type_name: str) -> dict[str, Any]:
         model = registry[type_name].cls.Config
@@ -68,7 +69,12 @@ def config_json_schema(registry: dict[str, RegisteredProvider]) -> dict[str, Any
         required = ["config"] if any(i.is_required() for i in model.model_fields.values()) else []
         return {
             "additionalProperties": False,
-            "properties": {"type": {"const": type_name}, "config": config, "retry": retry},
+            "properties": {
+                "type": {"const": type_name},
+                "config": config,
+                "retry": retry,
+                "rate_limits": rate_limits,
+            },
             "required": required,
         }
 

@@ -13,6 +13,7 @@ from norq.app import close as close
 from norq.app import notify as notify
 from norq.bulk import Recipient as Recipient
 from norq.bulk import SendJournal as SendJournal
+from norq.contact import Contact as Contact
 from norq.errors import ConfigError as ConfigError
 from norq.errors import DeliveryError as DeliveryError
 from norq.errors import MessageError as MessageError

@@ -15,16 +15,18 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Ma
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, overload
 
 import pluggy
 
 from norq import queries
 from norq.bulk import BulkSend, RecipientLike, SendJournal, check_recipients
 from norq.config import NorqConfig, discover_config_path, load_config, read_yaml
+from norq.contact import ContactLike
 from norq.delivery import Hooks, adeliver, deliver
 from norq.errors import DeliveryError, MessageError
 from norq.message import EMPTY, Message
+from norq.multichannel import Notifications
 from norq.notification import Notification
 from norq.plugins import get_plugin_manager, provider_registry
 from norq.provider import MessageQuery, MessageStatus, Provider
@@ -85,6 +87,7 @@ class Norq:
         self._built_executor = executor
         self._building = threading.Lock()
         self._hooks = Hooks(self._pm)
+        self._notifications = Notifications(config.notifications, self._router.route, self._compose)
         self.redactor = Redactor(config.secret_values())
         if executor is not None and executor.redact is str:
             executor.redact = self.redactor.text
@@ -253,6 +256,7 @@ class Norq:
 
     # -- sending ------------------------------------------------------------
 
+    @overload
     def notify(
         self,
         channel: str,
@@ -263,10 +267,42 @@ class Norq:
         data: Mapping[str, Any] | None = None,
         provider: str | None = None,
         **fields: Any,
-    ) -> Receipt:
-        """Send one notification; raise :class:`DeliveryError` if it finally fails."""
-        return self.send(Notification(channel, to, body, template, data or EMPTY, fields, provider))
+    ) -> Receipt: ...
 
+    @overload
+    def notify(
+        self, *, notification: str, to: ContactLike, data: Mapping[str, Any] | None = None
+    ) -> list[Receipt]: ...
+
+    def notify(
+        self,
+        channel: str | None = None,
+        to: Any = None,
+        *,
+        notification: str | None = None,
+        body: str | None = None,
+        template: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        provider: str | None = None,
+        **fields: Any,
+    ) -> Receipt | list[Receipt]:
+        """Send one notification; raise :class:`DeliveryError` if it finally fails.
+
+        With ``notification=NAME`` instead of a channel, send the config's
+        multi-channel notification ``NAME`` to ``to``, a :class:`norq.Contact`
+        (or a mapping of channel to address), on its channels by its strategy.
+        That returns one receipt per channel tried and raises only for bad
+        input (before anything is sent), never for a failed delivery.
+        """
+        if notification is not None:
+            _contact_call(channel, body, template, provider, fields)
+            ready = self._notifications.address(notification, to, data or EMPTY)
+            return ready.run(self._deliver_indexed)
+        return self.send(
+            Notification(_channel(channel), to, body, template, data or EMPTY, fields, provider)
+        )
+
+    @overload
     async def anotify(
         self,
         channel: str,
@@ -277,10 +313,32 @@ class Norq:
         data: Mapping[str, Any] | None = None,
         provider: str | None = None,
         **fields: Any,
-    ) -> Receipt:
+    ) -> Receipt: ...
+
+    @overload
+    async def anotify(
+        self, *, notification: str, to: ContactLike, data: Mapping[str, Any] | None = None
+    ) -> list[Receipt]: ...
+
+    async def anotify(
+        self,
+        channel: str | None = None,
+        to: Any = None,
+        *,
+        notification: str | None = None,
+        body: str | None = None,
+        template: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        provider: str | None = None,
+        **fields: Any,
+    ) -> Receipt | list[Receipt]:
         """Async :meth:`notify`."""
+        if notification is not None:
+            _contact_call(channel, body, template, provider, fields)
+            ready = self._notifications.address(notification, to, data or EMPTY)
+            return await ready.arun(self._adeliver_indexed)
         return await self.asend(
-            Notification(channel, to, body, template, data or EMPTY, fields, provider)
+            Notification(_channel(channel), to, body, template, data or EMPTY, fields, provider)
         )
 
     def send(self, notification: Notification) -> Receipt:
@@ -301,11 +359,35 @@ class Norq:
             raise DeliveryError(receipt)
         return receipt
 
+    @overload
     def notify_many(
         self,
         channel: str,
         recipients: Iterable[RecipientLike],
         *,
+        body: str | None = None,
+        template: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        provider: str | None = None,
+        journal: SendJournal | None = None,
+        **fields: Any,
+    ) -> Iterator[Receipt]: ...
+
+    @overload
+    def notify_many(
+        self,
+        *,
+        notification: str,
+        recipients: Iterable[ContactLike],
+        data: Mapping[str, Any] | None = None,
+    ) -> Iterator[Receipt]: ...
+
+    def notify_many(
+        self,
+        channel: str | None = None,
+        recipients: Iterable[Any] = (),
+        *,
+        notification: str | None = None,
         body: str | None = None,
         template: str | None = None,
         data: Mapping[str, Any] | None = None,
@@ -323,8 +405,25 @@ class Norq:
         returned iterator is consumed** (``for receipt in ...``). A
         ``journal`` (:class:`norq.bulk.SendJournal`) sees each recipient
         before its request goes out and each receipt.
+
+        With ``notification=NAME``, ``recipients`` are contacts
+        (:class:`norq.Contact` or mappings) and each gets the multi-channel
+        notification as :meth:`notify` sends it: one receipt per channel
+        tried, ``receipt.index`` the contact's position; a contact's problem
+        is one failed receipt.
         """
-        shared = Notification(channel, None, body, template, data or EMPTY, fields, provider)
+        if notification is not None:
+            _contact_call(channel, body, template, provider, fields)
+            if journal is not None:
+                raise MessageError("journal= records single-channel bulk sends only")
+            check_recipients(recipients)
+            self._notifications.settings(notification)  # unknown names raise now
+            return self._notifications.send_each(
+                notification, recipients, data or EMPTY, self._deliver_indexed, self._hooks.after
+            )
+        shared = Notification(
+            _channel(channel), None, body, template, data or EMPTY, fields, provider
+        )
         return self.send_many(shared, recipients, journal=journal)
 
     def send_many(
@@ -339,11 +438,37 @@ class Norq:
         bulk = self._bulk(notification, journal)
         return bulk.run(recipients, self._deliver_indexed)
 
+    @overload
     def anotify_many(
         self,
         channel: str,
         recipients: Iterable[RecipientLike] | AsyncIterable[RecipientLike],
         *,
+        concurrency: int = 16,
+        body: str | None = None,
+        template: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        provider: str | None = None,
+        journal: SendJournal | None = None,
+        **fields: Any,
+    ) -> AsyncIterator[Receipt]: ...
+
+    @overload
+    def anotify_many(
+        self,
+        *,
+        notification: str,
+        recipients: Iterable[ContactLike],
+        concurrency: int = 16,
+        data: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[Receipt]: ...
+
+    def anotify_many(
+        self,
+        channel: str | None = None,
+        recipients: Any = (),
+        *,
+        notification: str | None = None,
         concurrency: int = 16,
         body: str | None = None,
         template: str | None = None,
@@ -358,9 +483,29 @@ class Norq:
         ``executor.max_connections`` (default 64) at once.
 
         Receipts arrive in completion order; ``receipt.index`` is the
-        recipient's position in the input. Use ``async for``.
+        recipient's position in the input. Use ``async for``. With
+        ``notification=NAME`` the recipients are contacts, as for
+        :meth:`notify_many`, and up to ``concurrency`` contacts are served at once.
         """
-        shared = Notification(channel, None, body, template, data or EMPTY, fields, provider)
+        if notification is not None:
+            _contact_call(channel, body, template, provider, fields)
+            if journal is not None:
+                raise MessageError("journal= records single-channel bulk sends only")
+            if concurrency < 1:
+                raise MessageError(f"concurrency must be at least 1, got {concurrency}")
+            check_recipients(recipients)
+            self._notifications.settings(notification)  # unknown names raise now
+            return self._notifications.asend_each(
+                notification,
+                recipients,
+                data or EMPTY,
+                self._adeliver_indexed,
+                self._hooks.after,
+                min(concurrency, self.config.executor.max_connections),
+            )
+        shared = Notification(
+            _channel(channel), None, body, template, data or EMPTY, fields, provider
+        )
         return self.asend_many(shared, recipients, concurrency=concurrency, journal=journal)
 
     def asend_many(
@@ -449,6 +594,7 @@ class Norq:
 
     # -- dry run ------------------------------------------------------------
 
+    @overload
     def prepare(
         self,
         channel: str,
@@ -459,19 +605,41 @@ class Norq:
         data: Mapping[str, Any] | None = None,
         provider: str | None = None,
         **fields: Any,
-    ) -> PreparedNotification:
-        """Build the request the first provider would send, without sending anything."""
+    ) -> PreparedNotification: ...
+
+    @overload
+    def prepare(
+        self, *, notification: str, to: ContactLike, data: Mapping[str, Any] | None = None
+    ) -> list[PreparedNotification]: ...
+
+    def prepare(
+        self,
+        channel: str | None = None,
+        to: Any = None,
+        *,
+        notification: str | None = None,
+        body: str | None = None,
+        template: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        provider: str | None = None,
+        **fields: Any,
+    ) -> PreparedNotification | list[PreparedNotification]:
+        """Build the request the first provider would send, without sending anything.
+
+        With ``notification=NAME``: one for each channel the contact has an
+        address on, whatever the strategy would send.
+        """
+        if notification is not None:
+            _contact_call(channel, body, template, provider, fields)
+            ready = self._notifications.address(notification, to, data or EMPTY)
+            return [_prepared(chain, message) for chain, message in ready.composed]
         return self.preview(
-            Notification(channel, to, body, template, data or EMPTY, fields, provider)
+            Notification(_channel(channel), to, body, template, data or EMPTY, fields, provider)
         )
 
     def preview(self, notification: Notification) -> PreparedNotification:
         """:meth:`prepare` for a :class:`Notification` value."""
-        chain, message = self._compose(notification)
-        first = chain[0]
-        return PreparedNotification(
-            first.instance, message, first.prepare_send(message), first.describe(message)
-        )
+        return _prepared(*self._compose(notification))
 
     # -- status queries -----------------------------------------------------
 
@@ -569,15 +737,53 @@ class Norq:
         return BulkSend(notification, chain, self._router.compose, self._hooks.after, journal)
 
     def _deliver_indexed(
-        self, message: Message, chain: tuple[Provider, ...], index: int
+        self, message: Message, chain: tuple[Provider, ...], index: int | None = None
     ) -> Receipt:
         return deliver(message, chain, self.executor, self._hooks, index, throttle=self._throttle)
 
     async def _adeliver_indexed(
-        self, message: Message, chain: tuple[Provider, ...], index: int
+        self, message: Message, chain: tuple[Provider, ...], index: int | None = None
     ) -> Receipt:
         return await adeliver(
             message, chain, self.executor, self._hooks, index, throttle=self._throttle
+        )
+
+
+def _prepared(chain: tuple[Provider, ...], message: Message) -> PreparedNotification:
+    first = chain[0]
+    return PreparedNotification(
+        first.instance, message, first.prepare_send(message), first.describe(message)
+    )
+
+
+def _channel(channel: str | None) -> str:
+    if channel is None:
+        raise MessageError("pass a channel, or notification= to send a multi-channel notification")
+    return channel
+
+
+def _contact_call(
+    channel: str | None,
+    body: str | None,
+    template: str | None,
+    provider: str | None,
+    fields: Mapping[str, Any],
+) -> None:
+    """Refuse single-channel arguments next to ``notification=``: the config has them."""
+    given = [
+        name
+        for name, value in (
+            ("channel", channel),
+            ("body", body),
+            ("template", template),
+            ("provider", provider),
+        )
+        if value is not None
+    ] + sorted(fields)
+    if given:
+        raise MessageError(
+            "with notification=, the channels, templates and providers come from the "
+            f"config's notifications: entry; drop {', '.join(f'{name}=' for name in given)}"
         )
 
 
@@ -623,6 +829,7 @@ async def aclose() -> None:
         await default.aclose()
 
 
+@overload
 def notify(
     channel: str,
     to: str,
@@ -632,13 +839,37 @@ def notify(
     data: Mapping[str, Any] | None = None,
     provider: str | None = None,
     **fields: Any,
-) -> Receipt:
+) -> Receipt: ...
+
+
+@overload
+def notify(
+    *, notification: str, to: ContactLike, data: Mapping[str, Any] | None = None
+) -> list[Receipt]: ...
+
+
+def notify(
+    channel: str | None = None,
+    to: Any = None,
+    *,
+    notification: str | None = None,
+    body: str | None = None,
+    template: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    provider: str | None = None,
+    **fields: Any,
+) -> Receipt | list[Receipt]:
     """:meth:`Norq.notify` on the discovered default config."""
-    return default_norq().notify(
-        channel, to, body=body, template=template, data=data, provider=provider, **fields
+    app = default_norq()
+    if notification is not None:
+        _contact_call(channel, body, template, provider, fields)
+        return app.notify(notification=notification, to=to, data=data)
+    return app.notify(
+        _channel(channel), to, body=body, template=template, data=data, provider=provider, **fields
     )
 
 
+@overload
 async def anotify(
     channel: str,
     to: str,
@@ -648,8 +879,31 @@ async def anotify(
     data: Mapping[str, Any] | None = None,
     provider: str | None = None,
     **fields: Any,
-) -> Receipt:
+) -> Receipt: ...
+
+
+@overload
+async def anotify(
+    *, notification: str, to: ContactLike, data: Mapping[str, Any] | None = None
+) -> list[Receipt]: ...
+
+
+async def anotify(
+    channel: str | None = None,
+    to: Any = None,
+    *,
+    notification: str | None = None,
+    body: str | None = None,
+    template: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    provider: str | None = None,
+    **fields: Any,
+) -> Receipt | list[Receipt]:
     """:meth:`Norq.anotify` on the discovered default config."""
-    return await default_norq().anotify(
-        channel, to, body=body, template=template, data=data, provider=provider, **fields
+    app = default_norq()
+    if notification is not None:
+        _contact_call(channel, body, template, provider, fields)
+        return await app.anotify(notification=notification, to=to, data=data)
+    return await app.anotify(
+        _channel(channel), to, body=body, template=template, data=data, provider=provider, **fields
     )

@@ -196,6 +196,29 @@ class CelerySettings(_Section):
     __str__ = __repr__
 
 
+class NotificationSettings(_Section):
+    """``notifications.<name>``: one notification, sent to a contact on several channels."""
+
+    channels: list[Literal["email", "sms", "chat"]] = Field(
+        min_length=1, description="The channels to use, in order"
+    )
+    strategy: Literal["all", "first"] = Field(
+        default="all",
+        description="all: every channel the contact has; first: in order until one delivers",
+    )
+    template: str | None = Field(
+        default=None, min_length=1, description="The template (default: the notification's name)"
+    )
+
+    @field_validator("channels")
+    @classmethod
+    def _each_once(cls, channels: list[str]) -> list[str]:
+        repeated = sorted({channel for channel in channels if channels.count(channel) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(repeated)} listed more than once")
+        return channels
+
+
 class NorqDocument(_Section):
     """The whole of ``norq.yaml``; each section is validated on its own."""
 
@@ -210,6 +233,9 @@ class NorqDocument(_Section):
     )
     templates_dir: str | None = Field(
         default=None, description="Directory of NAME.CHANNEL[.PART].j2 files"
+    )
+    notifications: dict[str, NotificationSettings] = Field(
+        default_factory=dict, description="Multi-channel notifications by name"
     )
     executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
@@ -233,6 +259,7 @@ class NorqConfig:
     from_env: tuple[str, ...] = field(default=())
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     celery: CelerySettings | None = None
+    notifications: dict[str, NotificationSettings] = field(default_factory=dict)
 
     def secret_values(self) -> list[str]:
         found = [secret for p in self.providers.values() for secret in p.secret_values()]
@@ -367,6 +394,7 @@ def load_config(
         _routing_section(document.get("routing"), errors), providers, from_env, entries, errors
     )
     templates = _templates(document, base_dir, errors)
+    notifications = _notifications(document.get("notifications"), routing, templates, errors)
 
     if errors:
         raise ConfigError.collect(errors, {p: w for p, _ in errors if (w := _where(p, marks))})
@@ -383,6 +411,7 @@ def load_config(
         from_env=tuple(from_env),
         webhooks=webhooks,
         celery=celery,
+        notifications=notifications,
     )
 
 
@@ -701,6 +730,53 @@ def _templates(document: Mapping[str, Any], base_dir: Path | None, errors: Probl
                     continue
                 sources.setdefault(name, {})[channel] = parts
     return Templates.compile(sources, errors)
+
+
+class _NotificationSection(_Section):
+    notifications: dict[str, NotificationSettings] = Field(default_factory=dict)
+
+
+def _notifications(
+    raw: Any, routing: Mapping[str, tuple[str, ...]], templates: Templates, errors: Problems
+) -> dict[str, NotificationSettings]:
+    """``notifications:``, each channel routed and templated: checked now, not at send time."""
+    if not raw:
+        return {}
+    try:
+        parsed = _NotificationSection.model_validate({"notifications": raw}).notifications
+    except ValidationError as exc:
+        errors.extend(problems(exc, "", _NotificationSection))
+        return {}
+    known = templates.names()
+    for name, settings in parsed.items():
+        path = f"notifications.{name}"
+        template = settings.template or name
+        if template not in known:
+            errors.append(
+                (
+                    path,
+                    f"no template {template!r}: add templates.{template} with a version for "
+                    "each channel, or name one with template:",
+                )
+            )
+        for channel in settings.channels:
+            if channel not in routing:
+                errors.append(
+                    (
+                        f"{path}.channels",
+                        f"channel {channel!r} is not routed; "
+                        f"add routing: {{{channel}: <provider>}}",
+                    )
+                )
+            if template in known and channel not in templates.channels_of(template):
+                errors.append(
+                    (
+                        path,
+                        f"template {template!r} has no {channel!r} version; add "
+                        f"templates.{template}.{channel}",
+                    )
+                )
+    return parsed
 
 
 # -- pydantic's errors as plain sentences --------------------------------------------

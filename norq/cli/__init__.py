@@ -19,6 +19,7 @@ from norq._version import __version__
 # name -> "module:attribute"; nothing here is imported until the command runs.
 COMMANDS = {
     "send": "norq.cli.send:send",
+    "notify": "norq.cli.notify:notify",
     "status": "norq.cli.queries:status",
     "messages": "norq.cli.queries:messages",
     "providers": "norq.cli.installed:providers",

@@ -305,7 +305,7 @@ def _time_left(timeout: float | None, expired: type[Exception]) -> float | None:
         return timeout
     left = deadline - time.monotonic()
     if left <= 0:
-        raise expired("no complete answer before the attempt's deadline (executor.timeout)")
+        raise expired("the answer was not complete by the attempt's deadline, executor.timeout")
     return left if timeout is None else min(timeout, left)
 
 
@@ -569,7 +569,7 @@ def _httpx_failure(exc: Exception) -> TransportFailure:
 
 def _deadline_failure(settings: TransportSettings) -> TransportFailure:
     return TransportFailure(
-        "timeout", f"no complete answer within {settings.timeout:g} s (executor.timeout)"
+        "timeout", f"the answer was not complete within executor.timeout = {settings.timeout:g} s"
     )
 
 

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from norq import executor as executor_module
 from norq.response import Response
 from norq.testing import MockTransport, json_response
 from tests.conftest import acme_config
+from tests.e2e.loopback import run_in_threads, serve
 
 THREADS = 16
 OK = json_response(201, {"data": {"id": "m1"}})
@@ -27,28 +27,6 @@ OK = json_response(201, {"data": {"id": "m1"}})
 
 def build(plugin_manager: pluggy.PluginManager, **kwargs: Any) -> norq.Norq:
     return norq.Norq.from_dict(acme_config(), plugin_manager=plugin_manager, environ={}, **kwargs)
-
-
-def run_together(count: int, work: Callable[[], object]) -> list[object]:
-    """Run ``work`` in ``count`` threads released at once; their results, or raise."""
-    start = threading.Barrier(count)
-    results: list[object] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            start.wait(timeout=30)
-            results.append(work())
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
-    return results
 
 
 @pytest.mark.parametrize(
@@ -104,7 +82,7 @@ def test_sixteen_threads_on_a_fresh_norq_build_one_executor(
 ) -> None:
     mock = MockTransport(handler=lambda recorded: OK)
     app = build(plugin_manager, transports={"http": mock})
-    receipts = run_together(THREADS, lambda: app.notify("sms", "+15551234567", body="hi"))
+    receipts = run_in_threads(THREADS, lambda _: app.notify("sms", "+15551234567", body="hi"))
     assert all(isinstance(r, norq.Receipt) and r.ok for r in receipts)
     assert counting_executor.built == 1
     assert len(mock.requests) == THREADS
@@ -122,7 +100,7 @@ def test_sixteen_threads_on_a_fresh_executor_build_one_transport(
 
     executor = executor_module.Executor(factories={"http": factory})
     app = build(plugin_manager, executor=executor)
-    run_together(THREADS, lambda: app.notify("sms", "+15551234567", body="hi"))
+    run_in_threads(THREADS, lambda _: app.notify("sms", "+15551234567", body="hi"))
     assert len(built) == 1
     assert len(built[0].requests) == THREADS
 
@@ -151,7 +129,7 @@ def test_the_default_norq_is_built_once_and_closed_on_request(
 
     monkeypatch.setattr(app_module, "_default", None)
     monkeypatch.setattr(norq.Norq, "discover", staticmethod(discover))
-    run_together(THREADS, lambda: norq.notify("sms", "+15551234567", body="hi"))
+    run_in_threads(THREADS, lambda _: norq.notify("sms", "+15551234567", body="hi"))
     assert len(built) == 1
     norq.close()
     assert closed == built
@@ -225,8 +203,6 @@ import asyncio, norq
 def test_the_default_norq_leaves_no_unclosed_session_at_exit(
     tmp_path: Path, body: str, strict: bool
 ) -> None:
-    from tests.e2e.loopback import serve
-
     with serve() as server:
         config = tmp_path / "norq.yaml"
         config.write_text(

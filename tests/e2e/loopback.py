@@ -14,10 +14,13 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
+
+import norq
+from norq.plugins import get_plugin_manager
 
 DRIP_BYTES = 40
 
@@ -98,3 +101,50 @@ def serve() -> Iterator[LoopbackServer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def twilio_norq(base_url: str, **executor: Any) -> norq.Norq:
+    """A Norq whose one Twilio instance sends to ``base_url``, with these ``executor:`` settings."""
+    document = {
+        "providers": {
+            "twilio": {
+                "config": {
+                    "account_sid": "AC" + "0" * 32,
+                    "auth_token": "token-for-tests",
+                    "from": "+15005550006",
+                    "base_url": base_url,
+                }
+            }
+        },
+        "routing": {"sms": "twilio"},
+        "executor": executor,
+    }
+    return norq.Norq.from_dict(
+        document, environ={}, plugin_manager=get_plugin_manager(load_entry_points=False)
+    )
+
+
+Result = TypeVar("Result")
+
+
+def run_in_threads(count: int, work: Callable[[int], Result]) -> list[Result]:
+    """``work(i)`` in ``count`` threads released at once; their results, or the first error."""
+    start = threading.Barrier(count)
+    results: list[Result] = []
+    errors: list[BaseException] = []
+
+    def run(number: int) -> None:
+        try:
+            start.wait(timeout=30)
+            results.append(work(number))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    if errors:
+        raise errors[0]
+    return results

@@ -15,9 +15,8 @@ import pytest
 
 import norq
 from norq.executor import Executor, Outcome
-from norq.plugins import get_plugin_manager
 from norq.request import PreparedRequest
-from tests.e2e.loopback import DRIP_BYTES, LoopbackServer, serve
+from tests.e2e.loopback import DRIP_BYTES, LoopbackServer, serve, twilio_norq
 
 DEADLINE = 0.5
 DRIPS = ["drip-headers", "drip-body"]
@@ -86,30 +85,10 @@ def test_a_fast_answer_after_a_dripping_one_still_succeeds(server: LoopbackServe
     assert fast.ok
 
 
-def twilio_norq(base_url: str, transport: str = "auto") -> norq.Norq:
-    document = {
-        "providers": {
-            "twilio": {
-                "config": {
-                    "account_sid": "AC" + "0" * 32,
-                    "auth_token": "token-for-tests",
-                    "from": "+15005550006",
-                    "base_url": base_url,
-                }
-            }
-        },
-        "routing": {"sms": "twilio"},
-        "executor": {"timeout": DEADLINE, "async_transport": transport},
-    }
-    return norq.Norq.from_dict(
-        document, environ={}, plugin_manager=get_plugin_manager(load_entry_points=False)
-    )
-
-
 @pytest.mark.e2e
 def test_notify_with_the_yaml_timeout_gives_a_timeout_receipt(server: LoopbackServer) -> None:
     with (
-        twilio_norq(f"{server.url}/drip-body") as app,
+        twilio_norq(f"{server.url}/drip-body", timeout=DEADLINE) as app,
         pytest.raises(norq.DeliveryError) as caught,
     ):
         app.notify("sms", "+15558675310", body="hi")
@@ -123,7 +102,9 @@ def test_anotify_with_the_yaml_timeout_gives_a_timeout_receipt(
     server: LoopbackServer, client: str
 ) -> None:
     async def send() -> norq.Receipt:
-        async with twilio_norq(f"{server.url}/drip-headers", client) as app:
+        async with twilio_norq(
+            f"{server.url}/drip-headers", timeout=DEADLINE, async_transport=client
+        ) as app:
             with pytest.raises(norq.DeliveryError) as caught:
                 await app.anotify("sms", "+15558675310", body="hi")
             return caught.value.receipt

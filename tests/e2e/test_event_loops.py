@@ -10,15 +10,13 @@ have seen exactly one request per receipt.
 from __future__ import annotations
 
 import asyncio
-import threading
 import warnings
 from collections.abc import Iterator
 
 import pytest
 
 import norq
-from norq.plugins import get_plugin_manager
-from tests.e2e.loopback import LoopbackServer, serve
+from tests.e2e.loopback import LoopbackServer, run_in_threads, serve, twilio_norq
 
 CLIENTS = ["aiohttp", "httpx"]
 THREADS = 8
@@ -32,26 +30,6 @@ def server() -> Iterator[LoopbackServer]:
     with serve() as running:
         running.slow_seconds = 0.02  # keeps requests of different loops in flight together
         yield running
-
-
-def twilio_norq(base_url: str, client: str) -> norq.Norq:
-    document = {
-        "providers": {
-            "twilio": {
-                "config": {
-                    "account_sid": "AC" + "0" * 32,
-                    "auth_token": "token-for-tests",
-                    "from": "+15005550006",
-                    "base_url": base_url,
-                }
-            }
-        },
-        "routing": {"sms": "twilio"},
-        "executor": {"async_transport": client},
-    }
-    return norq.Norq.from_dict(
-        document, environ={}, plugin_manager=get_plugin_manager(load_entry_points=False)
-    )
 
 
 async def send_batch(app: norq.Norq, count: int) -> list[norq.Receipt]:
@@ -68,28 +46,15 @@ def failures(receipts: list[norq.Receipt]) -> list[str]:
 def test_threads_each_running_their_own_loop_share_one_norq(
     server: LoopbackServer, client: str
 ) -> None:
-    app = twilio_norq(f"{server.url}/slow", client)
-    start = threading.Barrier(THREADS)
-    results: list[list[norq.Receipt]] = []
-    errors: list[BaseException] = []
+    app = twilio_norq(f"{server.url}/slow", async_transport=client)
 
-    def run() -> None:
-        try:
-            start.wait(timeout=30)
-            # Two runs per thread: each thread's second loop starts while others are mid-send.
-            for _ in range(2):
-                results.append(asyncio.run(send_batch(app, PER_THREAD // 2)))
-        except BaseException as exc:
-            errors.append(exc)
+    def run(_: int) -> list[norq.Receipt]:
+        # Two runs per thread: each thread's second loop starts while others are mid-send.
+        return [r for _ in range(2) for r in asyncio.run(send_batch(app, PER_THREAD // 2))]
 
-    threads = [threading.Thread(target=run) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    results = run_in_threads(THREADS, run)
     app.close()
     receipts = [r for batch in results for r in batch]
-    assert errors == []
     assert failures(receipts) == []
     assert len(receipts) == THREADS * PER_THREAD
     assert server.requests == THREADS * PER_THREAD
@@ -100,7 +65,7 @@ def test_threads_each_running_their_own_loop_share_one_norq(
 def test_one_asyncio_run_after_another_reuses_nothing_from_a_closed_loop(
     server: LoopbackServer, client: str
 ) -> None:
-    app = twilio_norq(f"{server.url}/ok", client)
+    app = twilio_norq(f"{server.url}/ok", async_transport=client)
     receipts: list[norq.Receipt] = []
     with warnings.catch_warnings():
         warnings.simplefilter("error", ResourceWarning)
@@ -117,25 +82,14 @@ def test_one_asyncio_run_after_another_reuses_nothing_from_a_closed_loop(
 def test_sync_and_async_sends_from_many_threads_at_once(
     server: LoopbackServer, client: str
 ) -> None:
-    app = twilio_norq(f"{server.url}/ok", client)
-    start = threading.Barrier(THREADS)
-    receipts: list[norq.Receipt] = []
-    lock = threading.Lock()
+    app = twilio_norq(f"{server.url}/ok", async_transport=client)
 
-    def run(use_async: bool) -> None:
-        start.wait(timeout=30)
-        if use_async:
-            got = asyncio.run(send_batch(app, 10))
-        else:
-            got = list(app.notify_many("sms", [f"+1555867{n:04d}" for n in range(10)], body="x"))
-        with lock:
-            receipts.extend(got)
+    def run(number: int) -> list[norq.Receipt]:
+        if number % 2 == 0:
+            return asyncio.run(send_batch(app, 10))
+        return list(app.notify_many("sms", [f"+1555867{n:04d}" for n in range(10)], body="x"))
 
-    threads = [threading.Thread(target=run, args=(i % 2 == 0,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    receipts = [r for batch in run_in_threads(THREADS, run) for r in batch]
     app.close()
     assert failures(receipts) == []
     assert len(receipts) == server.requests == THREADS * 10

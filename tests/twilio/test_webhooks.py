@@ -112,13 +112,17 @@ def client(app_norq: norq.Norq) -> TestClient:
 def signed_post(
     client: TestClient,
     path: str,
-    fields: dict[str, str],
+    fields: dict[str, str] | list[tuple[str, str]],
     *,
     token: str = WEBHOOK_TOKEN,
     url: str | None = None,
     headers: dict[str, str] | None = None,
+    signed: dict[str, str] | list[tuple[str, str]] | None = None,
+    algorithm: str = "HMAC_SHA1",
 ) -> Any:
-    signature = compute_signature(token, url or BASE + path, fields)
+    """POST ``fields``, signed as Twilio would sign ``signed`` (by default ``fields``)."""
+    to_sign = fields if signed is None else signed
+    signature = compute_signature(token, url or BASE + path, to_sign, algorithm=algorithm)
     return client.post(
         path,
         content=urlencode(fields),
@@ -504,18 +508,13 @@ async def test_a_concurrent_duplicate_of_a_failing_delivery_is_not_answered_200(
 def test_signature_made_with_hmac_sha256_is_accepted(
     client: TestClient, recorder: Recorder
 ) -> None:
-    settings_header = "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256"
-    signature = compute_signature(
-        WEBHOOK_TOKEN, BASE + "/status", STATUS_FIELDS, algorithm="HMAC_SHA256"
-    )
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Twilio-Signature": signature,
+    settings = {
+        "X-Twilio-Webhooks-Signature-Settings": "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256"
     }
-    body = urlencode(STATUS_FIELDS)
-    refused = client.post("/status", content=body, headers=headers)
-    headers["X-Twilio-Webhooks-Signature-Settings"] = settings_header
-    accepted = client.post("/status", content=body, headers=headers)
+    refused = signed_post(client, "/status", STATUS_FIELDS, algorithm="HMAC_SHA256")
+    accepted = signed_post(
+        client, "/status", STATUS_FIELDS, algorithm="HMAC_SHA256", headers=settings
+    )
     assert (refused.status_code, accepted.status_code) == (403, 200)
     assert len(recorder.statuses) == 1
 
@@ -535,15 +534,7 @@ def test_repeated_parameters_with_identical_values_verify(
     client: TestClient, recorder: Recorder
 ) -> None:
     pairs = [*STATUS_FIELDS.items(), ("Tag", "a"), ("Tag", "a")]
-    signature = compute_signature(WEBHOOK_TOKEN, BASE + "/status", pairs[:-1])
-    response = client.post(
-        "/status",
-        content=urlencode(pairs),
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": signature,
-        },
-    )
+    response = signed_post(client, "/status", pairs, signed=pairs[:-1])
     assert response.status_code == 200
     assert len(recorder.statuses) == 1
 

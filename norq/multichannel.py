@@ -176,16 +176,15 @@ class Notifications:
                 return [refused]
             return await ready.arun(adeliver, index)
 
+        items = enumerate(contacts)
         pending: set[asyncio.Task[list[Receipt]]] = set()
         try:
-            for index, item in enumerate(contacts):
-                if len(pending) >= workers:
-                    done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                    for task in done:
-                        for receipt in task.result():
-                            yield receipt
-                pending.add(asyncio.create_task(one(index, item)))
-            while pending:
+            while True:
+                # Keep ``workers`` contacts in flight while the input lasts.
+                while len(pending) < workers and (entry := next(items, None)) is not None:
+                    pending.add(asyncio.create_task(one(*entry)))
+                if not pending:
+                    return
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     for receipt in task.result():

@@ -108,3 +108,10 @@ def test_email_templates_load_from_templates_dir(tmp_path: Path) -> None:
     assert message.body == "Order <42> is on its way."
     assert message.fields["subject"] == "Order <42> shipped"
     assert message.fields["html"] == "<p>Order &lt;42&gt;</p>"
+
+
+@pytest.mark.parametrize("address", ["#ops", "C0123ABC", "U024BE7LH", "https://hooks.example/x"])
+def test_chat_recipients_are_left_to_the_provider_to_check(address: str) -> None:
+    # Slack takes "#name" or a channel id, a webhook provider none at all:
+    # the provider's check_message owns the format.
+    assert check_recipient("chat", address) == address

@@ -302,8 +302,9 @@ def _log_retry(request: Prepared, result: AttemptResult, attempt: int, delay: fl
     if not logger.isEnabledFor(logging.WARNING):
         return
     if isinstance(request, PreparedRequest):
-        # The URL never holds credentials (docs/plugins.md asks providers so).
-        where = f"{request.method} {request.url}"
+        # Credentials stay out of URLs (docs/plugins.md), except a URL that is
+        # itself the secret, which says so.
+        where = f"{request.method} {request.shown_url}"
         answer = "HTTP"
     else:
         where, answer = repr(request), "status"

@@ -12,6 +12,7 @@ class ErrorCode(StrEnum):
 
     INVALID_CREDENTIALS = "invalid_credentials"
     PERMISSION_DENIED = "permission_denied"
+    QUOTA_EXCEEDED = "quota_exceeded"
     RATE_LIMITED = "rate_limited"
     INVALID_RECIPIENT = "invalid_recipient"
     RECIPIENT_UNREACHABLE = "recipient_unreachable"

@@ -118,6 +118,8 @@ class PreparedRequest:
     ``json`` is the alternative body. The message id is read from the JSON body
     at ``message_id_path`` (``$.sid``) or from the ``message_id_header``.
     ``transport`` names the registered transport that sends it (``"http"``).
+    ``secret_url`` marks a URL that is itself a credential (an incoming-webhook
+    URL): reprs and log lines then show only its scheme and host.
     """
 
     method: str
@@ -133,10 +135,19 @@ class PreparedRequest:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     errors: ErrorFormat = DEFAULT_ERROR_FORMAT
     transport: str = "http"
+    secret_url: bool = False
 
     def __post_init__(self) -> None:
         if self.form is not None and self.json is not None:
             raise ValueError("a request has either a form body or a JSON body, not both")
+
+    @property
+    def shown_url(self) -> str:
+        """The URL as logs and reprs show it: without its path when the URL is a secret."""
+        if not self.secret_url:
+            return self.url
+        scheme, _, rest = self.url.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0].rpartition('@')[2]}/***"
 
     @property
     def full_url(self) -> str:
@@ -169,4 +180,4 @@ class PreparedRequest:
     def __repr__(self) -> str:
         # Deliberately short: form values may hold personal data and headers may
         # hold credentials; use norq.redaction to show a request to a person.
-        return f"<PreparedRequest {self.method} {self.url}>"
+        return f"<PreparedRequest {self.method} {self.shown_url}>"

@@ -46,6 +46,8 @@ DEFAULT_DISPOSITIONS: Mapping[str, Disposition] = MappingProxyType(
     {
         ErrorCode.INVALID_CREDENTIALS: Disposition.FAILOVER,
         ErrorCode.PERMISSION_DENIED: Disposition.FAILOVER,
+        # Out of credit or over a plan's quota: this account's problem, not the message's.
+        ErrorCode.QUOTA_EXCEEDED: Disposition.FAILOVER,
         ErrorCode.RATE_LIMITED: Disposition.RETRY,
         ErrorCode.INVALID_RECIPIENT: Disposition.FINAL,
         ErrorCode.RECIPIENT_UNREACHABLE: Disposition.FINAL,

@@ -6,10 +6,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit bench clean
 
-$(STAMP): pyproject.toml plugins/norq-example/pyproject.toml plugins/norq-smtp/pyproject.toml
+# Plugins shipped in this repository, each its own distribution, installed next to Norq.
+PLUGINS := plugins/norq-example plugins/norq-sendgrid plugins/norq-vonage plugins/norq-slack \
+	plugins/norq-smtp
+
+$(STAMP): pyproject.toml $(PLUGINS:%=%/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]' -e plugins/norq-example \
+		-e plugins/norq-sendgrid -e plugins/norq-vonage -e plugins/norq-slack \
 		-e 'plugins/norq-smtp[test]'
 	touch $(STAMP)
 

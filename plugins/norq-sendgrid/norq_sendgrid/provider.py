@@ -1,0 +1,169 @@
+"""SendGrid's v3 Mail Send as prepared requests, and its answers read.
+
+The URL, the Bearer header, the sender and the mail settings are built once
+per instance; ``prepare_send`` adds the recipient, the content and the
+message's options. SendGrid answers ``202`` with an empty body and the id in
+``X-Message-Id``; every error it lists is kept in the receipt's message.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any, ClassVar
+
+import norq
+from norq_sendgrid.config import SendGridConfig
+from norq_sendgrid.options import check_options, mail_parts
+
+ACCEPTED = 202
+#: In sandbox mode SendGrid validates the mail and answers 200, without an id.
+SANDBOX_ACCEPTED = 200
+# Lower case: Response.headers look-ups are case-insensitive, and plain dicts in tests are not.
+MESSAGE_ID_HEADER = "x-message-id"
+RESET_HEADER = "x-ratelimit-reset"
+_SNIPPET = 200
+
+E = norq.ErrorCode
+RETRY = norq.Disposition.RETRY
+
+
+class SendGridProvider(norq.Provider[SendGridConfig]):
+    """Sends email through SendGrid's v3 Mail Send API."""
+
+    name = "sendgrid"
+    channels = frozenset({"email"})
+    env_prefix = "SENDGRID"
+    description = "SendGrid v3 Mail Send: html, cc/bcc, reply_to, categories, attachments"
+    message_fields: ClassVar[frozenset[str]] = frozenset(
+        {"subject", "html", "cc", "bcc", "reply_to", "categories", "custom_args", "attachments"}
+    )
+
+    def __init__(self, config: SendGridConfig, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self._url = f"{config.base_url}/v3/mail/send"
+        self._headers = (("Authorization", f"Bearer {config.api_key.get_secret_value()}"),)
+        sender = {"email": config.from_}
+        if config.from_name:
+            sender["name"] = config.from_name
+        self._from = sender
+        self._settings = {"sandbox_mode": {"enable": True}} if config.sandbox_mode else None
+        self._success = frozenset(
+            {ACCEPTED, SANDBOX_ACCEPTED} if config.sandbox_mode else {ACCEPTED}
+        )
+
+    def check_message(self, message: norq.Message) -> None:
+        super().check_message(message)
+        check_options(message)
+
+    def prepare_send(self, message: norq.Message) -> norq.PreparedRequest:
+        personalization, mail = mail_parts(message)
+        payload: dict[str, Any] = {"personalizations": [personalization], "from": self._from}
+        payload.update(mail)
+        if self._settings is not None:
+            payload["mail_settings"] = self._settings
+        return norq.PreparedRequest(
+            method="POST",
+            url=self._url,
+            headers=self._headers,
+            json=payload,
+            success_statuses=self._success,
+            retry=self.retry,
+        )
+
+    def read_send(self, request: Any, response: norq.Response) -> norq.SendResult:
+        if response.status == ACCEPTED:
+            message_id = response.headers.get(MESSAGE_ID_HEADER)
+            if not message_id:
+                # Taken or not, nobody can tell: neither retry nor fail over.
+                return norq.SendResult.failed(
+                    E.BAD_RESPONSE, "SendGrid answered 202 without X-Message-Id"
+                )
+            return norq.SendResult.accepted(message_id)
+        if response.status in request.success_statuses:
+            # Sandbox mode: validated, not delivered, and so no message id.
+            return norq.SendResult.accepted(response.headers.get(MESSAGE_ID_HEADER))
+        return read_failure(request, response)
+
+
+def read_failure(request: norq.PreparedRequest, response: norq.Response) -> norq.SendResult:
+    """A refused send: every listed error in the message, the code from the status and fields."""
+    errors = _errors(response.body)
+    if errors:
+        message = "; ".join(f"{text} (field {field})" if field else text for text, field in errors)
+    else:
+        snippet = response.body[:_SNIPPET].decode("utf-8", "replace").strip()
+        message = f"HTTP {response.status}" + (f": {snippet}" if snippet else "")
+    retry_after, retry_at = _wait(response)
+    result = norq.SendResult.failed(
+        _code(response.status, errors),
+        f"SendGrid: {message}",
+        provider_code=str(response.status),
+        retry_after=retry_after,
+        retry_at=retry_at,
+    )
+    if result.disposition is RETRY and response.status not in request.retry.retry_statuses:
+        # The retry policy (retry_statuses in YAML) says this status is not worth retrying.
+        result = replace(result, disposition=norq.Disposition.FAILOVER)
+    return result
+
+
+def _errors(body: bytes) -> list[tuple[str, str | None]]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return []
+    listed = data.get("errors") if isinstance(data, dict) else None
+    if not isinstance(listed, list):
+        return []
+    found = []
+    for error in listed:
+        if isinstance(error, dict) and error.get("message"):
+            field = error.get("field")
+            found.append((str(error["message"]), str(field) if field else None))
+    return found
+
+
+def _code(status: int, errors: list[tuple[str, str | None]]) -> str:
+    first_field = next((field for _, field in errors if field), "") or ""
+    said = " ".join(text.lower() for text, _ in errors)
+    if status == 401:
+        return E.QUOTA_EXCEEDED if "credits" in said else E.INVALID_CREDENTIALS
+    if status == 403:
+        # An unverified sender is this account's problem; the next provider has its own.
+        if first_field.startswith("from") or "sender identity" in said:
+            return E.INVALID_SENDER
+        return E.PERMISSION_DENIED
+    if status == 400:
+        if first_field.startswith("from"):
+            return E.INVALID_SENDER
+        if first_field.startswith("personalizations") and "email" in first_field:
+            return E.INVALID_RECIPIENT
+        return E.INVALID_MESSAGE
+    if status == 404:
+        return E.NOT_FOUND
+    if status == 413:
+        return E.MESSAGE_TOO_LONG
+    if status == 429:
+        return E.RATE_LIMITED
+    if status >= 500:
+        return E.PROVIDER_UNAVAILABLE
+    return E.REJECTED
+
+
+def _wait(response: norq.Response) -> tuple[float | None, float | None]:
+    """``(retry_after, retry_at)``: ``Retry-After`` seconds, else ``X-RateLimit-Reset`` epoch."""
+    retry_after = _number(response.headers.get("retry-after"))
+    if retry_after is not None:
+        return retry_after, None
+    return None, _number(response.headers.get(RESET_HEADER))
+
+
+def _number(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    return number if 0 <= number < float("inf") else None

@@ -1,0 +1,79 @@
+"""``providers.<name>.config`` for Vonage, checked once when the config loads."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, Field, SecretStr
+
+import norq
+
+DEFAULT_BASE_URL = "https://rest.nexmo.com"
+
+# Vonage takes numbers in E.164 without the "+", and alphanumeric sender IDs
+# of up to 11 characters (letters, digits, spaces; at least one letter).
+_NUMBER = re.compile(r"\+?[1-9]\d{6,14}")
+_ALPHANUMERIC = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
+
+
+def check_http_url(value: str, what: str) -> str:
+    """``value`` if it is an absolute http(s) URL with a host, else a ValueError saying so."""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if host is None or parts.scheme not in ("http", "https") or any(c.isspace() for c in value):
+        raise ValueError(f"{what} is not an http(s) URL: write it like https://example.com/path")
+    return value
+
+
+def _sender(value: str) -> str:
+    if _NUMBER.fullmatch(value):
+        return value.removeprefix("+")
+    if _ALPHANUMERIC.fullmatch(value):
+        return value
+    raise ValueError(
+        "is not a sender Vonage accepts: use a number in international format "
+        "(447700900000, with or without '+') or an alphanumeric sender ID of up to "
+        "11 letters, digits and spaces with at least one letter"
+    )
+
+
+def _base_url(value: str) -> str:
+    check_http_url(value, "base_url")
+    if urlsplit(value).query or urlsplit(value).fragment:
+        raise ValueError("base_url must not have a query or fragment")
+    return value.rstrip("/")
+
+
+def _callback(value: str) -> str:
+    return check_http_url(value, "callback")
+
+
+def _not_blank(value: SecretStr) -> SecretStr:
+    if not value.get_secret_value().strip():
+        raise ValueError("is empty; set it to the value shown in the Vonage API Dashboard")
+    return value
+
+
+class VonageConfig(norq.ProviderConfig):
+    """Vonage settings. ``from`` is spelled ``from_`` in Python (``from`` in YAML)."""
+
+    api_key: Annotated[SecretStr, AfterValidator(_not_blank)] = Field(
+        description="API key (Vonage API Dashboard); sent in the body, redacted everywhere"
+    )
+    api_secret: Annotated[SecretStr, AfterValidator(_not_blank)] = Field(
+        description="API secret; sent in the body, redacted everywhere"
+    )
+    from_: Annotated[str, AfterValidator(_sender)] = Field(
+        alias="from", description="Sender: a number (447700900000) or an alphanumeric ID"
+    )
+    callback: Annotated[str, AfterValidator(_callback)] | None = Field(
+        default=None, description="Default URL for delivery receipts"
+    )
+    base_url: Annotated[str, AfterValidator(_base_url)] = Field(
+        default=DEFAULT_BASE_URL, description="API root (tests, sandbox)"
+    )

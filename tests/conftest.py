@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pluggy
@@ -91,15 +92,39 @@ def sleeps() -> Sleeps:
     return Sleeps()
 
 
-@pytest.fixture
-def executor(sleeps: Sleeps) -> Iterator[Executor]:
-    """An executor that never really waits, using httpx for async so respx sees it."""
-    ex = Executor(
+def quiet_executor(sleeps: Sleeps, **settings: Any) -> Executor:
+    """An executor that never really waits, using httpx for async so respx sees it.
+
+    The plugins' tests (plugins/*/tests_*) build theirs with it too.
+    """
+    return Executor(
         sleep=sleeps,
         async_sleep=sleeps.async_sleep,
         rng=random.Random(7),
         async_transport="httpx",
+        **settings,
     )
+
+
+@contextmanager
+def quiet_norqs(
+    default: Callable[[], dict[str, Any]], sleeps: Sleeps, **settings: Any
+) -> Iterator[Callable[..., norq.Norq]]:
+    """``build(document=default())``: Norq instances sharing one :func:`quiet_executor`."""
+    executor = quiet_executor(sleeps, **settings)
+
+    def build(document: dict[str, Any] | None = None) -> norq.Norq:
+        return norq.Norq.from_dict(document or default(), environ={}, executor=executor)
+
+    try:
+        yield build
+    finally:
+        executor.close()
+
+
+@pytest.fixture
+def executor(sleeps: Sleeps) -> Iterator[Executor]:
+    ex = quiet_executor(sleeps)
     yield ex
     ex.close()
 

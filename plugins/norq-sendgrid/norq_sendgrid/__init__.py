@@ -9,10 +9,10 @@ from __future__ import annotations
 import norq
 from norq_sendgrid.config import SendGridConfig
 from norq_sendgrid.options import MAX_MESSAGE_BYTES
-from norq_sendgrid.provider import SendGridProvider, read_failure
+from norq_sendgrid.provider import SendGridProvider
 
 __version__ = "0.1.0"
-__all__ = ["MAX_MESSAGE_BYTES", "SendGridConfig", "SendGridProvider", "read_failure"]
+__all__ = ["MAX_MESSAGE_BYTES", "SendGridConfig", "SendGridProvider"]
 
 
 @norq.hookimpl

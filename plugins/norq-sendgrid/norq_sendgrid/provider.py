@@ -9,7 +9,6 @@ message's options. SendGrid answers ``202`` with an empty body and the id in
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Any, ClassVar
 
 import norq
@@ -25,7 +24,10 @@ RESET_HEADER = "x-ratelimit-reset"
 _SNIPPET = 200
 
 E = norq.ErrorCode
-RETRY = norq.Disposition.RETRY
+
+#: SendGrid lists its errors, and read_failure keeps them all; what the declared
+#: reading adds is the wait: Retry-After, else X-RateLimit-Reset (Unix time).
+SENDGRID_ERRORS = norq.ErrorFormat(code_path=None, message_path=None, reset_header=RESET_HEADER)
 
 
 class SendGridProvider(norq.Provider[SendGridConfig]):
@@ -69,6 +71,7 @@ class SendGridProvider(norq.Provider[SendGridConfig]):
             json=payload,
             success_statuses=self._success,
             retry=self.retry,
+            errors=SENDGRID_ERRORS,
         )
 
     def read_send(self, request: Any, response: norq.Response) -> norq.SendResult:
@@ -83,29 +86,33 @@ class SendGridProvider(norq.Provider[SendGridConfig]):
         if response.status in request.success_statuses:
             # Sandbox mode: validated, not delivered, and so no message id.
             return norq.SendResult.accepted(response.headers.get(MESSAGE_ID_HEADER))
-        return read_failure(request, response)
+        return read_failure(super().read_send(request, response), response)
 
 
-def read_failure(request: norq.PreparedRequest, response: norq.Response) -> norq.SendResult:
-    """A refused send: every listed error in the message, the code from the status and fields."""
+def read_failure(declared: norq.SendResult, response: norq.Response) -> norq.SendResult:
+    """A refused send: every listed error in the message, the code from the status and fields.
+
+    ``declared`` is Norq's own reading of the status: its code, its disposition
+    under the retry policy, and the wait hints (``Retry-After``, else
+    ``X-RateLimit-Reset``).
+    """
     errors = _errors(response.body)
     if errors:
         message = "; ".join(f"{text} (field {field})" if field else text for text, field in errors)
     else:
         snippet = response.body[:_SNIPPET].decode("utf-8", "replace").strip()
         message = f"HTTP {response.status}" + (f": {snippet}" if snippet else "")
-    retry_after, retry_at = _wait(response)
-    result = norq.SendResult.failed(
-        _code(response.status, errors),
+    code = _code(response.status, errors, str(declared.code))
+    return norq.SendResult.failed(
+        code,
         f"SendGrid: {message}",
         provider_code=str(response.status),
-        retry_after=retry_after,
-        retry_at=retry_at,
+        # When the errors name another problem than the status does (a 400 about
+        # the sender), that problem's own disposition applies.
+        disposition=declared.disposition if code == declared.code else None,
+        retry_after=declared.retry_after,
+        retry_at=declared.retry_at,
     )
-    if result.disposition is RETRY and response.status not in request.retry.retry_statuses:
-        # The retry policy (retry_statuses in YAML) says this status is not worth retrying.
-        result = replace(result, disposition=norq.Disposition.FAILOVER)
-    return result
 
 
 def _errors(body: bytes) -> list[tuple[str, str | None]]:
@@ -124,46 +131,19 @@ def _errors(body: bytes) -> list[tuple[str, str | None]]:
     return found
 
 
-def _code(status: int, errors: list[tuple[str, str | None]]) -> str:
+def _code(status: int, errors: list[tuple[str, str | None]], declared: str) -> str:
+    """The status's code (``declared``), unless the errors name the problem more precisely."""
     first_field = next((field for _, field in errors if field), "") or ""
     said = " ".join(text.lower() for text, _ in errors)
-    if status == 401:
-        return E.QUOTA_EXCEEDED if "credits" in said else E.INVALID_CREDENTIALS
-    if status == 403:
-        # An unverified sender is this account's problem; the next provider has its own.
-        if first_field.startswith("from") or "sender identity" in said:
-            return E.INVALID_SENDER
-        return E.PERMISSION_DENIED
     if status == 400:
         if first_field.startswith("from"):
             return E.INVALID_SENDER
         if first_field.startswith("personalizations") and "email" in first_field:
             return E.INVALID_RECIPIENT
         return E.INVALID_MESSAGE
-    if status == 404:
-        return E.NOT_FOUND
-    if status == 413:
-        return E.MESSAGE_TOO_LONG
-    if status == 429:
-        return E.RATE_LIMITED
-    if status >= 500:
-        return E.PROVIDER_UNAVAILABLE
-    return E.REJECTED
-
-
-def _wait(response: norq.Response) -> tuple[float | None, float | None]:
-    """``(retry_after, retry_at)``: ``Retry-After`` seconds, else ``X-RateLimit-Reset`` epoch."""
-    retry_after = _number(response.headers.get("retry-after"))
-    if retry_after is not None:
-        return retry_after, None
-    return None, _number(response.headers.get(RESET_HEADER))
-
-
-def _number(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value.strip())
-    except ValueError:
-        return None
-    return number if 0 <= number < float("inf") else None
+    if status == 401 and "credits" in said:
+        return E.QUOTA_EXCEEDED
+    # An unverified sender is this account's problem; the next provider has its own.
+    if status == 403 and (first_field.startswith("from") or "sender identity" in said):
+        return E.INVALID_SENDER
+    return declared

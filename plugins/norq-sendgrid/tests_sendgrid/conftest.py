@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 import norq
+from tests.conftest import Sleeps, quiet_norqs
 
 API_KEY = "SG.sendgrid-SECRET/with+chars"
 BASE_URL = "https://api.sendgrid.test"
@@ -28,19 +28,6 @@ def document(routing: str | list[str] = "sendgrid", **providers: Any) -> dict[st
     return {"providers": providers or {"sendgrid": sendgrid()}, "routing": {"email": routing}}
 
 
-class Sleeps:
-    """Records the waits the executor asks for instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-    async def asleep(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
 @pytest.fixture
 def sleeps() -> Sleeps:
     return Sleeps()
@@ -49,25 +36,12 @@ def sleeps() -> Sleeps:
 #: The executor's clock in these tests: X-RateLimit-Reset waits are measured from it.
 NOW = 1_700_000_000.0
 
+
 MakeNorq = Callable[..., norq.Norq]
 
 
 @pytest.fixture
 def make_norq(sleeps: Sleeps) -> Iterator[MakeNorq]:
     """Norq from a config document, with an executor that never waits (httpx, for respx)."""
-    built: list[norq.Executor] = []
-
-    def build(doc: dict[str, Any] | None = None) -> norq.Norq:
-        executor = norq.Executor(
-            sleep=sleeps,
-            async_sleep=sleeps.asleep,
-            rng=random.Random(7),
-            async_transport="httpx",
-            clock=lambda: NOW,
-        )
-        built.append(executor)
-        return norq.Norq.from_dict(doc or document(), environ={}, executor=executor)
-
-    yield build
-    for executor in built:
-        executor.close()
+    with quiet_norqs(document, sleeps, clock=lambda: NOW) as build:
+        yield build

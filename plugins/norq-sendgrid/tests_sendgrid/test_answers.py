@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from norq_sendgrid import read_failure
+from norq_sendgrid import SendGridProvider
 
 import norq
-from tests_sendgrid.conftest import RECIPIENT, MakeNorq
+from tests_sendgrid.conftest import RECIPIENT, MakeNorq, sendgrid
 
 
 @pytest.fixture
@@ -143,12 +143,15 @@ json_values = st.recursive(
 )
 
 
+PROVIDER = SendGridProvider(SendGridProvider.Config.model_validate(sendgrid()["config"]))
+REQUEST = PROVIDER.prepare_send(norq.Message("email", RECIPIENT, "hi", {"subject": "s"}))
+
+
 @given(
     status=st.sampled_from([400, 401, 403, 404, 413, 429, 500, 502]),
     body=st.binary(max_size=64) | st.builds(lambda v: json.dumps(v).encode(), json_values),
 )
 def test_any_refusal_is_read_without_raising(status: int, body: bytes) -> None:
-    request = norq.PreparedRequest(method="POST", url="https://api.sendgrid.test/v3/mail/send")
-    result = read_failure(request, norq.Response(status, {}, body))
+    result = PROVIDER.read_send(REQUEST, norq.Response(status, {}, body))
     assert not result.ok
     assert (result.message or "").startswith("SendGrid: ")

@@ -70,6 +70,13 @@ def blocks(value: Any) -> list[dict[str, Any]]:
     return [dict(block) for block in value]
 
 
+def check_chat(message: norq.Message) -> None:
+    """What both provider types require: a channel, text within Slack's limit, valid options."""
+    check_recipient(message.to)
+    check_text(message)
+    check_options(message.fields)
+
+
 def check_options(fields: Mapping[str, Any]) -> None:
     if "blocks" in fields:
         blocks(fields["blocks"])

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import norq
 from norq_slack.config import SlackConfig, SlackWebhookConfig
 from norq_slack.errors import SLACK_ERRORS, meaning_of
-from norq_slack.messages import check_options, check_recipient, check_text, payload
+from norq_slack.messages import check_chat, payload
 
 ANSWERED = frozenset({200})
 JSON_UTF8 = "application/json; charset=utf-8"
@@ -49,9 +49,7 @@ class SlackProvider(norq.Provider[SlackConfig]):
 
     def check_message(self, message: norq.Message) -> None:
         super().check_message(message)
-        check_recipient(message.to)
-        check_text(message)
-        check_options(message.fields)
+        check_chat(message)
 
     def prepare_send(self, message: norq.Message) -> norq.PreparedRequest:
         return norq.PreparedRequest(
@@ -86,7 +84,6 @@ class SlackProvider(norq.Provider[SlackConfig]):
             f"Slack: {error}{_details(data)}",
             provider_code=error,
             disposition=meaning.disposition,
-            retry_after=_seconds(response.headers.get("retry-after")),
             data=data,
         )
 
@@ -105,7 +102,7 @@ class SlackWebhookProvider(norq.Provider[SlackWebhookConfig]):
 
     def check_message(self, message: norq.Message) -> None:
         super().check_message(message)
-        check_recipient(message.to)
+        check_chat(message)
         channel = self.config.channel
         if channel is not None and message.to != channel:
             raise norq.MessageError(
@@ -113,8 +110,6 @@ class SlackWebhookProvider(norq.Provider[SlackWebhookConfig]):
                 f"{message.to}: send to {channel}, or route this channel to a bot-token provider",
                 code="invalid_recipient",
             )
-        check_text(message)
-        check_options(message.fields)
 
     def prepare_send(self, message: norq.Message) -> norq.PreparedRequest:
         return norq.PreparedRequest(
@@ -162,13 +157,3 @@ def _unreadable(response: norq.Response) -> norq.SendResult:
         norq.ErrorCode.BAD_RESPONSE,
         f"Slack answered HTTP {response.status} with something unexpected: {snippet or '(empty)'}",
     )
-
-
-def _seconds(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    return seconds if 0 <= seconds < float("inf") else None

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 import norq
+from tests.conftest import Sleeps, quiet_norqs
 
 BOT_TOKEN = "xoxb-1234-SECRET/with+chars"
 BASE_URL = "https://slack.test"
@@ -37,19 +37,6 @@ def posted(channel: str = CHANNEL, ts: str = "1417671948.000006") -> dict[str, A
     return {"ok": True, "channel": channel, "ts": ts, "message": {"text": "hi"}}
 
 
-class Sleeps:
-    """Records the waits the executor asks for instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-    async def asleep(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
 @pytest.fixture
 def sleeps() -> Sleeps:
     return Sleeps()
@@ -61,18 +48,5 @@ MakeNorq = Callable[..., norq.Norq]
 @pytest.fixture
 def make_norq(sleeps: Sleeps) -> Iterator[MakeNorq]:
     """Norq from a config document, with an executor that never waits (httpx, for respx)."""
-    built: list[norq.Executor] = []
-
-    def build(doc: dict[str, Any] | None = None) -> norq.Norq:
-        executor = norq.Executor(
-            sleep=sleeps,
-            async_sleep=sleeps.asleep,
-            rng=random.Random(7),
-            async_transport="httpx",
-        )
-        built.append(executor)
-        return norq.Norq.from_dict(doc or document(), environ={}, executor=executor)
-
-    yield build
-    for executor in built:
-        executor.close()
+    with quiet_norqs(document, sleeps) as build:
+        yield build

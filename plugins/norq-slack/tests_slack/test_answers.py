@@ -99,11 +99,6 @@ def test_an_unknown_error_is_a_final_rejection(bot: Any) -> None:
     assert (result.code, result.disposition) == ("rejected", FINAL)
 
 
-def test_ratelimited_inside_a_200_carries_retry_after(bot: Any) -> None:
-    result = bot(200, {"ok": False, "error": "ratelimited"}, {"retry-after": "4"})
-    assert (result.disposition, result.retry_after) == (RETRY, 4)
-
-
 @pytest.mark.parametrize("body", [{"ok": False, "error": "ratelimited"}, b""])
 def test_http_429_is_retried_after_retry_after(bot: Any, body: Any) -> None:
     result = bot(429, body, {"retry-after": "30"})

@@ -18,9 +18,8 @@ from norq_sendgrid.options import check_options, mail_parts
 ACCEPTED = 202
 #: In sandbox mode SendGrid validates the mail and answers 200, without an id.
 SANDBOX_ACCEPTED = 200
-# Lower case: Response.headers look-ups are case-insensitive, and plain dicts in tests are not.
-MESSAGE_ID_HEADER = "x-message-id"
-RESET_HEADER = "x-ratelimit-reset"
+MESSAGE_ID_HEADER = "X-Message-Id"
+RESET_HEADER = "X-RateLimit-Reset"
 _SNIPPET = 200
 
 E = norq.ErrorCode
@@ -76,16 +75,16 @@ class SendGridProvider(norq.Provider[SendGridConfig]):
 
     def read_send(self, request: Any, response: norq.Response) -> norq.SendResult:
         if response.status == ACCEPTED:
-            message_id = response.headers.get(MESSAGE_ID_HEADER)
+            message_id = response.header(MESSAGE_ID_HEADER)
             if not message_id:
                 # Taken or not, nobody can tell: neither retry nor fail over.
                 return norq.SendResult.failed(
-                    E.BAD_RESPONSE, "SendGrid answered 202 without X-Message-Id"
+                    E.BAD_RESPONSE, f"SendGrid answered 202 without {MESSAGE_ID_HEADER}"
                 )
             return norq.SendResult.accepted(message_id)
         if response.status in request.success_statuses:
             # Sandbox mode: validated, not delivered, and so no message id.
-            return norq.SendResult.accepted(response.headers.get(MESSAGE_ID_HEADER))
+            return norq.SendResult.accepted(response.header(MESSAGE_ID_HEADER))
         return read_failure(super().read_send(request, response), response)
 
 

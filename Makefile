@@ -26,7 +26,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict norq plugins/norq-smtp/norq_smtp
+	$(BIN)/mypy --strict norq plugins/norq-smtp/norq_smtp plugins/norq-sendgrid/norq_sendgrid \
+		plugins/norq-vonage/norq_vonage plugins/norq-slack/norq_slack
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest

@@ -11,6 +11,9 @@ The check accepts exactly what twilio-python's ``RequestValidator`` (9.13)
 accepts: a parameter repeated with the same value counts once, and the URL is
 tried with its port removed and with the scheme's default port added, since
 Twilio's signing has differed there over time and proxies add or strip ports.
+One deliberate difference: for a URL with user info *and* a port
+(``https://user:pw@host:8443/``) the validator cuts the host at the first
+colon (``https://user/``); Norq removes only the port.
 """
 
 from __future__ import annotations

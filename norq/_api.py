@@ -25,9 +25,12 @@ from norq.errors import UnsupportedOperation as UnsupportedOperation
 from norq.executor import Executor as Executor
 from norq.executor import Outcome as Outcome
 from norq.hookspecs import hookimpl as hookimpl
+from norq.journal import Claim as Claim
 from norq.journal import EntryState as EntryState
+from norq.journal import JournalEntry as JournalEntry
 from norq.journal import JournalError as JournalError
 from norq.journal import Ledger as Ledger
+from norq.journal import RunInfo as RunInfo
 from norq.journal import SqliteJournal as SqliteJournal
 from norq.journaled import asend_journaled as asend_journaled
 from norq.journaled import send_journaled as send_journaled

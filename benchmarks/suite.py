@@ -259,6 +259,7 @@ def cli_commands(workdir: Path) -> dict[str, list[str] | None]:
     norq, apprise = tool("norq"), tool("apprise")
     return {
         "norq --version": [norq, "--version"] if norq else None,
+        "norq --help": [norq, "--help"] if norq else None,
         "norq send --dry-run": [
             norq,
             "send",
@@ -437,9 +438,18 @@ def verdicts(results: Results) -> None:
     )
     judge(
         results,
+        "norq --help vs apprise --version",
+        pair("norq --help", "apprise --version"),
+        0.5,
+        at_most=True,
+    )
+    # A dry run validates the config with pydantic (issue 11 reset this target
+    # from 1.0x: the stack the design names comes first; docs/performance.md).
+    judge(
+        results,
         "norq send --dry-run vs apprise --version",
         pair("norq send --dry-run", "apprise --version"),
-        1.0,
+        1.5,
         at_most=True,
     )
     sizes = sorted({int(k.split()[1].replace(",", "")) for k in results.rss_kib})

@@ -19,12 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
-from pydantic_core import ErrorDetails
 
 from norq.errors import ConfigError
 from norq.interpolation import InterpolationError, interpolate
@@ -32,6 +31,9 @@ from norq.limits import RateLimits
 from norq.plugins import RegisteredProvider
 from norq.provider import Provider, ProviderConfig
 from norq.templates import Templates, load_template_dir
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 CONFIG_ENV = "NORQ_CONFIG"
 DEFAULT_CONFIG_FILE = "norq.yaml"

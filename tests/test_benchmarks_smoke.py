@@ -28,6 +28,7 @@ LINES = {
     "httpx.AsyncClient conc 64": ("httpx",),
     "norq build": (),
     "norq --version": (),
+    "norq --help": (),
     "norq send --dry-run": (),
     "apprise --version": ("apprise",),
     "from twilio.rest import Client": ("twilio",),
@@ -57,4 +58,4 @@ def test_quick_benchmark_prints_every_contender_and_target() -> None:
     targets = out.split("\nTargets\n", 1)[1]
     verdicts = [row.split()[0] for row in targets.splitlines() if row.strip()]
     verdicts = [word for word in verdicts if word in {"PASS", "FAIL", "SKIP"}]
-    assert len(verdicts) == 10, targets
+    assert len(verdicts) == 11, targets

@@ -31,6 +31,22 @@ COMMANDS = {
     "jobs": "norq.cli.jobs:jobs",
 }
 
+# One line per command for `norq --help`, so listing the commands imports none
+# of them: --help stays as light as --version (docs/performance.md).
+SUMMARIES = {
+    "config": "Check a configuration, or print the JSON Schema of norq.yaml.",
+    "jobs": "Follow bulk jobs sent by Celery workers (norq send --queue).",
+    "messages": "Query messages sent through a provider.",
+    "notify": "Send a multi-channel notification from the config to one person.",
+    "plugins": "List the loaded plugins and the hooks they implement.",
+    "providers": "List the installed provider types and their config fields.",
+    "request": "Send METHOD PATH to a provider's API and print the answer.",
+    "sandbox": "Run local stand-ins for Twilio, SendGrid, Vonage, Slack, SMTP.",
+    "send": "Send a notification to recipients, one or many (--csv).",
+    "status": "Show the current status of one sent message.",
+    "worker": "Start a Celery worker that sends queued bulk jobs.",
+}
+
 # Modules a command needs that may be missing, and how to get them.
 EXTRAS_HINT = {"norq.sandbox": "pip install 'norq[sandbox]'"}
 
@@ -40,11 +56,39 @@ BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool killed by it
 
 
 class LazyGroup(click.Group):
-    """A group whose subcommands are ``"module:attr"`` strings, imported on first use."""
+    """A group whose subcommands are ``"module:attr"`` strings, imported on first use.
 
-    def __init__(self, *args: Any, lazy_commands: dict[str, str], **kwargs: Any) -> None:
+    With ``summaries``, the help listing shows those lines instead of importing
+    every command for its own.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        lazy_commands: dict[str, str],
+        summaries: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.lazy_commands = lazy_commands
+        self.summaries = summaries or {}
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        if not self.summaries:
+            super().format_commands(ctx, formatter)
+            return
+        rows = []
+        for name in self.list_commands(ctx):
+            summary = self.summaries.get(name)
+            if summary is None:
+                command = self.get_command(ctx, name)
+                if command is None or command.hidden:
+                    continue
+                summary = command.get_short_help_str(formatter.width - 6 - len(name))
+            rows.append((name, summary))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy_commands})
@@ -159,6 +203,7 @@ def one_line(text: str) -> str:
     "norq",
     cls=NorqGroup,
     lazy_commands=COMMANDS,
+    summaries=SUMMARIES,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, "-V", "--version", prog_name="norq")

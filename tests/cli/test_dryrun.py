@@ -236,16 +236,21 @@ def test_dry_run_imports_no_http_client_and_no_jinja_without_templates(
     assert done.stdout.splitlines()[-1] == "HEAVY []"
 
 
-def test_version_imports_only_click(tmp_path: Path) -> None:
+@pytest.mark.parametrize("option", ["--version", "--help"])
+def test_version_and_help_import_only_click(option: str) -> None:
+    # Start-up targets (docs/performance.md): neither loads pydantic or a provider.
+    # --help lists the commands from one-line summaries, importing none of them.
+    commands = "'norq.cli.send', 'norq.cli.check', 'norq.sandbox', "
     script = (
         "import sys\n"
         "from norq.cli import main\n"
         "try:\n"
-        "    main(['--version'])\n"
+        f"    main([{option!r}])\n"
         "except SystemExit:\n"
         "    pass\n"
         "heavy = [m for m in ('pydantic', 'httpx', 'jinja2', 'yaml', 'pluggy', 'rich',"
-        " 'norq.app', 'norq.cli.send') if m in sys.modules]\n"
+        f" 'norq.app', {commands}'norq.provider', 'norq.config', 'importlib.metadata')"
+        " if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
     done = subprocess.run(

@@ -48,3 +48,12 @@ def test_a_broken_core_command_module_is_not_hidden() -> None:
 def test_a_target_that_is_not_a_command_is_an_error() -> None:
     result = CliRunner().invoke(_group_with("norq.cli:COMMANDS"), ["extra"])
     assert isinstance(result.exception, RuntimeError)
+
+
+def test_every_command_has_a_summary_for_the_help_listing(run: Run) -> None:
+    from norq.cli import COMMANDS, SUMMARIES
+
+    assert set(SUMMARIES) == set(COMMANDS)
+    listing = run("--help").stdout.split("Commands:\n", 1)[1]
+    for name, summary in SUMMARIES.items():
+        assert f"  {name:<11}{summary}" in listing

@@ -1,9 +1,11 @@
-"""``make demo``: one notification, end to end, on this machine only.
+"""``make demo``: one notification per channel, end to end, on this machine only.
 
 Starts the sandbox (port 8765, or a free one if it is taken), points the
 example config's Twilio provider at it through ``NORQ_TWILIO_BASE_URL``, sends
-the ``otp`` template with ``notify()``, then prints the receipt and the
-sandbox's copy of the message. On a terminal it keeps the sandbox up until
+the ``otp`` template by SMS with ``notify()``, then an email through the
+sandbox's SMTP server (the norq-smtp plugin) and a chat message through its
+Slack API (the norq-slack plugin), and prints every receipt and the sandbox's
+copy of the SMS. On a terminal it keeps the sandbox up until
 Enter so the inbox can be opened; without one (CI, pipes) it stops at once.
 """
 
@@ -14,12 +16,17 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from norq.app import Norq
+from norq.config import read_yaml
 from norq.errors import DeliveryError, NorqError
+from norq.receipt import Receipt
 from norq.sandbox.server import DEFAULT_PORT, SandboxServer
 
 RECIPIENT = "+15558675310"
+EMAIL_RECIPIENT = "ada@example.com"
+CHAT_RECIPIENT = "#alerts"
 TEMPLATE_DATA = {"app": "Norq", "code": "428913"}
 FINAL_STATUSES = ("delivered", "undelivered", "failed")
 
@@ -44,6 +51,38 @@ def demo_environment(base_url: str, environ: Mapping[str, str]) -> dict[str, str
     return kept
 
 
+def demo_document(config_path: Path, sandbox: SandboxServer) -> dict[str, Any]:
+    """The example config plus an SMTP and a Slack provider, both on the sandbox.
+
+    They are added here rather than in ``norq.example.yaml`` so the example
+    keeps working on an install without the email and chat plugins.
+    """
+    document: dict[str, Any] = dict(read_yaml(config_path) or {})
+    providers = dict(document.get("providers") or {})
+    providers["smtp"] = {
+        "config": {
+            "host": sandbox.smtp_host,
+            "port": sandbox.smtp_port,
+            "security": "none",
+            "sender": "norq-demo@example.com",
+        }
+    }
+    providers["slack"] = {"config": {"bot_token": "xoxb-sandbox-token", "base_url": sandbox.url}}
+    document["providers"] = providers
+    document["routing"] = {**(document.get("routing") or {}), "email": "smtp", "chat": "slack"}
+    templates = dict(document.get("templates") or {})
+    otp = dict(templates.get("otp") or {})
+    otp["email"] = {
+        "subject": "Your {{ app }} code",
+        "body": "Your {{ app }} code is {{ code }}. It expires in 10 minutes.",
+        "html": "<p>Your {{ app }} code is <strong>{{ code }}</strong>.</p>",
+    }
+    otp["chat"] = {"body": "A {{ app }} sign-in code was sent to a user."}
+    templates["otp"] = otp
+    document["templates"] = templates
+    return document
+
+
 def _section(title: str) -> None:
     print(f"\n── {title} " + "─" * max(0, 60 - len(title)))
 
@@ -56,11 +95,17 @@ def main() -> int:
         print(f"Norq sandbox running at {sandbox.url} (a local stand-in for Twilio)")
         print(f"Config: {config_path.name}, with NORQ_TWILIO_BASE_URL={sandbox.url}")
         try:
-            with Norq.from_yaml(
-                config_path, environ=demo_environment(sandbox.url, os.environ)
+            with Norq.from_dict(
+                demo_document(config_path, sandbox),
+                environ=demo_environment(sandbox.url, os.environ),
+                base_dir=config_path.parent,
             ) as app:
                 print(f"Sending the 'otp' template by SMS to {RECIPIENT} via notify()...")
                 receipt = app.notify("sms", RECIPIENT, template="otp", data=TEMPLATE_DATA)
+                print(f"Sending it by email to {EMAIL_RECIPIENT} (SMTP)...")
+                email = app.notify("email", EMAIL_RECIPIENT, template="otp", data=TEMPLATE_DATA)
+                print(f"Sending a chat alert to {CHAT_RECIPIENT} (Slack)...")
+                chat = app.notify("chat", CHAT_RECIPIENT, template="otp", data=TEMPLATE_DATA)
         except DeliveryError as exc:
             _section("Delivery failed")
             print(json.dumps(exc.receipt.to_dict(), indent=2))
@@ -69,8 +114,9 @@ def main() -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
 
-        _section("Receipt")
-        print(json.dumps(receipt.to_dict(), indent=2))
+        _print_receipt("SMS receipt", receipt)
+        _print_receipt("Email receipt", email)
+        _print_receipt("Chat receipt", chat)
 
         assert receipt.message_id is not None
         message = sandbox.wait_for_status(receipt.message_id, FINAL_STATUSES, timeout=10)
@@ -83,7 +129,7 @@ def main() -> int:
             print(f"  +{offset:5.2f}s  {step.status}")
 
         _section("Inbox")
-        print(f"Open {sandbox.url}/ to see the message in the sandbox's web inbox.")
+        print(f"Open {sandbox.url}/ to see the three messages in the sandbox's web inbox.")
         print("Run `norq sandbox` to keep a sandbox running for your own app.")
         if interactive:
             try:
@@ -92,6 +138,11 @@ def main() -> int:
                 print()
     print("Sandbox stopped.")
     return 0
+
+
+def _print_receipt(title: str, receipt: Receipt) -> None:
+    _section(title)
+    print(json.dumps(receipt.to_dict(), indent=2))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,9 @@ def test_the_demo_sends_a_notification_and_stops_the_sandbox() -> None:
     assert '"ok": true' in output
     assert '"status": "delivered"' in output
     assert "Your Norq code is 428913." in output
+    assert output.count('"ok": true') == 3
+    for channel, provider in (("sms", "twilio"), ("email", "smtp"), ("chat", "slack")):
+        assert f'"channel": "{channel}",\n  "provider": "{provider}"' in output
     assert "Open http://127.0.0.1:" in output
     assert output.rstrip().endswith("Sandbox stopped.")
 

@@ -129,3 +129,45 @@ def test_slack_reads_ok_false_inside_a_200(sandbox: SandboxServer) -> None:
     assert receipt.error is not None
     assert "internal_error" in (receipt.error.provider_code or "") + receipt.error.message
     assert sandbox.outbox() == []
+
+
+def slack_webhook(sandbox: SandboxServer) -> Norq:
+    url = f"{sandbox.url}/services/T0SANDBOX/B0SANDBOX/sandbox-webhook-secret"
+    return app_for("slack_webhook", "chat", {"webhook_url": url})
+
+
+def test_slack_webhook_posts_a_message_that_lands_in_the_inbox(sandbox: SandboxServer) -> None:
+    with slack_webhook(sandbox) as app:
+        receipt = app.notify("chat", "#alerts", body="Backup finished")
+
+    assert receipt.ok, receipt.error
+    (chat,) = sandbox.outbox("slack-webhook")
+    assert chat.text == "Backup finished"
+    # An incoming webhook answers a bare "ok": Slack gives no id to report.
+    assert receipt.message_id is None
+
+
+def test_slack_webhook_waits_out_a_rate_limit_and_delivers(sandbox: SandboxServer) -> None:
+    sandbox.faults_for("slack").add("429:0.01")
+
+    with slack_webhook(sandbox) as app:
+        receipt = app.notify("chat", "#alerts", body="Backup finished")
+
+    assert receipt.ok, receipt.error
+    assert receipt.attempts == 2
+    assert len(sandbox.outbox("slack-webhook")) == 1
+
+
+def test_slack_webhook_server_error_is_a_failed_receipt_and_nothing_lands(
+    sandbox: SandboxServer,
+) -> None:
+    sandbox.faults_for("slack").add("body-error", count=3)
+
+    with slack_webhook(sandbox) as app, pytest.raises(DeliveryError) as failed:
+        app.notify("chat", "#alerts", body="x")
+
+    receipt = failed.value.receipt
+    assert receipt.error is not None
+    assert receipt.status_code == 500
+    assert "sandbox-webhook-secret" not in str(receipt.to_dict())
+    assert sandbox.outbox() == []

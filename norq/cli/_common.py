@@ -23,6 +23,23 @@ def config_option(function: F) -> F:
     )(function)
 
 
+def data_options(function: F) -> F:
+    """``--data KEY=VALUE`` (repeatable) and ``--data-json FILE``: template variables."""
+    with_file = click.option(
+        "--data-json",
+        type=click.File("r", encoding="utf-8"),
+        metavar="FILE",
+        help="Template variables from a JSON object in FILE ('-' reads stdin).",
+    )(function)
+    return click.option(
+        "--data",
+        "data_pairs",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="A template variable; repeat for more.",
+    )(with_file)
+
+
 def provider_option(help_text: str) -> Callable[[F], F]:
     return click.option("--provider", metavar="NAME", help=help_text)
 

@@ -9,6 +9,7 @@ import click
 from norq.cli import FAILED, UsageFailure
 from norq.cli._common import (
     config_option,
+    data_options,
     dumps,
     json_option,
     load_norq,
@@ -22,19 +23,7 @@ from norq.cli._common import (
 @click.option("--email", metavar="ADDRESS", help="The person's email address.")
 @click.option("--sms", metavar="NUMBER", help="The person's phone number, E.164 (+15551234567).")
 @click.option("--chat", metavar="CHANNEL", help="The person's chat address (a channel id, #name).")
-@click.option(
-    "--data",
-    "data_pairs",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="A template variable; repeat for more.",
-)
-@click.option(
-    "--data-json",
-    type=click.File("r", encoding="utf-8"),
-    metavar="FILE",
-    help="Template variables from a JSON object in FILE ('-' reads stdin).",
-)
+@data_options
 @config_option
 @json_option("Print JSON: one receipt per line, or the dry-run requests.")
 @click.option("--dry-run", is_flag=True, help="Print the request for every channel; send nothing.")

@@ -17,6 +17,7 @@ from norq.cli import UsageFailure
 from norq.cli._common import (
     bad_value,
     config_option,
+    data_options,
     dumps,
     given,
     json_option,
@@ -66,19 +67,7 @@ See docs/cli.md and docs/reliability.md."""
 )
 @click.option("--body", help="The message text.")
 @click.option("--template", metavar="NAME", help="A template from the config, filled with --data.")
-@click.option(
-    "--data",
-    "data_pairs",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="A template variable; repeat for more.",
-)
-@click.option(
-    "--data-json",
-    type=click.File("r", encoding="utf-8"),
-    metavar="FILE",
-    help="Template variables from a JSON object in FILE ('-' reads stdin).",
-)
+@data_options
 @click.option(
     "--field",
     "field_pairs",

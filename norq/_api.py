@@ -54,9 +54,9 @@ from norq.request import BasicAuth as BasicAuth
 from norq.request import ErrorFormat as ErrorFormat
 from norq.request import PreparedRequest as PreparedRequest
 from norq.response import Disposition as Disposition
-from norq.response import Response as Response
 from norq.response import SendResult as SendResult
 from norq.retry import RetryPolicy as RetryPolicy
-from norq.transports import Transport as Transport
-from norq.transports import TransportFailure as TransportFailure
-from norq.transports import TransportSettings as TransportSettings
+from norq.transports.base import Response as Response
+from norq.transports.base import Transport as Transport
+from norq.transports.base import TransportFailure as TransportFailure
+from norq.transports.base import TransportSettings as TransportSettings

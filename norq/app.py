@@ -32,8 +32,8 @@ from norq.plugins import get_plugin_manager, provider_registry
 from norq.provider import MessageQuery, MessageStatus, Provider
 from norq.receipt import Receipt
 from norq.redaction import Redactor
-from norq.request import Prepared
 from norq.router import Router
+from norq.transports.base import Prepared
 
 if TYPE_CHECKING:
     from norq.executor import Executor
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from norq.jobs.store import JobStatus
     from norq.limits import LimitStore, Throttle
     from norq.raw import Params, RawResponse
-    from norq.transports import Transport
+    from norq.transports.base import Transport
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from norq.limits import Throttle
     from norq.message import Message
     from norq.provider import Provider
-    from norq.request import Prepared
+    from norq.transports.base import Prepared
 
 logger = logging.getLogger("norq")
 

@@ -15,7 +15,8 @@ from typing import Any, Literal
 from urllib.parse import quote_plus
 
 from norq.redaction import MASK, Redactor
-from norq.request import Prepared, PreparedRequest
+from norq.request import PreparedRequest
+from norq.transports.base import Prepared
 
 Format = Literal["http", "curl"]
 FORMATS: tuple[Format, ...] = ("http", "curl")

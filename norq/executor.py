@@ -18,18 +18,20 @@ from typing import TYPE_CHECKING, Any
 
 from norq.errors import PluginError
 from norq.receipt import DeliveryFailure, ErrorCode
-from norq.request import Prepared, PreparedRequest
-from norq.response import Disposition, Response, SendResult, read_declared
+from norq.request import PreparedRequest
+from norq.response import Disposition, SendResult, read_declared
 from norq.retry import RetryPolicy
-from norq.transports import (
+from norq.transports.base import (
     DEFAULT_MAX_CONNECTIONS,
     AttemptResult,
-    HttpTransport,
+    Prepared,
+    Response,
     Transport,
     TransportFactory,
     TransportFailure,
     TransportSettings,
 )
+from norq.transports.http import HttpTransport
 
 if TYPE_CHECKING:
     from norq.limits import Throttle

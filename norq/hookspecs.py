@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from norq.provider import InboundMessage, MessageStatus, Provider
     from norq.receipt import Receipt
     from norq.request import PreparedRequest
-    from norq.transports import TransportFactory
+    from norq.transports.base import TransportFactory
 
 hookspec = HookspecMarker("norq")
 hookimpl = HookimplMarker("norq")

@@ -20,13 +20,13 @@ from norq.provider import Provider
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
-    from norq.transports import TransportFactory
+    from norq.transports.base import TransportFactory
 
 ENTRY_POINT_GROUP = "norq"
 LOAD_PLUGINS_ENV = "NORQ_LOAD_PLUGINS"
 
 # Built-in providers and transports are plugins too, registered through the same hooks.
-DEFAULT_PLUGINS = ("norq.transports", "norq.providers.console", "norq.providers.twilio")
+DEFAULT_PLUGINS = ("norq.transports.http", "norq.providers.console", "norq.providers.twilio")
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,9 +32,10 @@ from typing_extensions import TypeVar
 from norq.errors import MessageError, UnsupportedOperation
 from norq.limits import RateLimits
 from norq.message import EMPTY, Message
-from norq.request import ApiBase, Prepared, PreparedRequest
-from norq.response import Response, SendResult, read_declared
+from norq.request import ApiBase, PreparedRequest
+from norq.response import SendResult, read_declared
 from norq.retry import RetryPolicy
+from norq.transports.base import Prepared, Response
 
 ANY_CHANNEL = "*"
 

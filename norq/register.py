@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from norq.provider import Provider
-from norq.transports import TransportFactory
+from norq.transports.base import TransportFactory
 
 Register = Callable[[type[Provider]], None]
 RegisterTransport = Callable[[str, TransportFactory], None]

@@ -11,7 +11,7 @@ import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlencode
 
 from norq.response import Disposition
@@ -96,18 +96,6 @@ class ApiBase:
 
     def __repr__(self) -> str:
         return f"<ApiBase {self.url}>"
-
-
-class Prepared(Protocol):
-    """What every prepared request has, whatever transport sends it."""
-
-    @property
-    def transport(self) -> str:
-        """The name of the registered transport that sends it."""
-
-    @property
-    def retry(self) -> RetryPolicy:
-        """How the executor retries it."""
 
 
 @dataclass(frozen=True, slots=True, repr=False)

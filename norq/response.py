@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from norq.extract import extract, parse_json
 from norq.receipt import ErrorCode, code_for_status
+from norq.transports.base import Response
 
 if TYPE_CHECKING:
     from norq.request import ErrorFormat, PreparedRequest
@@ -74,32 +75,6 @@ DEFAULT_DISPOSITIONS: Mapping[str, Disposition] = MappingProxyType(
 def disposition_of(code: str) -> Disposition:
     """The default disposition of a normalised code; unknown codes are ``final``."""
     return DEFAULT_DISPOSITIONS.get(code, Disposition.FINAL)
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """What came back for one attempt.
-
-    An HTTP transport fills in the status, headers and body; a non-HTTP
-    transport maps its own answer onto them (an SMTP reply code and text).
-    Read headers with :meth:`header`, which ignores case whatever mapping
-    the transport gave.
-    """
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-    def header(self, name: str) -> str | None:
-        """The value of header ``name``, in any case; ``None`` if absent."""
-        value = self.headers.get(name)
-        if value is None and type(self.headers) is dict:
-            # httpx and aiohttp headers ignore case already; a plain dict does not.
-            wanted = name.lower()
-            for key, found in self.headers.items():
-                if key.lower() == wanted:
-                    return str(found)
-        return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,8 +37,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from norq.request import PreparedRequest
-from norq.response import Response
-from norq.transports import AttemptResult, TransportFailure
+from norq.transports.base import AttemptResult, Response, TransportFailure
 
 __all__ = [
     "LoopbackHTTPServer",

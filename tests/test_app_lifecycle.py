@@ -16,8 +16,8 @@ import pytest
 import norq
 from norq import app as app_module
 from norq import executor as executor_module
-from norq.response import Response
 from norq.testing import MockTransport, json_response
+from norq.transports.base import Response
 from tests.conftest import acme_config
 from tests.e2e.loopback import run_in_threads, serve
 

@@ -343,7 +343,7 @@ async def test_anotify_many_keeps_no_more_in_flight_than_the_connection_pool(
 
 def test_the_config_default_pool_is_the_transports_default() -> None:
     from norq.config import ExecutorSettings
-    from norq.transports import DEFAULT_MAX_CONNECTIONS
+    from norq.transports.base import DEFAULT_MAX_CONNECTIONS
 
     assert ExecutorSettings().max_connections == DEFAULT_MAX_CONNECTIONS
 

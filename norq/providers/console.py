@@ -19,9 +19,8 @@ from norq.message import Message
 from norq.provider import ANY_CHANNEL, Provider, ProviderConfig
 from norq.register import Register
 from norq.request import PreparedRequest
-from norq.response import Response
 from norq.retry import RetryPolicy
-from norq.transports import TransportFactory, TransportSettings
+from norq.transports.base import Response, TransportFactory, TransportSettings
 
 TRANSPORT = "console"
 
@@ -65,7 +64,7 @@ class ConsoleTransport:
     ) -> None:
         self._stream = stream
 
-    def send(self, request: Any) -> Response:
+    def send(self, request: PreparedRequest) -> Response:
         import json
         import uuid
 
@@ -83,7 +82,7 @@ class ConsoleTransport:
             200, {"content-type": "application/json"}, json.dumps({"id": message_id}).encode()
         )
 
-    async def asend(self, request: Any) -> Response:
+    async def asend(self, request: PreparedRequest) -> Response:
         return self.send(request)
 
     def close(self) -> None:

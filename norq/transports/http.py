@@ -1,19 +1,14 @@
-"""Transports put a prepared request on the wire and bring back one answer.
+"""The built-in ``http`` transport: httpx for sync sends, aiohttp for async ones.
 
-A transport is the only code that talks to the outside world. It sends one
-attempt and reports what came back, a :class:`~norq.response.Response` or a
-:class:`TransportFailure`; retrying, reading the answer, hooks, receipts and
-failover are the executor's and the delivery flow's job, the same for every
-transport. Plugins register transports by name with the ``register_transports``
-hook; a prepared request names its transport (``PreparedRequest.transport``,
-``"http"`` by default). The request may be any object its transport
-understands: an HTTP description here, an email message for an SMTP transport.
+A transport is the only code that talks to the outside world (the contract is
+:mod:`norq.transports.base`). It sends one attempt and reports what came back;
+retrying, reading the answer, hooks, receipts and failover are the executor's
+and the delivery flow's job, the same for every transport.
 
-Built in: ``http``, with httpx for sync sends and aiohttp (or httpx when
-aiohttp is missing, or with ``async_transport: httpx``) for async ones. Every
-client is created lazily and kept for the life of the transport, so
-connections are pooled across sends. The ``console`` transport lives with
-its provider in :mod:`norq.providers.console`.
+Async sends use aiohttp, or httpx when aiohttp is missing or with
+``async_transport: httpx``. Every client is created lazily and kept for the
+life of the transport, so connections are pooled across sends. The
+``console`` transport lives with its provider in :mod:`norq.providers.console`.
 """
 
 from __future__ import annotations
@@ -24,12 +19,18 @@ import threading
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from norq._version import __version__
 from norq.hookspecs import hookimpl
-from norq.response import Response
+from norq.request import PreparedRequest
+from norq.transports.base import (
+    AttemptResult,
+    Response,
+    TransportFactory,
+    TransportFailure,
+    TransportSettings,
+)
 
 if TYPE_CHECKING:
     import asyncio
@@ -41,57 +42,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("norq")
 
 USER_AGENT = f"norq/{__version__}"
-
-FailureKind = Literal["connect", "timeout", "lost"]
-
-# Requests in flight per Norq instance, across providers. Twilio's default
-# per-account concurrency is about 100 requests, and a bulk run that takes all
-# of it makes the application's own sends (OTPs) fail with 429; 64 leaves
-# headroom. On loopback more than ~64 in flight buys no throughput and costs
-# garbage-collector work per message (docs/performance.md, "Pool size").
-DEFAULT_MAX_CONNECTIONS = 64
-
-
-@dataclass(frozen=True, slots=True)
-class TransportFailure:
-    """No response. ``connect``: the request never left; otherwise it may have arrived."""
-
-    kind: FailureKind
-    detail: str
-
-
-AttemptResult = Response | TransportFailure
-
-
-@dataclass(frozen=True, slots=True)
-class TransportSettings:
-    """The ``executor:`` settings of the config, handed to every transport factory."""
-
-    timeout: float = 10.0
-    connect_timeout: float = 5.0
-    max_connections: int = DEFAULT_MAX_CONNECTIONS
-    async_transport: str = "auto"
-
-
-class Transport(Protocol):
-    """Sends one attempt of a prepared request, sync or async; never retries.
-
-    Network failures are returned as :class:`TransportFailure`, not raised.
-    A transport keeps its connections between sends and releases them in
-    ``close`` / ``aclose``; either may be called when nothing was opened.
-    """
-
-    def send(self, request: Any) -> AttemptResult: ...
-
-    async def asend(self, request: Any) -> AttemptResult: ...
-
-    def close(self) -> None: ...
-
-    async def aclose(self) -> None: ...
-
-
-#: What a plugin registers: called once per executor with its settings.
-TransportFactory = Callable[[TransportSettings], Transport]
 
 
 class HttpTransport:
@@ -110,10 +60,10 @@ class HttpTransport:
     def async_client_name(self) -> str:
         return type(self._async).__name__
 
-    def send(self, request: Any) -> AttemptResult:
+    def send(self, request: PreparedRequest) -> AttemptResult:
         return self._sync.send(request.method, request.full_url, *_wire(request))
 
-    async def asend(self, request: Any) -> AttemptResult:
+    async def asend(self, request: PreparedRequest) -> AttemptResult:
         return await self._async.send(request.method, request.full_url, *_wire(request))
 
     def close(self) -> None:
@@ -125,9 +75,9 @@ class HttpTransport:
         await self._async.aclose()
 
 
-def _wire(request: Any) -> tuple[dict[str, str], bytes | None]:
-    from norq.request import PreparedRequest
-
+def _wire(request: PreparedRequest) -> tuple[dict[str, str], bytes | None]:
+    # The executor picks a transport by the name a request gives; a plugin's
+    # request that names "http" by mistake must fail clearly, not half-send.
     if not isinstance(request, PreparedRequest):
         raise TypeError(
             f"the http transport sends a norq.PreparedRequest, got {type(request).__name__}; "

@@ -14,6 +14,7 @@ from norq.app import notify as notify
 from norq.bulk import Recipient as Recipient
 from norq.bulk import SendJournal as SendJournal
 from norq.contact import Contact as Contact
+from norq.error_codes import ErrorCode as ErrorCode
 from norq.errors import ConfigError as ConfigError
 from norq.errors import DeliveryError as DeliveryError
 from norq.errors import MessageError as MessageError
@@ -45,7 +46,6 @@ from norq.provider import Provider as Provider
 from norq.provider import ProviderConfig as ProviderConfig
 from norq.raw import RawResponse as RawResponse
 from norq.receipt import DeliveryFailure as DeliveryFailure
-from norq.receipt import ErrorCode as ErrorCode
 from norq.receipt import Receipt as Receipt
 from norq.register import Register as Register
 from norq.register import RegisterTransport as RegisterTransport
@@ -53,9 +53,9 @@ from norq.request import ApiBase as ApiBase
 from norq.request import BasicAuth as BasicAuth
 from norq.request import ErrorFormat as ErrorFormat
 from norq.request import PreparedRequest as PreparedRequest
-from norq.response import Disposition as Disposition
-from norq.response import SendResult as SendResult
+from norq.retry import Disposition as Disposition
 from norq.retry import RetryPolicy as RetryPolicy
+from norq.send_result import SendResult as SendResult
 from norq.transports.base import Response as Response
 from norq.transports.base import Transport as Transport
 from norq.transports.base import TransportFailure as TransportFailure

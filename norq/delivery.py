@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeAlias
 import pluggy
 
 from norq.receipt import Receipt
-from norq.response import Disposition
+from norq.retry import Disposition
 
 if TYPE_CHECKING:
     from collections.abc import Callable

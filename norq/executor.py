@@ -16,11 +16,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from norq.error_codes import ErrorCode
 from norq.errors import PluginError
-from norq.receipt import DeliveryFailure, ErrorCode
+from norq.receipt import DeliveryFailure
 from norq.request import PreparedRequest
-from norq.response import Disposition, SendResult, read_declared
-from norq.retry import RetryPolicy
+from norq.retry import Disposition, RetryPolicy
+from norq.send_result import SendResult, read_declared
 from norq.transports.base import (
     DEFAULT_MAX_CONNECTIONS,
     AttemptResult,
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("norq")
 
-#: Reads one answer: the provider's ``read_send``, or :func:`norq.response.read_declared`.
+#: Reads one answer: the provider's ``read_send``, or :func:`norq.send_result.read_declared`.
 Reader = Callable[[Any, Response], SendResult]
 
 

@@ -36,8 +36,9 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from norq.error_codes import ErrorCode
 from norq.errors import NorqError
-from norq.receipt import ErrorCode, Receipt
+from norq.receipt import Receipt
 
 if TYPE_CHECKING:
     from norq.notification import Notification

@@ -33,8 +33,8 @@ from norq.errors import MessageError, UnsupportedOperation
 from norq.limits import RateLimits
 from norq.message import EMPTY, Message
 from norq.request import ApiBase, PreparedRequest
-from norq.response import SendResult, read_declared
 from norq.retry import RetryPolicy
+from norq.send_result import SendResult, read_declared
 from norq.transports.base import Prepared, Response
 
 ANY_CHANNEL = "*"

@@ -14,8 +14,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlencode
 
-from norq.response import Disposition
-from norq.retry import RetryPolicy
+from norq.retry import Disposition, RetryPolicy
 
 Pairs = tuple[tuple[str, str], ...]
 

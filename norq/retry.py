@@ -1,12 +1,72 @@
-"""When to try a request again, and how long to wait first."""
+"""What a failure means for delivery, when to try a request again, and how long to wait first.
+
+A failed attempt has a :class:`Disposition`: the executor retries ``retry``
+failures by the request's :class:`RetryPolicy`, and the delivery flow fails
+over on ``retry`` (once retries are spent) and ``failover``, never on
+``final``. Each normalised error code has a default disposition
+(:data:`DEFAULT_DISPOSITIONS`); a provider may declare its own per code.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
+
+from norq.error_codes import ErrorCode
 
 if TYPE_CHECKING:
     import random
+
+
+class Disposition(StrEnum):
+    """What to do after a failed attempt."""
+
+    #: Transient here: retry on this provider with backoff, then fail over.
+    RETRY = "retry"
+    #: Do not retry here, but the next provider may succeed.
+    FAILOVER = "failover"
+    #: The message itself is wrong: stop, no failover.
+    FINAL = "final"
+
+
+#: The disposition of each normalised code, unless the provider says otherwise
+#: for its own code. docs/plugins.md shows this table; a test keeps them in step.
+DEFAULT_DISPOSITIONS: Mapping[str, Disposition] = MappingProxyType(
+    {
+        ErrorCode.INVALID_CREDENTIALS: Disposition.FAILOVER,
+        ErrorCode.PERMISSION_DENIED: Disposition.FAILOVER,
+        # Out of credit or over a plan's quota: this account's problem, not the message's.
+        ErrorCode.QUOTA_EXCEEDED: Disposition.FAILOVER,
+        ErrorCode.RATE_LIMITED: Disposition.RETRY,
+        ErrorCode.INVALID_RECIPIENT: Disposition.FINAL,
+        ErrorCode.RECIPIENT_UNREACHABLE: Disposition.FINAL,
+        ErrorCode.RECIPIENT_OPTED_OUT: Disposition.FINAL,
+        ErrorCode.INVALID_SENDER: Disposition.FAILOVER,
+        ErrorCode.MESSAGE_TOO_LONG: Disposition.FINAL,
+        ErrorCode.INVALID_MESSAGE: Disposition.FINAL,
+        ErrorCode.TEMPLATE_ERROR: Disposition.FINAL,
+        ErrorCode.NOT_FOUND: Disposition.FAILOVER,
+        ErrorCode.REJECTED: Disposition.FINAL,
+        ErrorCode.PROVIDER_UNAVAILABLE: Disposition.RETRY,
+        ErrorCode.CONNECT_ERROR: Disposition.RETRY,
+        # The request may have arrived: another attempt anywhere risks a
+        # duplicate message (RetryPolicy.retry_unconfirmed makes these retry).
+        ErrorCode.TIMEOUT: Disposition.FINAL,
+        ErrorCode.CONNECTION_LOST: Disposition.FINAL,
+        ErrorCode.BAD_RESPONSE: Disposition.FINAL,
+        # The run stopped with the request in flight: it may have arrived.
+        ErrorCode.INTERRUPTED: Disposition.FINAL,
+    }
+)
+
+
+def disposition_of(code: str) -> Disposition:
+    """The default disposition of a normalised code; unknown codes are ``final``."""
+    return DEFAULT_DISPOSITIONS.get(code, Disposition.FINAL)
+
 
 SERVER_ERRORS = frozenset(range(500, 600))
 DEFAULT_RETRY_STATUSES = frozenset({429}) | SERVER_ERRORS

@@ -13,8 +13,8 @@ import respx
 
 from norq.executor import Executor
 from norq.request import BasicAuth, ErrorFormat, PreparedRequest
-from norq.response import parse_retry_after
 from norq.retry import RetryPolicy
+from norq.send_result import parse_retry_after
 from tests.conftest import Sleeps
 
 URL = "https://api.acme.test/v1/messages"

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from norq.error_codes import ErrorCode
 from norq.journal import (
     Claim,
     EntryState,
@@ -21,7 +22,7 @@ from norq.journal import (
     state_for,
 )
 from norq.notification import Notification
-from norq.receipt import DeliveryFailure, ErrorCode, Receipt
+from norq.receipt import DeliveryFailure, Receipt
 
 TO = "+15551230001"
 RUN = RunInfo("sms", content_fingerprint(Notification("sms", None, "hi")), dt.datetime.now(dt.UTC))

@@ -21,7 +21,8 @@ import click
 
 from norq.cli import UsageFailure
 from norq.cli._common import bad_value
-from norq.receipt import UNCONFIRMED_CODES, Receipt
+from norq.error_codes import UNCONFIRMED_CODES
+from norq.receipt import Receipt
 
 
 @dataclass(frozen=True, slots=True)

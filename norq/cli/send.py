@@ -843,7 +843,8 @@ async def _deliver_all(
 
 
 def _interrupted_receipt(norq: Norq, content: Notification, row: Row) -> Receipt:
-    from norq.receipt import DeliveryFailure, ErrorCode, Receipt
+    from norq.error_codes import ErrorCode
+    from norq.receipt import DeliveryFailure, Receipt
 
     return Receipt(
         ok=False,

@@ -31,6 +31,7 @@ from typing import Any
 
 import redis
 
+from norq.error_codes import ErrorCode
 from norq.journal import (
     Claim,
     EntryState,
@@ -39,7 +40,7 @@ from norq.journal import (
     RunInfo,
     state_for,
 )
-from norq.receipt import DeliveryFailure, ErrorCode, Receipt
+from norq.receipt import DeliveryFailure, Receipt
 
 #: Seconds a worker's heartbeat outlives its last refresh: how long after a
 #: worker dies its ``sending`` rows count as unconfirmed.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from norq.response import DEFAULT_DISPOSITIONS
+from norq.retry import DEFAULT_DISPOSITIONS
 
 DOC = Path(__file__).parents[2] / "docs" / "plugins.md"
 MARK = "<!-- run by tests/seam/test_plugin_docs.py -->"

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 import norq
 from norq.executor import Attempts, Outcome
-from norq.response import DEFAULT_DISPOSITIONS, parse_retry_after, read_declared, wait_hints
+from norq.retry import DEFAULT_DISPOSITIONS
+from norq.send_result import parse_retry_after, read_declared, wait_hints
 
 ERRORS = norq.ErrorFormat(
     code_path="$.code",

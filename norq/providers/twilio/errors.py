@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from norq.receipt import ErrorCode
+from norq.error_codes import ErrorCode
 
 TWILIO_ERROR_CODES: Mapping[str, ErrorCode] = MappingProxyType(
     {

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from norq.error_codes import ErrorCode
 from norq.errors import MessageError, QueryError
 from norq.limits import RateLimits
 from norq.message import Message, is_e164
@@ -20,7 +21,7 @@ from norq.providers.twilio.config import SHORT_CODE, TwilioConfig, check_http_ur
 from norq.providers.twilio.errors import TWILIO_ERROR_CODES
 from norq.providers.twilio.segments import segment_info
 from norq.providers.twilio.status import CallbackError, message_status
-from norq.receipt import DeliveryFailure, ErrorCode
+from norq.receipt import DeliveryFailure
 from norq.request import ApiBase, BasicAuth, ErrorFormat, Pairs, PreparedRequest
 from norq.retry import RetryPolicy
 

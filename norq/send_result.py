@@ -14,67 +14,18 @@ executor retries ``retry`` results, and the delivery flow fails over on
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from norq.error_codes import ErrorCode, code_for_status
 from norq.extract import extract, parse_json
-from norq.receipt import ErrorCode, code_for_status
+from norq.retry import Disposition, disposition_of
 from norq.transports.base import Response
 
 if TYPE_CHECKING:
     from norq.request import ErrorFormat, PreparedRequest
 
 _ERROR_SNIPPET = 200
-
-
-class Disposition(StrEnum):
-    """What to do after a failed attempt."""
-
-    #: Transient here: retry on this provider with backoff, then fail over.
-    RETRY = "retry"
-    #: Do not retry here, but the next provider may succeed.
-    FAILOVER = "failover"
-    #: The message itself is wrong: stop, no failover.
-    FINAL = "final"
-
-
-#: The disposition of each normalised code, unless the provider says otherwise
-#: for its own code. docs/plugins.md shows this table; a test keeps them in step.
-DEFAULT_DISPOSITIONS: Mapping[str, Disposition] = MappingProxyType(
-    {
-        ErrorCode.INVALID_CREDENTIALS: Disposition.FAILOVER,
-        ErrorCode.PERMISSION_DENIED: Disposition.FAILOVER,
-        # Out of credit or over a plan's quota: this account's problem, not the message's.
-        ErrorCode.QUOTA_EXCEEDED: Disposition.FAILOVER,
-        ErrorCode.RATE_LIMITED: Disposition.RETRY,
-        ErrorCode.INVALID_RECIPIENT: Disposition.FINAL,
-        ErrorCode.RECIPIENT_UNREACHABLE: Disposition.FINAL,
-        ErrorCode.RECIPIENT_OPTED_OUT: Disposition.FINAL,
-        ErrorCode.INVALID_SENDER: Disposition.FAILOVER,
-        ErrorCode.MESSAGE_TOO_LONG: Disposition.FINAL,
-        ErrorCode.INVALID_MESSAGE: Disposition.FINAL,
-        ErrorCode.TEMPLATE_ERROR: Disposition.FINAL,
-        ErrorCode.NOT_FOUND: Disposition.FAILOVER,
-        ErrorCode.REJECTED: Disposition.FINAL,
-        ErrorCode.PROVIDER_UNAVAILABLE: Disposition.RETRY,
-        ErrorCode.CONNECT_ERROR: Disposition.RETRY,
-        # The request may have arrived: another attempt anywhere risks a
-        # duplicate message (RetryPolicy.retry_unconfirmed makes these retry).
-        ErrorCode.TIMEOUT: Disposition.FINAL,
-        ErrorCode.CONNECTION_LOST: Disposition.FINAL,
-        ErrorCode.BAD_RESPONSE: Disposition.FINAL,
-        # The run stopped with the request in flight: it may have arrived.
-        ErrorCode.INTERRUPTED: Disposition.FINAL,
-    }
-)
-
-
-def disposition_of(code: str) -> Disposition:
-    """The default disposition of a normalised code; unknown codes are ``final``."""
-    return DEFAULT_DISPOSITIONS.get(code, Disposition.FINAL)
 
 
 @dataclass(frozen=True, slots=True)

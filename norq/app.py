@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     from norq.executor import Executor
     from norq.jobs.dispatch import Dispatcher
     from norq.jobs.store import JobStatus
-    from norq.limits import LimitStore, Throttle
     from norq.raw import Params, RawResponse
+    from norq.throttle import LimitStore, Throttle
     from norq.transports.base import Transport
 
 
@@ -140,7 +140,7 @@ class Norq:
         if query:
             limits = replace(limits, sender_per_second=None)
         if limits.active:
-            from norq.limits import Throttle
+            from norq.throttle import Throttle
 
             throttle = Throttle(
                 provider.instance,
@@ -163,7 +163,7 @@ class Norq:
 
                 store = RedisLimitStore.from_url(celery.store_url)
             else:
-                from norq.limits import LocalLimitStore
+                from norq.throttle import LocalLimitStore
 
                 store = LocalLimitStore()
             self._limit_store = store

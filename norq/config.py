@@ -27,9 +27,9 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from norq.errors import ConfigError
 from norq.interpolation import InterpolationError, interpolate
-from norq.limits import RateLimits
 from norq.plugins import RegisteredProvider
 from norq.provider import Provider, ProviderConfig
+from norq.rate_limits import RateLimits
 from norq.templates import Templates, load_template_dir
 
 if TYPE_CHECKING:

@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from norq.executor import Executor, Outcome
-    from norq.limits import Throttle
     from norq.message import Message
     from norq.provider import Provider
+    from norq.throttle import Throttle
     from norq.transports.base import Prepared
 
 logger = logging.getLogger("norq")
@@ -141,7 +141,7 @@ def deliver(
 ) -> Receipt:
     """Send ``message`` through ``chain`` with failover; the receipt, delivered or not.
 
-    ``throttle`` gives each provider's rate limits (:mod:`norq.limits`).
+    ``throttle`` gives each provider's rate limits (:mod:`norq.throttle`).
     """
     delivery = Delivery(message, chain, index)
     step: Attempt | Receipt = delivery.first()

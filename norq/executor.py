@@ -35,7 +35,7 @@ from norq.transports.base import (
 from norq.transports.http import HttpTransport
 
 if TYPE_CHECKING:
-    from norq.limits import Throttle
+    from norq.throttle import Throttle
 
 logger = logging.getLogger("norq")
 

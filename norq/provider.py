@@ -30,8 +30,8 @@ from pydantic import (
 from typing_extensions import TypeVar
 
 from norq.errors import MessageError, UnsupportedOperation
-from norq.limits import RateLimits
 from norq.message import EMPTY, Message
+from norq.rate_limits import RateLimits
 from norq.request import ApiBase, PreparedRequest
 from norq.retry import RetryPolicy
 from norq.send_result import SendResult, read_declared
@@ -164,7 +164,7 @@ class Provider(abc.ABC, Generic[ConfigT]):
     #: understands; ``{"*"}`` accepts any. Anything else is rejected up front.
     message_fields: ClassVar[frozenset[str]] = frozenset()
     #: Rate limits that apply unless ``rate_limits:`` in YAML overrides them
-    #: (see :mod:`norq.limits`); the provider's documented account limits.
+    #: (see :mod:`norq.rate_limits`); the provider's documented account limits.
     default_rate_limits: ClassVar[RateLimits] = RateLimits()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

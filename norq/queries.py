@@ -15,8 +15,8 @@ from norq.provider import MessageQuery, MessageStatus, Provider
 
 if TYPE_CHECKING:
     from norq.executor import Executor, Outcome
-    from norq.limits import Throttle
     from norq.request import PreparedRequest
+    from norq.throttle import Throttle
 
 
 def status(

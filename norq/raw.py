@@ -19,9 +19,9 @@ from norq.request import DEFAULT_SUCCESS, PreparedRequest
 
 if TYPE_CHECKING:
     from norq.executor import Executor
-    from norq.limits import Throttle
     from norq.provider import Provider
     from norq.receipt import DeliveryFailure
+    from norq.throttle import Throttle
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 # Methods whose parameters travel in the query string; the others send a form.

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import norq
-from norq.limits import LocalLimitStore, RateLimits, Throttle
+from norq.rate_limits import RateLimits
+from norq.throttle import LocalLimitStore, Throttle
 
 SID = "AC" + "1" * 32
 

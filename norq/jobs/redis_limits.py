@@ -1,4 +1,4 @@
-"""Rate limits shared by every process through Redis: the :class:`~norq.limits.LimitStore`
+"""Rate limits shared by every process through Redis: the :class:`~norq.throttle.LimitStore`
 that lets ten workers together respect one account's limits.
 
 Each operation is one Lua script, so it is atomic on the server, and the time

@@ -14,13 +14,13 @@ from typing import Any, ClassVar
 
 from norq.error_codes import ErrorCode
 from norq.errors import MessageError, QueryError
-from norq.limits import RateLimits
 from norq.message import Message, is_e164
 from norq.provider import MessageQuery, MessageStatus, Page, Provider
 from norq.providers.twilio.config import SHORT_CODE, TwilioConfig, check_http_url
 from norq.providers.twilio.errors import TWILIO_ERROR_CODES
 from norq.providers.twilio.segments import segment_info
 from norq.providers.twilio.status import CallbackError, message_status
+from norq.rate_limits import RateLimits
 from norq.receipt import DeliveryFailure
 from norq.request import ApiBase, BasicAuth, ErrorFormat, Pairs, PreparedRequest
 from norq.retry import RetryPolicy

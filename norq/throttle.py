@@ -1,16 +1,9 @@
-"""Rate limits: how fast, and how many at once, requests may go to a provider.
+"""The throttle: holding each request to its provider's rate limits.
 
-Three limits, each optional, declared per provider instance
-(``providers.<name>.rate_limits``):
-
-- ``requests_per_second``: every request of the instance, retries included;
-- ``max_in_flight``: requests sent and not yet answered;
-- ``sender_per_second``: messages from one sender (Twilio: the ``from`` number or
-  the Messaging Service), shared by every instance that sends from it.
-
-A rate is kept by *scheduling*, not by refusing: each request reserves the next
-free moment on a timeline whose moments are ``1 / rate`` apart and sleeps until
-it (the generic cell rate algorithm with no burst). A bulk send therefore runs
+The limits themselves are values (:class:`~norq.rate_limits.RateLimits`). A
+rate is kept by *scheduling*, not by refusing: each request reserves the next
+free moment on a timeline whose moments are ``1 / rate`` apart and sleeps
+until it (the generic cell rate algorithm with no burst). A bulk send therefore runs
 at the allowed rate instead of bursting into 429s, and the same arithmetic runs
 on one process's memory (:class:`LocalLimitStore`) or in Redis, where one
 script makes every worker share one timeline (:mod:`norq.jobs.redis_limits`).
@@ -29,37 +22,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
 from typing import Protocol
+
+from norq.rate_limits import RateLimits
 
 # How long a waiting request sleeps between looks at a full in-flight limit:
 # starts short (a slot usually frees within one round trip), grows to the cap.
 _FIRST_POLL = 0.001
 _MAX_POLL = 0.05
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimits:
-    """The limits of one provider instance; ``None`` means no limit of that kind."""
-
-    requests_per_second: float | None = None
-    max_in_flight: int | None = None
-    sender_per_second: float | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("requests_per_second", "sender_per_second"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ValueError(f"{name} must be more than 0, got {value}")
-        if self.max_in_flight is not None and self.max_in_flight < 1:
-            raise ValueError(f"max_in_flight must be at least 1, got {self.max_in_flight}")
-
-    @property
-    def active(self) -> bool:
-        return any(
-            value is not None
-            for value in (self.requests_per_second, self.max_in_flight, self.sender_per_second)
-        )
 
 
 class LimitStore(Protocol):

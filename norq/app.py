@@ -24,6 +24,7 @@ from norq.bulk import BulkSend, RecipientLike, SendJournal, check_recipients
 from norq.config import NorqConfig, discover_config_path, load_config, read_yaml
 from norq.contact import ContactLike
 from norq.delivery import Hooks, adeliver, deliver
+from norq.dryrun import RequestRedactor
 from norq.errors import DeliveryError, MessageError
 from norq.message import EMPTY, Message
 from norq.multichannel import Notifications
@@ -31,7 +32,6 @@ from norq.notification import Notification
 from norq.plugins import get_plugin_manager, provider_registry
 from norq.provider import MessageQuery, MessageStatus, Provider
 from norq.receipt import Receipt
-from norq.redaction import Redactor
 from norq.router import Router
 from norq.transports.base import Prepared
 
@@ -88,7 +88,7 @@ class Norq:
         self._building = threading.Lock()
         self._hooks = Hooks(self._pm)
         self._notifications = Notifications(config.notifications, self._router.route, self._compose)
-        self.redactor = Redactor(config.secret_values())
+        self.redactor = RequestRedactor(config.secret_values())
         if executor is not None and executor.redact is str:
             executor.redact = self.redactor.text
         self._limit_store = limit_store

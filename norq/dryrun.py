@@ -22,6 +22,22 @@ Format = Literal["http", "curl"]
 FORMATS: tuple[Format, ...] = ("http", "curl")
 
 
+class RequestRedactor(Redactor):
+    """A :class:`~norq.redaction.Redactor` that also shows prepared requests, masked.
+
+    Called with a prepared request, it renders it as :func:`render` does;
+    with anything else, it masks the secrets in its text. ``Norq.redactor``
+    is one.
+    """
+
+    def __call__(self, value: object) -> str:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, PreparedRequest) or hasattr(value, "transport"):
+            return render(value, self)  # type: ignore[arg-type]
+        return self.text(str(value))
+
+
 def render(
     request: Prepared,
     redactor: Redactor | None,

@@ -41,16 +41,6 @@ class Redactor:
         # The base64 of a string holding a secret is at least this long.
         self._shortest_base64 = min((len(s) * 4 // 3 for s in unique), default=0)
 
-    def __call__(self, value: object) -> str:
-        from norq import dryrun
-        from norq.request import PreparedRequest
-
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, PreparedRequest) or hasattr(value, "transport"):
-            return dryrun.render(value, self)  # type: ignore[arg-type]
-        return self.text(str(value))
-
     def text(self, value: str) -> str:
         if self._pattern is None:
             return value

@@ -8,18 +8,18 @@ STAMP := $(VENV)/.installed
 
 # Plugins shipped in this repository, each its own distribution, installed next to Norq.
 PLUGINS := plugins/norq-example plugins/norq-sendgrid plugins/norq-vonage plugins/norq-slack \
-	plugins/norq-smtp
+	plugins/norq-smtp plugins/norq-sandbox
 
 $(STAMP): pyproject.toml $(PLUGINS:%=%/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]' -e plugins/norq-example \
 		-e plugins/norq-sendgrid -e plugins/norq-vonage -e plugins/norq-slack \
-		-e 'plugins/norq-smtp[test]'
+		-e 'plugins/norq-smtp[test]' -e plugins/norq-sandbox
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m norq.demo
+	$(BIN)/python -m norq_sandbox.demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -27,7 +27,8 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict norq plugins/norq-smtp/norq_smtp plugins/norq-sendgrid/norq_sendgrid \
-		plugins/norq-vonage/norq_vonage plugins/norq-slack/norq_slack
+		plugins/norq-vonage/norq_vonage plugins/norq-slack/norq_slack \
+		plugins/norq-sandbox/norq_sandbox
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest

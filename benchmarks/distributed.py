@@ -32,10 +32,10 @@ from typing import Any
 
 import redis
 import yaml
+from norq_sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_API_KEY_SECRET, DEFAULT_API_KEY_SID
 
 from benchmarks.contenders import recipient
 from norq import Norq
-from norq.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_API_KEY_SECRET, DEFAULT_API_KEY_SID
 from tests.jobs.redis_server import RedisServer, free_port
 from tests.jobs.workers import Worker
 

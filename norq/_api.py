@@ -48,6 +48,7 @@ from norq.raw import RawResponse as RawResponse
 from norq.receipt import DeliveryFailure as DeliveryFailure
 from norq.receipt import Receipt as Receipt
 from norq.register import Register as Register
+from norq.register import RegisterCommand as RegisterCommand
 from norq.register import RegisterTransport as RegisterTransport
 from norq.request import ApiBase as ApiBase
 from norq.request import BasicAuth as BasicAuth

@@ -29,6 +29,11 @@ def register_transports(register: Callable[[str, TransportFactory], None]) -> No
 
 
 @hookspec
+def register_commands(register: Callable[[str, str, str], None]) -> None:
+    """Add ``norq`` subcommands by calling ``register(name, "module:command", summary)``."""
+
+
+@hookspec
 def before_send(request: PreparedRequest, message: Message, provider: str) -> None:
     """Observe a request just before its first attempt; return value ignored."""
 

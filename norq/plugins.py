@@ -6,6 +6,7 @@ import importlib
 import os
 import re
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING
@@ -145,6 +146,63 @@ def transport_registry(pm: pluggy.PluginManager) -> dict[str, TransportFactory]:
     return registry
 
 
+@dataclass(frozen=True, slots=True)
+class RegisteredCommand:
+    """A ``norq`` subcommand a plugin added: where its click command lives, and its summary."""
+
+    name: str
+    target: str
+    summary: str
+    plugin: str
+
+
+_COMMAND_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+_COMMAND_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+def command_registry(
+    pm: pluggy.PluginManager, reserved: Collection[str] = ()
+) -> dict[str, RegisteredCommand]:
+    """Ask every plugin for its CLI commands, by name. Nothing is imported: a command's
+    module loads when it runs. A name in ``reserved`` (Norq's own) or registered twice
+    is an error."""
+    registry: dict[str, RegisteredCommand] = {}
+    plugin_of_code = _plugins_by_code(pm.hook.register_commands)
+
+    def register(name: str, target: str, summary: str) -> None:
+        plugin = _calling_plugin(plugin_of_code)
+        if not (isinstance(name, str) and _COMMAND_NAME.match(name)):
+            raise PluginError(
+                f"plugin {plugin!r} registered the command name {name!r}; use lower-case "
+                "letters, digits and dashes, starting with a letter"
+            )
+        if not (isinstance(target, str) and _COMMAND_TARGET.match(target)):
+            raise PluginError(
+                f"plugin {plugin!r} registered command {name!r} as {target!r}; give the "
+                "click command as 'package.module:attribute'"
+            )
+        if not isinstance(summary, str):
+            raise PluginError(
+                f"plugin {plugin!r} registered command {name!r} with summary {summary!r}; "
+                "give one line of text for `norq --help`"
+            )
+        if name in reserved:
+            raise PluginError(
+                f"plugin {plugin!r} registered the command {name!r}, which is Norq's own; "
+                "choose another name"
+            )
+        existing = registry.get(name)
+        if existing is not None and existing.target != target:
+            raise PluginError(
+                f"command {name!r} is registered twice: by {existing.plugin!r} and by "
+                f"{plugin!r}; uninstall one, or restrict plugins with {LOAD_PLUGINS_ENV}"
+            )
+        registry[name] = RegisteredCommand(name, target, " ".join(summary.split()), plugin)
+
+    pm.hook.register_commands(register=register)
+    return registry
+
+
 def _plugins_by_code(hook: pluggy.HookCaller) -> dict[CodeType, str]:
     """The code of each implementation of ``hook`` -> its plugin's name."""
     return {impl.function.__code__: impl.plugin_name for impl in hook.get_hookimpls()}
@@ -203,6 +261,7 @@ def _distributions(pm: pluggy.PluginManager) -> dict[str, tuple[str | None, str 
 def plugin_listing(pm: pluggy.PluginManager) -> list[dict[str, object]]:
     """What is installed, as ``norq plugins --json`` prints it."""
     registry = provider_registry(pm)
+    commands = command_registry(pm)
     distributions = _distributions(pm)
     listing: list[dict[str, object]] = []
     for name, plugin in pm.list_name_plugin():
@@ -217,6 +276,11 @@ def plugin_listing(pm: pluggy.PluginManager) -> list[dict[str, object]]:
                 "version": version,
                 "hooks": hooks,
                 "providers": sorted(p for p, r in registry.items() if r.plugin == name),
+                "commands": [
+                    {"name": c.name, "summary": c.summary, "target": c.target}
+                    for c in sorted(commands.values(), key=lambda c: c.name)
+                    if c.plugin == name
+                ],
             }
         )
     return listing

@@ -1,14 +1,18 @@
 """The ``norq`` command line.
 
 Subcommands live in their own modules and are imported only when used, so
-``norq --version`` loads nothing but click. Errors become one line on stderr
-(``--debug`` adds the traceback) and the exit status says what happened:
-0 every recipient delivered, 1 some failed, 2 a usage or configuration error.
+``norq --version`` loads nothing but click. Plugins add commands through the
+``register_commands`` hook; they are looked up only when a name is not one of
+Norq's own, so the built-in commands never wait for plugins to load. Errors
+become one line on stderr (``--debug`` adds the traceback) and the exit status
+says what happened: 0 every recipient delivered, 1 some failed, 2 a usage or
+configuration error.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection
 from importlib import import_module
 from typing import Any
 
@@ -26,7 +30,6 @@ COMMANDS = {
     "plugins": "norq.cli.installed:plugins",
     "config": "norq.cli.check:config",
     "request": "norq.cli.request:request",
-    "sandbox": "norq.sandbox.cli:sandbox",
     "worker": "norq.cli.worker:worker",
     "jobs": "norq.cli.jobs:jobs",
 }
@@ -47,8 +50,10 @@ SUMMARIES = {
     "worker": "Start a Celery worker that sends queued bulk jobs.",
 }
 
-# Modules a command needs that may be missing, and how to get them.
-EXTRAS_HINT = {"norq.sandbox": "pip install 'norq[sandbox]'"}
+# Commands that Norq's own extras add through the register_commands hook, and how
+# to install each. --help lists them (with SUMMARIES) without loading any plugin,
+# and running one that is not installed says how to get it.
+EXTRA_COMMANDS = {"sandbox": "pip install 'norq[sandbox]'"}
 
 USAGE_ERROR = 2
 FAILED = 1
@@ -59,7 +64,9 @@ class LazyGroup(click.Group):
     """A group whose subcommands are ``"module:attr"`` strings, imported on first use.
 
     With ``summaries``, the help listing shows those lines instead of importing
-    every command for its own.
+    every command for its own. ``extra_commands`` (name -> install hint) are
+    commands plugins add: listed, and found through the ``register_commands``
+    hook when run.
     """
 
     def __init__(
@@ -67,11 +74,13 @@ class LazyGroup(click.Group):
         *args: Any,
         lazy_commands: dict[str, str],
         summaries: dict[str, str] | None = None,
+        extra_commands: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.lazy_commands = lazy_commands
         self.summaries = summaries or {}
+        self.extra_commands = extra_commands or {}
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         if not self.summaries:
@@ -91,32 +100,52 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+        return sorted({*super().list_commands(ctx), *self.lazy_commands, *self.extra_commands})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy_commands:
-            return _load_command(cmd_name, self.lazy_commands[cmd_name])
-        return super().get_command(ctx, cmd_name)
+            return _load_command(self.lazy_commands[cmd_name])
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        plugin_command = _plugin_command(cmd_name, reserved=self.lazy_commands)
+        if plugin_command is not None:
+            return plugin_command
+        hint = self.extra_commands.get(cmd_name)
+        if hint is not None:
+            return _unavailable(cmd_name, "no installed plugin provides it", hint)
+        return None
 
 
-def _load_command(name: str, target: str) -> click.Command:
-    module_name, _, attribute = target.partition(":")
+def _plugin_command(name: str, reserved: Collection[str]) -> click.Command | None:
+    """The command ``name`` a plugin registers, if one does; PluginError if it cannot load."""
+    from norq.errors import PluginError
+    from norq.plugins import command_registry, get_plugin_manager
+
+    registered = command_registry(get_plugin_manager(), reserved).get(name)
+    if registered is None:
+        return None
     try:
-        module = import_module(module_name)
-    except ImportError as exc:
-        hint = next((h for p, h in EXTRAS_HINT.items() if module_name.startswith(p)), None)
-        if hint is None:
-            raise
-        return _unavailable(name, exc, hint)
+        return _load_command(registered.target)
+    except Exception as exc:
+        raise PluginError(
+            f"plugin {registered.plugin!r} registered the command {name!r} as "
+            f"{registered.target!r}, which does not load: {exc}"
+        ) from exc
+
+
+def _load_command(target: str) -> click.Command:
+    module_name, _, attribute = target.partition(":")
+    module = import_module(module_name)
     command = getattr(module, attribute, None)
     if not isinstance(command, click.Command):
         raise RuntimeError(f"{target} is not a click command")
     return command
 
 
-def _unavailable(name: str, exc: ImportError, hint: str) -> click.Command:
-    """A stand-in for a command whose optional dependencies are missing: it says so when run."""
-    reason = f"`norq {name}` is not available: {exc} ({hint})"
+def _unavailable(name: str, why: str, hint: str) -> click.Command:
+    """A stand-in for a command an extra adds that is not installed: it says so when run."""
+    reason = f"`norq {name}` is not available: {why} ({hint})"
 
     def fail() -> None:
         raise UsageFailure(reason)
@@ -204,6 +233,7 @@ def one_line(text: str) -> str:
     cls=NorqGroup,
     lazy_commands=COMMANDS,
     summaries=SUMMARIES,
+    extra_commands=EXTRA_COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, "-V", "--version", prog_name="norq")
@@ -213,6 +243,8 @@ def main(debug: bool) -> None:
 
     The config is --config FILE where a command takes it, else $NORQ_CONFIG,
     else ./norq.yaml, else providers configured from NORQ_<PROVIDER>_* variables.
+
+    Installed plugins may add commands: `norq plugins` lists them.
 
     Exit status: 0 every recipient delivered, 1 some recipients failed,
     2 usage or configuration error.

@@ -167,6 +167,12 @@ def plugins(as_json: bool) -> None:
         click.echo(f"  hooks: {_join(plugin['hooks']) or 'none'}")
         if plugin["providers"]:
             click.echo(f"  providers: {_join(plugin['providers'])}")
+        commands = plugin["commands"]
+        if isinstance(commands, list) and commands:
+            click.echo("  commands:")
+            width = max(len(command["name"]) for command in commands)
+            for command in commands:
+                click.echo(f"    {command['name']:<{width}}  {command['summary']}")
 
 
 def _join(names: object) -> str:

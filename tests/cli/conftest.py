@@ -127,7 +127,7 @@ def fake_config(fakesms: None, api: FakeApi, write_config: Callable[[str, str], 
 @pytest.fixture
 def sandbox() -> Iterator[Any]:
     """A sandbox on loopback (the tests using it skip without uvicorn)."""
-    from norq.sandbox import SandboxServer
+    from norq_sandbox import SandboxServer
 
     with SandboxServer(step_delay=0.01) as server:
         yield server
@@ -136,7 +136,7 @@ def sandbox() -> Iterator[Any]:
 def sandbox_config(base_url: str) -> str:
     """A config sending ``sms`` through Twilio at a sandbox, with template ``hello``
     (``Hello {{ name }}``) and no retries, so each injected fault shows."""
-    from norq.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_API_KEY_SECRET, DEFAULT_API_KEY_SID
+    from norq_sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_API_KEY_SECRET, DEFAULT_API_KEY_SID
 
     return f"""\
 providers:

@@ -240,7 +240,7 @@ def test_dry_run_imports_no_http_client_and_no_jinja_without_templates(
 def test_version_and_help_import_only_click(option: str) -> None:
     # Start-up targets (docs/performance.md): neither loads pydantic or a provider.
     # --help lists the commands from one-line summaries, importing none of them.
-    commands = "'norq.cli.send', 'norq.cli.check', 'norq.sandbox', "
+    commands = "'norq.cli.send', 'norq.cli.check', 'norq_sandbox', "
     script = (
         "import sys\n"
         "from norq.cli import main\n"

@@ -16,8 +16,9 @@ import pytest
 
 pytest.importorskip("uvicorn")
 
+from norq_sandbox import SandboxServer
+
 from norq.journal import EntryState, SqliteJournal
-from norq.sandbox import SandboxServer
 from tests.cli.conftest import sandbox_config
 
 pytestmark = pytest.mark.e2e

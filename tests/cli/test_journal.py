@@ -12,7 +12,8 @@ from click.testing import Result
 
 pytest.importorskip("uvicorn")
 
-from norq.sandbox import SandboxServer
+from norq_sandbox import SandboxServer
+
 from tests.cli.conftest import Run, sandbox_config
 
 pytestmark = pytest.mark.e2e

@@ -20,7 +20,7 @@ import pytest
 
 pytest.importorskip("uvicorn")
 
-from norq.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_API_KEY_SID, SandboxServer
+from norq_sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_API_KEY_SID, SandboxServer
 
 pytestmark = pytest.mark.e2e
 

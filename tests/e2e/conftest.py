@@ -9,16 +9,16 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from norq import Norq
-from norq.sandbox import (
+from norq_sandbox import (
     DEFAULT_ACCOUNT_SID,
     DEFAULT_API_KEY_SECRET,
     DEFAULT_API_KEY_SID,
     DEFAULT_AUTH_TOKEN,
     SandboxServer,
 )
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from norq import Norq
 
 VALID_FROM = "+15005550006"
 RECIPIENT = "+15558675310"
@@ -89,8 +89,7 @@ class AsgiServer:
 
     def __init__(self, app: Any) -> None:
         import uvicorn
-
-        from norq.sandbox.server import bind
+        from norq_sandbox.server import bind
 
         self._socket = bind("127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"

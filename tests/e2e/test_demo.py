@@ -7,16 +7,15 @@ import subprocess
 import sys
 
 import pytest
-
-from norq.demo import demo_environment
-from norq.sandbox.server import bind
+from norq_sandbox.demo import demo_environment
+from norq_sandbox.server import bind
 
 pytestmark = pytest.mark.e2e
 
 
 def run_demo(timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "norq.demo"],
+        [sys.executable, "-m", "norq_sandbox.demo"],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,

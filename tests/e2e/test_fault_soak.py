@@ -23,6 +23,7 @@ from typing import Any
 import pluggy
 import pytest
 from click.testing import CliRunner
+from norq_sandbox import SandboxServer
 
 from norq import Norq
 from norq.cli import main
@@ -35,7 +36,6 @@ from norq.provider import MessageQuery
 from norq.providers.twilio.provider import TwilioProvider
 from norq.receipt import Receipt
 from norq.request import PreparedRequest
-from norq.sandbox import SandboxServer
 from tests.e2e.conftest import twilio_provider
 
 SCALE = float(os.environ.get("NORQ_SOAK_SCALE", "0.1"))

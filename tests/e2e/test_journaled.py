@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from norq_sandbox import SandboxServer
 
 from norq import JournalError, Norq, SqliteJournal, asend_journaled, send_journaled
 from norq.journal import Claim, EntryState
-from norq.sandbox import SandboxServer
 from tests.e2e.conftest import twilio_provider
 
 PEOPLE = [f"+1555123{n:04d}" for n in range(1, 21)]

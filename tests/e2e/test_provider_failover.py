@@ -13,14 +13,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-import norq
-from norq.sandbox import (
+from norq_sandbox import (
     DEFAULT_ACCOUNT_SID,
     DEFAULT_API_KEY_SECRET,
     DEFAULT_API_KEY_SID,
     SandboxServer,
 )
+
+import norq
 from norq.testing import MockServer, json_response
 
 pytestmark = pytest.mark.e2e

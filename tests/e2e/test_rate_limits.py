@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from norq_sandbox import SandboxServer
 
 from norq import Norq
-from norq.sandbox import SandboxServer
 
 from .conftest import twilio_provider
 

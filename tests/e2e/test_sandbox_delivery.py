@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from norq_sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_API_KEY_SID, SandboxServer
 
 from norq import DeliveryError, ErrorCode, Norq, Receipt
-from norq.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_API_KEY_SID, SandboxServer
 from tests.e2e.conftest import RECIPIENT, MakeNorq, auth_token_provider, twilio_provider
 
 pytestmark = pytest.mark.e2e

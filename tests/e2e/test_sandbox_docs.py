@@ -27,7 +27,7 @@ import pytest
 
 pytest.importorskip("uvicorn")
 
-from norq.sandbox import SandboxServer
+from norq_sandbox import SandboxServer
 
 pytestmark = pytest.mark.e2e
 

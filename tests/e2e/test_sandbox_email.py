@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from norq_sandbox import SandboxServer
 
 from norq import DeliveryError, Norq
 from norq.plugins import get_plugin_manager
-from norq.sandbox import SandboxServer
 
 pytestmark = pytest.mark.e2e
 

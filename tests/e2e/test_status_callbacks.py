@@ -8,13 +8,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from norq_sandbox import DEFAULT_AUTH_TOKEN, SandboxServer
 
 import norq
 from norq import MessageStatus, Norq
 from norq.plugins import get_plugin_manager
 from norq.providers.twilio.signature import compute_signature
 from norq.providers.twilio.webhooks import create_webhook_app
-from norq.sandbox import DEFAULT_AUTH_TOKEN, SandboxServer
 from tests.e2e.conftest import RECIPIENT, AsgiServer, LateApp, twilio_provider
 
 pytestmark = pytest.mark.e2e

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from norq_sandbox import SandboxServer
 
 from norq import DeliveryError
-from norq.sandbox import SandboxServer
 from tests.e2e.conftest import RECIPIENT, VALID_FROM, MakeNorq, twilio_provider
 
 pytestmark = pytest.mark.e2e

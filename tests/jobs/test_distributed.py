@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 import yaml
-
-from norq import Norq
-from norq.sandbox import (
+from norq_sandbox import (
     DEFAULT_ACCOUNT_SID,
     DEFAULT_API_KEY_SECRET,
     DEFAULT_API_KEY_SID,
     SandboxServer,
 )
+
+from norq import Norq
 
 from .redis_server import RedisServer
 from .workers import Worker

@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from norq_sandbox import SandboxServer
+from norq_sandbox.settings import DEFAULT_SENDGRID_API_KEY
 
 import norq
-from norq.sandbox import SandboxServer
-from norq.sandbox.settings import DEFAULT_SENDGRID_API_KEY
 from tests_sendgrid.conftest import (
     NOW,
     RECIPIENT,

@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from norq_sandbox import SandboxServer
+from norq_sandbox.settings import DEFAULT_VONAGE_API_KEY, DEFAULT_VONAGE_API_SECRET
 
 import norq
-from norq.sandbox import SandboxServer
-from norq.sandbox.settings import DEFAULT_VONAGE_API_KEY, DEFAULT_VONAGE_API_SECRET
 from tests_vonage.conftest import (
     RECIPIENT,
     SMS_URL,

@@ -1,0 +1,387 @@
+"""The sandbox's ASGI application: every emulated API, the admin API and the inbox.
+
+Each provider API is a module of its own (:mod:`norq_sandbox.twilio`,
+:mod:`norq_sandbox.sendgrid` and siblings, listed in :mod:`norq_sandbox.apis`),
+and the SMTP server runs beside them on the same event loop
+(:mod:`norq_sandbox.smtp`). Requests to any provider API pass through
+:class:`FaultsAndLog` first, which records each one and applies that API's
+next injected fault before the route sees it. The admin API lives under
+``/_sandbox/`` and is neither recorded nor faulted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from norq_sandbox import smtp
+from norq_sandbox.apis import APIS, api_for
+from norq_sandbox.clock import SandboxClock
+from norq_sandbox.emulated import EmulatedApi, attach_log_entry, masked, parse_fields
+from norq_sandbox.faults import Fault, FaultPlan, FaultSpecError, parse_counted, parse_fault
+from norq_sandbox.records import LoggedRequest, Records
+from norq_sandbox.settings import DEFAULT_API_KEY_SECRET
+from norq_sandbox.state import SandboxState, state_of
+from norq_sandbox.twilio_resources import MAGIC_FROM, MAGIC_TO
+
+logger = logging.getLogger("norq_sandbox")
+
+STATIC_DIR = Path(__file__).parent / "static"
+_KEEPALIVE_SECONDS = 15.0
+
+
+# -- fault injection and the request log -------------------------------------------
+
+
+class FaultsAndLog:
+    """ASGI middleware: record every provider API request, then apply that API's next fault."""
+
+    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        api = api_for(scope["path"]) if scope["type"] == "http" else None
+        if api is None:
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        records = self.state.records
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        params, document = parse_fields(body, headers.get("content-type", ""))
+        user = api.user(headers, document if isinstance(document, dict) else params)
+        record = records.record_request(
+            scope["method"],
+            scope["path"],
+            scope["query_string"].decode("latin-1"),
+            masked(params),
+            user,
+            api=api.name,
+            body_json=masked(document),
+        )
+        limits = self.state.limits if api.account_limits else None
+        if limits is not None and not limits.enter():
+            records.update_request(record, fault="limit")
+            response = api.fault_response(Fault("429"), scope["path"])
+            await response(scope, receive, _recording(send, records, record))
+            return
+        try:
+            await self._answer(scope, receive, send, api, body, record)
+        finally:
+            if limits is not None:
+                limits.leave()
+
+    async def _answer(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        api: EmulatedApi,
+        body: bytes,
+        record: LoggedRequest,
+    ) -> None:
+        records = self.state.records
+        fault = self.state.plans[api.name].next()
+        if fault is not None:
+            records.update_request(record, fault=str(fault))
+            logger.info("%s %s: injecting %s", scope["method"], scope["path"], fault)
+            if fault.kind == "delay":
+                await asyncio.sleep(fault.seconds or 0.0)
+            elif fault.kind == "drop":
+                records.update_request(record, dropped=True)
+                await _drop_connection(send)
+                return
+            elif fault.kind == "accept-drop":
+                attach_log_entry(scope, record)
+                await self.app(scope, _replay(body, receive), _dropping(send, records, record))
+                return
+            else:
+                response = api.fault_response(fault, scope["path"])
+                await response(scope, receive, _recording(send, records, record))
+                return
+        attach_log_entry(scope, record)
+        await self.app(scope, _replay(body, receive), _recording(send, records, record))
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if delivered:
+            return await receive()
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+def _recording(send: Send, records: Records, record: LoggedRequest) -> Send:
+    async def recording_send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            records.update_request(record, status=message["status"])
+        await send(message)
+
+    return recording_send
+
+
+def _dropping(send: Send, records: Records, record: LoggedRequest) -> Send:
+    """A ``send`` that closes the connection where the answer would start, and then no-ops."""
+    dropped = False
+
+    async def dropping_send(message: Message) -> None:
+        nonlocal dropped
+        if dropped or not message["type"].startswith("http.response."):
+            return
+        dropped = True
+        records.update_request(record, dropped=True)
+        await _drop_connection(send)
+
+    return dropping_send
+
+
+async def _drop_connection(send: Send) -> None:
+    # ASGI has no way to say "close without answering", so reach the server's
+    # transport through its send callable (uvicorn's request-response cycle).
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise RuntimeError("this ASGI server does not let the sandbox drop a connection")
+    transport.close()
+    # Let the server notice the disconnect before the app returns, so it does
+    # not try to answer 500 on the closed connection.
+    for _ in range(20):
+        if getattr(cycle, "disconnected", True):
+            return
+        await asyncio.sleep(0)
+
+
+# -- the admin API and the inbox -------------------------------------------------------
+
+
+async def inbox(request: Request) -> Response:
+    return FileResponse(STATIC_DIR / "inbox.html", headers={"Cache-Control": "no-cache"})
+
+
+async def admin_info(request: Request) -> Response:
+    state = state_of(request)
+    settings = state.settings
+    return JSONResponse(
+        {
+            "base_url": str(request.base_url).rstrip("/"),
+            "account_sid": settings.account_sid,
+            "api_key_sid": settings.api_key_sid,
+            "default_credentials": settings.api_key_secret == DEFAULT_API_KEY_SECRET,
+            "step_delay": settings.step_delay,
+            "undelivered": list(settings.undelivered),
+            "failed": list(settings.failed),
+            "magic_to": {number: code for number, (code, _) in MAGIC_TO.items()},
+            "magic_from": {number: code for number, (code, _) in MAGIC_FROM.items()},
+            "smtp": request.app.state.smtp_address,
+            "limits": state.limits.snapshot(),
+        }
+    )
+
+
+async def admin_messages(request: Request) -> Response:
+    """Every message of every channel, newest first, as the inbox shows it."""
+    state = state_of(request)
+    return JSONResponse({"messages": state.records.inbox()})
+
+
+async def admin_html(request: Request) -> Response:
+    """An email's HTML part, for the inbox's sandboxed frame: no scripts, nothing remote."""
+    state = state_of(request)
+    message = state.records.outbox_message(request.path_params["id"])
+    if message is None or message.html is None:
+        return JSONResponse({"error": "no such email with an HTML part"}, status_code=404)
+    return Response(
+        message.html,
+        media_type="text/html; charset=utf-8",
+        headers={
+            # Even opened on its own, the page gets a unique origin and runs nothing,
+            # and may load only inline styles and data: images.
+            "Content-Security-Policy": (
+                "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+            ),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-records",
+        },
+    )
+
+
+async def admin_requests(request: Request) -> Response:
+    state = state_of(request)
+    return JSONResponse({"requests": [r.to_dict() for r in state.records.requests()]})
+
+
+async def admin_reset(request: Request) -> Response:
+    state = state_of(request)
+    for plan in state.plans.values():
+        plan.reset()
+    state.limits.reset()
+    state.records.reset()
+    return Response(status_code=204)
+
+
+async def admin_faults(request: Request) -> Response:
+    """One API's fault plan (``?api=``, Twilio's by default; ``"api"`` in a POST):
+    GET shows it, POST adds faults or sets a rate, DELETE clears it."""
+    state = state_of(request)
+    try:
+        if request.method == "POST":
+            payload = await request.json()
+            if not isinstance(payload, dict):
+                raise FaultSpecError(
+                    'send a JSON object: {"fault": "503", "count": 2} or {"rate": 0.1}'
+                )
+            faults = state.plan(str(payload.get("api", request.query_params.get("api", "twilio"))))
+            _apply_fault_request(faults, payload)
+        else:
+            faults = state.plan(request.query_params.get("api", "twilio"))
+            if request.method == "DELETE":
+                faults.clear()
+    except (ValueError, TypeError, KeyError) as exc:
+        # FaultSpecError is a ValueError; so is malformed JSON.
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    return JSONResponse(faults.snapshot())
+
+
+def _apply_fault_request(faults: FaultPlan, payload: dict[str, Any]) -> None:
+    if "fault" in payload:
+        fault, count = parse_counted(str(payload["fault"]))
+        faults.add(fault, int(payload.get("count", count)))
+    if "rate" in payload:
+        kinds = payload.get("kinds", ["429", "503"])
+        if not isinstance(kinds, list):
+            raise FaultSpecError("kinds must be a list of faults such as ['429', 'drop']")
+        seed = payload.get("seed")
+        faults.set_rate(
+            float(payload["rate"]),
+            [parse_fault(str(kind)) for kind in kinds],
+            None if seed is None else int(seed),
+        )
+    if "fault" not in payload and "rate" not in payload:
+        raise FaultSpecError('nothing to do: give "fault" (and "count") or "rate"')
+
+
+async def admin_clock(request: Request) -> Response:
+    """GET shows the sandbox time; POST ``{"advance": SECONDS}`` moves it forward."""
+    clock: SandboxClock = state_of(request).records.clock
+    if request.method == "POST":
+        try:
+            payload = await request.json()
+            clock.advance(float(payload["advance"]))
+        except (ValueError, TypeError, KeyError) as exc:
+            message = f'send a JSON object such as {{"advance": 960}} (seconds): {exc}'
+            return JSONResponse({"error": message}, status_code=400)
+    return JSONResponse(
+        {"now": clock.now().isoformat(), "offset_seconds": clock.offset.total_seconds()}
+    )
+
+
+async def admin_events(request: Request) -> Response:
+    """Server-sent events: every change to a message, as the inbox shows it."""
+    records: Records = state_of(request).records
+    queue = records.watch()
+
+    async def stream() -> AsyncIterator[str]:
+        try:
+            yield "retry: 1000\n\n"
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), _KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                if event is None:
+                    return
+                name, data = event
+                yield f"event: {name}\ndata: {json.dumps(data)}\n\n"
+        finally:
+            records.unwatch(queue)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    api = api_for(request.url.path)
+    if api is not None and api.http_error is not None:
+        return api.http_error(request, exc)
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+
+
+def create_app(state: SandboxState, smtp_socket: socket.socket | None = None) -> ASGIApp:
+    """The sandbox as one ASGI app, ready for uvicorn; with ``smtp_socket``, the SMTP
+    server listens there on the same event loop while the app runs."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        mail_server = None
+        if smtp_socket is not None:
+            loop = asyncio.get_running_loop()
+            mail_server = await loop.create_server(smtp.protocol_factory(state), sock=smtp_socket)
+        try:
+            yield
+        finally:
+            if mail_server is not None:
+                mail_server.close()
+            await state.journeys.aclose()
+
+    app = Starlette(
+        routes=[
+            *(route for api in APIS for route in api.routes),
+            Route("/", inbox, methods=["GET"]),
+            Route("/_sandbox/info", admin_info, methods=["GET"]),
+            Route("/_sandbox/messages", admin_messages, methods=["GET"]),
+            Route("/_sandbox/messages/{id}/html", admin_html, methods=["GET"]),
+            Route("/_sandbox/events", admin_events, methods=["GET"]),
+            Route("/_sandbox/requests", admin_requests, methods=["GET"]),
+            Route("/_sandbox/reset", admin_reset, methods=["POST"]),
+            Route("/_sandbox/faults", admin_faults, methods=["GET", "POST", "DELETE"]),
+            Route("/_sandbox/clock", admin_clock, methods=["GET", "POST"]),
+            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        ],
+        exception_handlers={
+            **{kind: handler for api in APIS for kind, handler in api.exception_handlers.items()},
+            HTTPException: _http_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.sandbox = state
+    app.state.smtp_address = None
+    if smtp_socket is not None:
+        host, port = smtp_socket.getsockname()[:2]
+        app.state.smtp_address = f"{host}:{port}"
+    return FaultsAndLog(app, state)

@@ -1,0 +1,303 @@
+"""The sandbox's memory: messages, the request log, and who is watching for changes.
+
+The server's event loop writes and a test's thread reads, so every access
+holds one lock and readers get copies. Watchers (the inbox's event streams)
+are asyncio queues fed with ``call_soon_threadsafe``, so a change made from
+any thread reaches them on their own loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import datetime as dt
+import threading
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from norq_sandbox.clock import SandboxClock
+from norq_sandbox.outbox import OutboxMessage
+from norq_sandbox.segments import count_parts
+from norq_sandbox.twilio_resources import (
+    MessageDraft,
+    SandboxMessage,
+    StatusStep,
+    TwilioError,
+    new_message_sid,
+)
+
+Event = tuple[str, Any]  # ("message", inbox view) | ("reset", None); None ends a stream
+
+
+def _snapshot(message: SandboxMessage) -> SandboxMessage:
+    # Everything in a message is immutable but its timeline list.
+    return replace(message, timeline=list(message.timeline))
+
+
+@dataclass(slots=True)
+class LoggedRequest:
+    """One API request the sandbox received, and what it did with it.
+
+    ``status`` is the HTTP status answered (``None`` while in flight or when
+    the connection was dropped; an SMTP reply code for mail), ``fault`` the
+    injected fault if any, ``message_sid`` the id of the message it created,
+    ``api`` the emulated API it was for and ``body_json`` its JSON body, if
+    any. Secrets in ``params`` and ``body_json`` are masked.
+    """
+
+    index: int
+    at: dt.datetime
+    method: str
+    path: str
+    query: str
+    params: dict[str, list[str]]
+    username: str | None
+    fault: str | None = None
+    status: int | None = None
+    dropped: bool = False
+    message_sid: str | None = None
+    api: str = "twilio"
+    body_json: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "at": self.at.isoformat(),
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "params": self.params,
+            "username": self.username,
+            "fault": self.fault,
+            "status": self.status,
+            "dropped": self.dropped,
+            "message_sid": self.message_sid,
+            "api": self.api,
+            "json": self.body_json,
+        }
+
+
+@dataclass(slots=True)
+class _Watcher:
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[Event | None] = field(default_factory=asyncio.Queue)
+
+
+class Records:
+    """Messages by sid (newest last), the request log, and change notifications."""
+
+    def __init__(self, account_sid: str, clock: SandboxClock | None = None) -> None:
+        self.account_sid = account_sid
+        self.clock = clock or SandboxClock()
+        self._lock = threading.Lock()
+        self._messages: dict[str, SandboxMessage] = {}
+        self._outbox: dict[str, OutboxMessage] = {}
+        self._requests: list[LoggedRequest] = []
+        self._request_count = 0
+        self._watchers: list[_Watcher] = []
+
+    # -- messages -------------------------------------------------------------
+
+    def now(self) -> dt.datetime:
+        """The sandbox clock's time, to the second, as Twilio's dates show it."""
+        return self.clock.now().replace(microsecond=0)
+
+    def create_message(
+        self, draft: MessageDraft, service_sender: str | None = None
+    ) -> SandboxMessage:
+        """Records a new message; ``service_sender`` is the ``From`` its Messaging Service picks."""
+        now = self.now()
+        if draft.send_at is not None:
+            status = "scheduled"
+        else:
+            status = "queued" if draft.sender else "accepted"
+        message = SandboxMessage(
+            sid=new_message_sid(with_media=bool(draft.media_urls)),
+            account_sid=self.account_sid,
+            draft=draft,
+            num_segments=count_parts(draft.body),
+            date_created=now,
+            status=status,
+            date_updated=now,
+            timeline=[StatusStep(status, self.clock.now())],
+            service_sender=None if draft.sender else service_sender,
+        )
+        with self._lock:
+            self._messages[message.sid] = message
+            snapshot = _snapshot(message)
+        self._publish(("message", snapshot.inbox_view()))
+        return snapshot
+
+    def advance(
+        self, sid: str, status: str, error: tuple[int, str] | None = None
+    ) -> SandboxMessage | None:
+        """Move a message to ``status``; ``None`` if it is gone (the records was reset)."""
+        with self._lock:
+            message = self._messages.get(sid)
+            if message is None:
+                return None
+            message.status = status
+            message.date_updated = self.now()
+            if status == "sent":
+                message.date_sent = message.date_updated
+            if error is not None:
+                message.error_code, message.error_message = error
+            message.timeline.append(StatusStep(status, self.clock.now()))
+            message.version += 1
+            snapshot = _snapshot(message)
+        self._publish(("message", snapshot.inbox_view()))
+        return snapshot
+
+    def update(self, sid: str, *, cancel: bool, redact: bool) -> SandboxMessage | None:
+        """Twilio's message update: cancel a scheduled message, redact a body, or both.
+
+        ``None`` if there is no such message; :class:`TwilioError` 30409 when
+        asked to cancel a message that is no longer ``scheduled``.
+        """
+        with self._lock:
+            message = self._messages.get(sid)
+            if message is None:
+                return None
+            if cancel and message.status != "scheduled":
+                raise TwilioError(
+                    400,
+                    30409,
+                    f"This message cannot be canceled: {sid} is {message.status}, and only a "
+                    "scheduled message can be canceled",
+                )
+            message.date_updated = self.now()
+            if cancel:
+                message.status = "canceled"
+                message.timeline.append(StatusStep("canceled", self.clock.now()))
+            if redact:
+                message.draft = replace(message.draft, body="")
+            message.version += 1
+            snapshot = _snapshot(message)
+        self._publish(("message", snapshot.inbox_view()))
+        return snapshot
+
+    def note_callback(self, sid: str, status: str, outcome: str) -> None:
+        """Record what the status callback for ``status`` got back."""
+        with self._lock:
+            message = self._messages.get(sid)
+            if message is None:
+                return
+            for position in range(len(message.timeline) - 1, -1, -1):
+                step = message.timeline[position]
+                if step.status == status:
+                    message.timeline[position] = StatusStep(step.status, step.at, outcome)
+                    break
+            message.version += 1
+            snapshot = _snapshot(message)
+        self._publish(("message", snapshot.inbox_view()))
+
+    def get(self, sid: str) -> SandboxMessage | None:
+        with self._lock:
+            message = self._messages.get(sid)
+            return None if message is None else _snapshot(message)
+
+    def messages(self) -> list[SandboxMessage]:
+        """Every message, newest first."""
+        with self._lock:
+            return [_snapshot(m) for m in reversed(self._messages.values())]
+
+    # -- what the other APIs accepted ------------------------------------------
+
+    def deliver(self, message: OutboxMessage) -> None:
+        """Keep a message an emulated API other than Twilio accepted, and show it."""
+        with self._lock:
+            self._outbox[message.id] = message
+        self._publish(("message", message.inbox_view()))
+
+    def outbox(self, api: str | None = None) -> list[OutboxMessage]:
+        """Every message the other APIs accepted (or those of ``api``), newest first."""
+        with self._lock:
+            chosen = [m for m in self._outbox.values() if api is None or m.api == api]
+        return chosen[::-1]
+
+    def outbox_message(self, message_id: str) -> OutboxMessage | None:
+        with self._lock:
+            return self._outbox.get(message_id)
+
+    def inbox(self) -> list[dict[str, Any]]:
+        """Every message of every channel as the inbox shows it, newest first."""
+        with self._lock:
+            views = [m.inbox_view() for m in self._messages.values()]
+            views += [m.inbox_view() for m in self._outbox.values()]
+        return sorted(views, key=lambda view: view["created_at"], reverse=True)
+
+    # -- the request log ------------------------------------------------------
+
+    def record_request(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        params: dict[str, list[str]],
+        username: str | None,
+        *,
+        api: str = "twilio",
+        body_json: Any = None,
+    ) -> LoggedRequest:
+        """Log a request; ``params`` and ``body_json`` must already have their secrets masked."""
+        with self._lock:
+            self._request_count += 1
+            record = LoggedRequest(
+                self._request_count,
+                self.clock.now(),
+                method,
+                path,
+                query,
+                params,
+                username,
+                api=api,
+                body_json=body_json,
+            )
+            self._requests.append(record)
+            return record
+
+    def update_request(self, record: LoggedRequest, **changes: Any) -> None:
+        with self._lock:
+            for name, value in changes.items():
+                setattr(record, name, value)
+
+    def requests(self) -> list[LoggedRequest]:
+        """Every API request received, oldest first."""
+        with self._lock:
+            return [copy.copy(record) for record in self._requests]
+
+    def reset(self) -> None:
+        """Forget every message and request (the fault plan is separate)."""
+        with self._lock:
+            self._messages.clear()
+            self._outbox.clear()
+            self._requests.clear()
+            self._request_count = 0
+        self._publish(("reset", None))
+
+    # -- watching -------------------------------------------------------------
+
+    def watch(self) -> asyncio.Queue[Event | None]:
+        """A queue of changes for the calling event loop; ``None`` means stop."""
+        watcher = _Watcher(asyncio.get_running_loop())
+        with self._lock:
+            self._watchers.append(watcher)
+        return watcher.queue
+
+    def unwatch(self, queue: asyncio.Queue[Event | None]) -> None:
+        with self._lock:
+            self._watchers = [w for w in self._watchers if w.queue is not queue]
+
+    def end_watches(self) -> None:
+        """Tell every watcher to stop, so open event streams end before shutdown."""
+        self._publish(None)
+
+    def _publish(self, event: Event | None) -> None:
+        with self._lock:
+            watchers = list(self._watchers)
+        for watcher in watchers:
+            try:
+                watcher.loop.call_soon_threadsafe(watcher.queue.put_nowait, event)
+            except RuntimeError:
+                # The watcher's loop is closed: it will never read again.
+                self.unwatch(watcher.queue)

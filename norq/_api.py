@@ -15,6 +15,8 @@ from norq.bulk import Recipient as Recipient
 from norq.bulk import SendJournal as SendJournal
 from norq.contact import Contact as Contact
 from norq.error_codes import ErrorCode as ErrorCode
+from norq.error_table import ErrorMeaning as ErrorMeaning
+from norq.error_table import ErrorTable as ErrorTable
 from norq.errors import ConfigError as ConfigError
 from norq.errors import DeliveryError as DeliveryError
 from norq.errors import MessageError as MessageError
@@ -25,6 +27,12 @@ from norq.errors import TemplateError as TemplateError
 from norq.errors import UnsupportedOperation as UnsupportedOperation
 from norq.executor import Executor as Executor
 from norq.executor import Outcome as Outcome
+from norq.formats import BASE_URL as BASE_URL
+from norq.formats import E164 as E164
+from norq.formats import EMAIL as EMAIL
+from norq.formats import HTTP_URL as HTTP_URL
+from norq.formats import AddressFormat as AddressFormat
+from norq.formats import is_e164 as is_e164
 from norq.hookspecs import hookimpl as hookimpl
 from norq.journal import Claim as Claim
 from norq.journal import EntryState as EntryState
@@ -36,7 +44,6 @@ from norq.journal import SqliteJournal as SqliteJournal
 from norq.journaled import asend_journaled as asend_journaled
 from norq.journaled import send_journaled as send_journaled
 from norq.message import Message as Message
-from norq.message import check_recipient as check_recipient
 from norq.notification import Notification as Notification
 from norq.provider import InboundMessage as InboundMessage
 from norq.provider import MessageQuery as MessageQuery
@@ -44,6 +51,7 @@ from norq.provider import MessageStatus as MessageStatus
 from norq.provider import Page as Page
 from norq.provider import Provider as Provider
 from norq.provider import ProviderConfig as ProviderConfig
+from norq.rate_limits import RateLimits as RateLimits
 from norq.raw import RawResponse as RawResponse
 from norq.receipt import DeliveryFailure as DeliveryFailure
 from norq.receipt import Receipt as Receipt

@@ -19,13 +19,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, get_args
 from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from norq.errors import ConfigError
+from norq.formats import BASE_URL
 from norq.interpolation import InterpolationError, interpolate
 from norq.plugins import RegisteredProvider
 from norq.provider import Provider, ProviderConfig
@@ -135,17 +136,7 @@ class WebhookSettings(_Section):
     @field_validator("public_url")
     @classmethod
     def _absolute_http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(
-                "is not an http(s) URL; give the URL Twilio requests, "
-                "such as https://hooks.example.com/twilio"
-            )
-        if parts.query or parts.fragment:
-            raise ValueError("must not have a query or fragment; the request adds its own")
-        return value.rstrip("/")
+        return None if value is None else BASE_URL.validate(value)
 
 
 class CelerySettings(_Section):
@@ -201,7 +192,8 @@ class CelerySettings(_Section):
 class NotificationSettings(_Section):
     """``notifications.<name>``: one notification, sent to a contact on several channels."""
 
-    channels: list[Literal["email", "sms", "chat"]] = Field(
+    # Any channel a configured provider serves: load_config checks each is routed.
+    channels: list[Annotated[str, Field(min_length=1)]] = Field(
         min_length=1, description="The channels to use, in order"
     )
     strategy: Literal["all", "first"] = Field(

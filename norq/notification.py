@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from norq.errors import MessageError
-from norq.message import EMPTY, check_body, check_recipient
+from norq.message import EMPTY, check_address, check_body
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +57,7 @@ class Notification:
             elif not isinstance(value, Mapping):
                 raise MessageError(f"{name}= must be a mapping, got {type(value).__name__}")
         if self.to is not None:
-            check_recipient(self.channel, self.to)
+            check_address(self.to)
 
     def for_recipient(
         self,

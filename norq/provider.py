@@ -30,6 +30,7 @@ from pydantic import (
 from typing_extensions import TypeVar
 
 from norq.errors import MessageError, UnsupportedOperation
+from norq.formats import AddressFormat
 from norq.message import EMPTY, Message
 from norq.rate_limits import RateLimits
 from norq.request import ApiBase, PreparedRequest
@@ -150,6 +151,10 @@ class Provider(abc.ABC, Generic[ConfigT]):
     name: ClassVar[str]
     #: Channels served; ``{"*"}`` serves any channel.
     channels: ClassVar[frozenset[str]]
+    #: The format of a recipient on each channel served (``{"sms": norq.E164}``),
+    #: checked before any request is prepared; a channel not listed takes any
+    #: non-blank address. ``"*"`` gives the format of every channel not listed.
+    recipient_formats: ClassVar[Mapping[str, AddressFormat]] = EMPTY
     #: The pydantic model ``providers.<instance>.config`` is validated against;
     #: set from the class parameter (``Provider[AcmeConfig]``) unless given.
     Config: ClassVar[type[BaseModel]]
@@ -192,6 +197,12 @@ class Provider(abc.ABC, Generic[ConfigT]):
     @classmethod
     def supports(cls, channel: str) -> bool:
         return ANY_CHANNEL in cls.channels or channel in cls.channels
+
+    @classmethod
+    def recipient_format(cls, channel: str) -> AddressFormat | None:
+        """The format of recipients on ``channel``, or ``None`` if any address goes."""
+        formats = cls.recipient_formats
+        return formats.get(channel) or formats.get(ANY_CHANNEL)
 
     def check_message(self, message: Message) -> None:
         """Raise :class:`norq.MessageError` if this provider cannot send ``message``.

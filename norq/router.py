@@ -2,8 +2,9 @@
 
 The router checks what a :class:`~norq.notification.Notification` needs from
 the configuration before a request exists: the channel is routed, the
-template exists and renders, per-message fields are understood. The
-notification checked its own shape (recipient format, body or template).
+template exists and renders, the recipient is in the format its providers
+declare, per-message fields are understood. The notification checked its own
+shape (a recipient at all, body or template).
 """
 
 from __future__ import annotations
@@ -75,6 +76,13 @@ class Router:
         channel, to = notification.channel, notification.to
         if to is None:
             raise MessageError(f"{channel} notification has no recipient", code="invalid_recipient")
+        checked = None
+        for provider in chain:
+            # Each provider owns its recipients' format; a chain usually shares one.
+            address_format = provider.recipient_format(channel)
+            if address_format is not None and address_format is not checked:
+                address_format.check_recipient(to)
+                checked = address_format
         body = notification.body
         extra: Mapping[str, Any] = notification.fields
         if notification.template is not None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import pluggy
 import pytest
@@ -30,6 +30,10 @@ class AcmeProvider(norq.Provider[AcmeConfig]):
 
     name = "acme"
     channels = frozenset({"sms", "email"})
+    recipient_formats: ClassVar[Mapping[str, norq.AddressFormat]] = {
+        "sms": norq.E164,
+        "email": norq.EMAIL,
+    }
     env_prefix = "ACME"
     message_fields = frozenset({"subject", "priority"})
 

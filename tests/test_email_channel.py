@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import norq
-from norq.message import check_recipient
+from norq.formats import EMAIL
 
 TEMPLATES = {
     "shipped": {
@@ -36,7 +36,7 @@ def build(**document: Any) -> norq.Norq:
 
 @given(st.emails())
 def test_well_formed_addresses_are_accepted(address: str) -> None:
-    assert check_recipient("email", address) == address
+    assert EMAIL.check_recipient(address) == address
 
 
 @pytest.mark.parametrize(
@@ -52,14 +52,14 @@ def test_well_formed_addresses_are_accepted(address: str) -> None:
 )
 def test_malformed_addresses_are_refused_with_the_reason(address: str, why: str) -> None:
     with pytest.raises(norq.MessageError) as caught:
-        check_recipient("email", address)
+        EMAIL.check_recipient(address)
     assert caught.value.code == "invalid_recipient"
     assert why in str(caught.value)
     assert "name@example.com" in str(caught.value)
 
 
 def test_test_domains_are_accepted_for_examples_and_test_suites() -> None:
-    assert check_recipient("email", "ada@example.test") == "ada@example.test"
+    assert EMAIL.check_recipient("ada@example.test") == "ada@example.test"
 
 
 def test_an_email_template_renders_subject_text_and_html() -> None:
@@ -111,7 +111,10 @@ def test_email_templates_load_from_templates_dir(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("address", ["#ops", "C0123ABC", "U024BE7LH", "https://hooks.example/x"])
-def test_chat_recipients_are_left_to_the_provider_to_check(address: str) -> None:
-    # Slack takes "#name" or a channel id, a webhook provider none at all:
-    # the provider's check_message owns the format.
-    assert check_recipient("chat", address) == address
+def test_a_channel_no_provider_gives_a_format_takes_any_address(address: str) -> None:
+    # The console declares formats for sms and email only: a chat address is
+    # the chat provider's to check.
+    app = norq.Norq.from_dict(
+        {"providers": {"console": {}}, "routing": {"chat": "console"}}, environ={}
+    )
+    assert app.prepare("chat", address, body="hi").message.to == address

@@ -147,7 +147,12 @@ def test_a_named_template_can_be_shared() -> None:
     [
         ({"notification": "nope", "to": ADA}, "unknown notification 'nope'"),
         ({"notification": "order_shipped", "to": {"chat": "#ops"}}, "no address on any channel"),
-        ({"notification": "order_shipped", "to": {"phone": "+15551234567"}}, "no 'phone'"),
+        (
+            {"notification": "order_shipped", "to": {"phone": "+15551234567"}},
+            "no address on any channel",
+        ),
+        ({"notification": "order_shipped", "to": {"sms": "5551234"}}, "E.164"),
+        ({"notification": "order_shipped", "to": {"email": "not-an-address"}}, "email address"),
         ({"notification": "order_shipped", "to": "ada@example.com"}, "norq.Contact"),
         ({"notification": "order_shipped", "to": ADA, "body": "hi"}, "body="),
         ({"notification": "order_shipped", "to": ADA}, "needs 'order'"),
@@ -165,8 +170,9 @@ def test_bad_calls_are_refused_before_anything_is_sent(call: dict[str, Any], pro
     ("contact", "problem"),
     [
         ({}, "at least one address"),
-        ({"email": "not-an-address"}, "not an email address"),
-        ({"sms": "5551234"}, "E.164"),
+        ({"email": None}, "at least one address"),
+        ({"sms": ""}, "non-empty string"),
+        ({"email": " ada@example.com"}, "whitespace"),
     ],
 )
 def test_a_contact_is_checked_when_it_is_built(contact: dict[str, str], problem: str) -> None:
@@ -227,7 +233,7 @@ def test_prepare_shows_each_channels_request() -> None:
     ("entry", "problem"),
     [
         ({"channels": []}, "notifications.order_shipped.channels"),
-        ({"channels": ["fax"]}, "notifications.order_shipped.channels[0]"),
+        ({"channels": ["fax"]}, "channel 'fax' is not routed"),
         ({"channels": ["email", "email"]}, "more than once"),
         ({"channels": ["email"], "strategy": "some"}, "notifications.order_shipped.strategy"),
         ({"channels": ["email"], "template": "missing"}, "no template 'missing'"),

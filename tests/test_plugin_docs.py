@@ -39,11 +39,12 @@ def test_the_documented_provider_builds_its_request(acme: Any) -> None:
 
 
 def test_the_documented_validators_report_their_keys(acme: Any) -> None:
-    config = {"api_key": "k", "from": "Acme", "priority": 10, "base_url": "http://x"}
+    config = {"api_key": "k", "from": "Acme Corporation", "priority": 10, "base_url": "acme"}
     with pytest.raises(norq.ConfigError) as caught:
         norq.Norq.from_dict({"providers": {"acme": {"config": config}}}, plugin_manager=acme)
     assert dict(caught.value.errors) == {
-        "providers.acme.config.base_url": "must be an https:// URL, such as "
-        "https://api.acme.example",
+        "providers.acme.config.base_url": "is not an http(s) URL without query or fragment: "
+        "it needs http:// or https:// and a host; write it like https://api.example.com",
+        "providers.acme.config.from": "is longer than 11 characters; Acme cuts sender IDs there",
         "providers.acme.config.priority": "must be less than or equal to 9",
     }

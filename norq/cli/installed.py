@@ -65,6 +65,10 @@ def describe_provider(name: str, entry: RegisteredProvider) -> dict[str, Any]:
         "version": entry.version,
         "plugin": entry.plugin,
         "channels": sorted(cls.channels),
+        "recipients": {
+            channel: {"format": found.what, "example": found.example}
+            for channel, found in sorted(cls.recipient_formats.items())
+        },
         "config": fields,
     }
 
@@ -76,6 +80,8 @@ def _provider_text(item: dict[str, Any]) -> str:
     if item["description"]:
         lines.append(f"  {item['description']}")
     lines.append(f"  channels: {', '.join(item['channels'])}")
+    for channel, shape in item["recipients"].items():
+        lines.append(f"  {channel} recipients: {shape['format']}, like {shape['example']}")
     if not item["config"]:
         lines.append("  config: none")
         return "\n".join(lines)

@@ -20,9 +20,14 @@ from norq.cli._common import (
 
 @click.command()
 @click.argument("notification")
-@click.option("--email", metavar="ADDRESS", help="The person's email address.")
-@click.option("--sms", metavar="NUMBER", help="The person's phone number, E.164 (+15551234567).")
-@click.option("--chat", metavar="CHANNEL", help="The person's chat address (a channel id, #name).")
+@click.option(
+    "--to",
+    "addresses",
+    multiple=True,
+    metavar="CHANNEL=ADDRESS",
+    help="The person's address on CHANNEL (email=ada@example.com, sms=+15551234567, "
+    "push=TOKEN); repeat for each channel.",
+)
 @data_options
 @config_option
 @json_option("Print JSON: one receipt per line, or the dry-run requests.")
@@ -31,9 +36,7 @@ from norq.cli._common import (
 def notify(
     ctx: click.Context,
     notification: str,
-    email: str | None,
-    sms: str | None,
-    chat: str | None,
+    addresses: tuple[str, ...],
     data_pairs: tuple[str, ...],
     data_json: IO[str] | None,
     config_path: str | None,
@@ -42,11 +45,12 @@ def notify(
 ) -> None:
     """Send the multi-channel NOTIFICATION (the config's notifications:) to one person.
 
-    Give the person's addresses with --email, --sms and --chat. The
-    notification goes out on its channels that the person has an address on,
-    by its strategy (all, or first until one delivers); one line per channel
-    tried. Exit status 0 when it was delivered as the strategy asks (every
-    channel tried, or one), 1 otherwise.
+    Give the person's addresses with --to CHANNEL=ADDRESS, once per channel;
+    each is checked in the format of the provider routed for its channel.
+    The notification goes out on its channels that the person has an address
+    on, by its strategy (all, or first until one delivers); one line per
+    channel tried. Exit status 0 when it was delivered as the strategy asks
+    (every channel tried, or one), 1 otherwise.
     """
     from norq.contact import Contact
     from norq.errors import MessageError
@@ -55,7 +59,7 @@ def notify(
     data.update(parse_pairs(data_pairs, "--data"))
     norq = load_norq(config_path)
     try:
-        contact = Contact(email=email, sms=sms, chat=chat)
+        contact = Contact(_addresses(addresses))
         if dry_run:
             _dry_run(norq.prepare(notification=notification, to=contact, data=data), norq, as_json)
             return
@@ -97,3 +101,19 @@ def _dry_run(prepared: list[Any], norq: Any, as_json: bool) -> None:
         if count:
             click.echo()
         click.echo(dryrun.render(item.request, norq.redactor, comments=comments))
+
+
+def _addresses(given: tuple[str, ...]) -> dict[str, str]:
+    """``--to CHANNEL=ADDRESS`` options as channel -> address; a channel given twice is refused."""
+    found: dict[str, str] = {}
+    for item in given:
+        channel, sign, address = item.partition("=")
+        if not sign or not channel.strip():
+            raise UsageFailure(
+                f"--to {item!r}: write it as CHANNEL=ADDRESS, such as --to email=ada@example.com"
+            )
+        channel = channel.strip()
+        if channel in found:
+            raise UsageFailure(f"--to gives channel {channel!r} twice; give one address each")
+        found[channel] = address
+    return found

@@ -9,11 +9,12 @@ exactly as for a real provider.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import IO, Any, Literal
+from collections.abc import Callable, Mapping
+from typing import IO, Any, ClassVar, Literal
 
 from pydantic import Field
 
+from norq.formats import E164, EMAIL, AddressFormat
 from norq.hookspecs import hookimpl
 from norq.message import Message
 from norq.provider import ANY_CHANNEL, Provider, ProviderConfig
@@ -36,6 +37,8 @@ class ConsoleProvider(Provider[ConsoleConfig]):
 
     name = "console"
     channels = frozenset({ANY_CHANNEL})
+    # What the providers it stands in for check, so a mistake shows up in development.
+    recipient_formats: ClassVar[Mapping[str, AddressFormat]] = {"sms": E164, "email": EMAIL}
     description = "Prints notifications to the terminal instead of sending them"
     message_fields = frozenset({"*"})
     default_retry = RetryPolicy(max_retries=0)

@@ -8,7 +8,7 @@ its own. The subprocess tests install it as a real entry-point plugin.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
@@ -35,6 +35,7 @@ class FakeSmsProvider(norq.Provider[FakeSmsConfig]):
 
     name = "fakesms"
     channels = frozenset({"sms"})
+    recipient_formats: ClassVar[Mapping[str, norq.AddressFormat]] = {"sms": norq.E164}
     env_prefix = "FAKESMS"
     description = "A Twilio-shaped SMS API for tests"
 

@@ -20,6 +20,7 @@ def test_providers_lists_package_version_channels_and_config_fields(
         "fakesms  (unknown package, plugin tests.cli.fakesms)",
         "  A Twilio-shaped SMS API for tests",
         "  channels: sms",
+        "  sms recipients: an E.164 phone number, like +15551234567",
         "  config:",
         "    base_url    text, required, env NORQ_FAKESMS_BASE_URL",
         "    key_sid     text, optional, default KEY123, env NORQ_FAKESMS_KEY_SID",
@@ -35,6 +36,7 @@ def test_providers_lists_package_version_channels_and_config_fields(
         " - Where notifications are printed"
     )
     twilio = next(b for b in block if b.startswith("twilio"))
+    assert "  sms recipients: an E.164 phone number, like +15551234567" in twilio.splitlines()
     assert (
         "    validity_period        integer (>= 1, <= 14400), optional, "
         "env NORQ_TWILIO_VALIDITY_PERIOD - Seconds a message may queue"
@@ -46,6 +48,9 @@ def test_providers_as_json(run: Run, fakesms: None) -> None:
     listing = {item["type"]: item for item in json.loads(result.stdout)}
     assert listing["console"]["package"] == "norq"
     assert listing["console"]["channels"] == ["*"]
+    assert listing["twilio"]["recipients"] == {
+        "sms": {"format": "an E.164 phone number", "example": "+15551234567"}
+    }
     secret = next(f for f in listing["fakesms"]["config"] if f["name"] == "key_secret")
     assert secret == {
         "name": "key_secret",

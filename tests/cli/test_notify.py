@@ -33,10 +33,10 @@ def test_notify_sends_on_every_channel_the_person_has(
     result = run(
         "notify",
         "order_shipped",
-        "--email",
-        "ada@example.com",
-        "--sms",
-        "+15551234567",
+        "--to",
+        "email=ada@example.com",
+        "--to",
+        "sms=+15551234567",
         "--data",
         "order=42",
         "--config",
@@ -57,10 +57,10 @@ def test_notify_as_json_gives_one_receipt_per_channel(
     result = run(
         "notify",
         "order_shipped",
-        "--email",
-        "ada@example.com",
-        "--sms",
-        "+15551234567",
+        "--to",
+        "email=ada@example.com",
+        "--to",
+        "sms=+15551234567",
         "--data",
         "order=42",
         "--config",
@@ -79,10 +79,10 @@ def test_notify_dry_run_shows_each_channels_request(
     result = run(
         "notify",
         "order_shipped",
-        "--email",
-        "ada@example.com",
-        "--sms",
-        "+15551234567",
+        "--to",
+        "email=ada@example.com",
+        "--to",
+        "sms=+15551234567",
         "--data",
         "order=42",
         "--config",
@@ -100,10 +100,12 @@ def test_notify_refuses_bad_input_with_exit_status_2(
 ) -> None:
     path = config(write_config)
     for args, problem in (
-        (["nope", "--email", "ada@example.com"], "unknown notification 'nope'"),
+        (["nope", "--to", "email=ada@example.com"], "unknown notification 'nope'"),
         (["order_shipped"], "at least one address"),
-        (["order_shipped", "--sms", "555"], "E.164"),
-        (["order_shipped", "--email", "ada@example.com"], "needs 'order'"),
+        (["order_shipped", "--to", "sms=555"], "E.164"),
+        (["order_shipped", "--to", "email=ada@example.com"], "needs 'order'"),
+        (["order_shipped", "--to", "ada@example.com"], "CHANNEL=ADDRESS"),
+        (["order_shipped", "--to", "sms=+15551234567", "--to", "sms=+15557654321"], "twice"),
     ):
         result = run("notify", *args, "--config", path)
         assert result.exit_code == 2, result.output

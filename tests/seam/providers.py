@@ -10,7 +10,8 @@ like SendGrid's mail API: JSON in, ``202`` with an empty body, the id in the
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from pydantic import SecretStr
 
@@ -45,6 +46,7 @@ class ChirpProvider(norq.Provider[ChirpConfig]):
 
     name = "chirp"
     channels = frozenset({"sms"})
+    recipient_formats: ClassVar[Mapping[str, norq.AddressFormat]] = {"sms": norq.E164}
 
     def __init__(self, config: ChirpConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
@@ -103,6 +105,7 @@ class ParcelProvider(norq.Provider[ParcelConfig]):
 
     name = "parcel"
     channels = frozenset({"email"})
+    recipient_formats: ClassVar[Mapping[str, norq.AddressFormat]] = {"email": norq.EMAIL}
     message_fields = frozenset({"subject"})
 
     def __init__(self, config: ParcelConfig, **kwargs: Any) -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import norq
 from norq.delivery import Attempt, Delivery
 from norq.executor import Outcome
-from norq.message import is_e164
+from norq.formats import is_e164
 from norq.testing import MockTransport, json_response
 from tests.seam.conftest import CHIRP_SECRET, chirp, config
 from tests.seam.test_public_providers import chirp_ok, chirp_status
@@ -74,8 +74,8 @@ def test_a_notification_checks_its_shape_once_at_the_edge() -> None:
         norq.Notification("sms", ANN, body="x", template="t")
     with pytest.raises(norq.MessageError, match="no content"):
         norq.Notification("sms", ANN)
-    with pytest.raises(norq.MessageError, match=r"not an E\.164"):
-        norq.Notification("sms", "5551234", body="x")
+    with pytest.raises(norq.MessageError, match="leading or trailing whitespace"):
+        norq.Notification("sms", " +15551234567", body="x")
     with pytest.raises(norq.MessageError, match="fields= must be a mapping"):
         norq.Notification("sms", ANN, body="x", fields=["a"])  # type: ignore[arg-type]
 
@@ -103,12 +103,13 @@ def test_e164_accepts_ascii_digits_only(digits: str) -> None:
     assert is_e164(number) == digits.isascii()
     if not digits.isascii():
         with pytest.raises(norq.MessageError, match=r"E\.164"):
-            norq.Notification("sms", number, body="x")
+            norq.E164.check_recipient(number)
 
 
-def test_the_reported_non_ascii_number_is_refused() -> None:
-    with pytest.raises(norq.MessageError):
-        norq.Notification("sms", "+1٢٣٤٥٦٧٨", body="x")
+def test_the_reported_non_ascii_number_is_refused(pm: pluggy.PluginManager) -> None:
+    app = norq.Norq.from_dict(config(a=chirp()), plugin_manager=pm, environ={})
+    with pytest.raises(norq.MessageError, match=r"not an E\.164 phone number"):
+        app.prepare("sms", "+1٢٣٤٥٦٧٨", body="x")
 
 
 # -- the journal seam ----------------------------------------------------------------

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from norq.message import is_e164
+from norq.formats import BASE_URL, HTTP_URL, is_e164
 from norq.provider import ProviderConfig
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
@@ -50,25 +50,14 @@ def _check_sid(value: str, pattern: re.Pattern[str], what: str) -> str:
 
 
 def check_http_url(value: str, what: str) -> str:
-    """``value`` if it is an absolute http(s) URL with a host, else a ValueError saying so.
+    """``value`` if it is an absolute http(s) URL, else a ValueError that starts with ``what``.
 
     Config errors never repeat the value: it may be a secret typed into the wrong key.
     """
     try:
-        parts = urlsplit(value)
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:
-        port_ok = False
-        parts = None
-    if (
-        parts is None
-        or not port_ok
-        or parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or any(char.isspace() for char in value)
-    ):
-        raise ValueError(f"{what} is not an http(s) URL: write it like https://example.com/path")
-    return value
+        return HTTP_URL.validate(value)
+    except ValueError as exc:
+        raise ValueError(f"{what} {exc}") from None
 
 
 def _account_sid(value: str) -> str:
@@ -149,11 +138,7 @@ def _max_price(value: Any) -> Decimal | None:
 def _base_url(value: str | None) -> str | None:
     if value is None:
         return None
-    check_http_url(value, "base_url")
-    parts = urlsplit(value)
-    if parts.query or parts.fragment:
-        raise ValueError("base_url must not have a query or fragment")
-    return value.rstrip("/")
+    return BASE_URL.validate(value)
 
 
 def _host_label(value: str | None) -> str | None:

@@ -14,7 +14,8 @@ from typing import Any, ClassVar
 
 from norq.error_codes import ErrorCode
 from norq.errors import MessageError, QueryError
-from norq.message import Message, is_e164
+from norq.formats import E164, AddressFormat, is_e164
+from norq.message import Message
 from norq.provider import MessageQuery, MessageStatus, Page, Provider
 from norq.providers.twilio.config import SHORT_CODE, TwilioConfig, check_http_url
 from norq.providers.twilio.errors import TWILIO_ERROR_CODES
@@ -58,6 +59,7 @@ class TwilioProvider(Provider[TwilioConfig]):
 
     name = "twilio"
     channels = frozenset({"sms"})
+    recipient_formats: ClassVar[Mapping[str, AddressFormat]] = {"sms": E164}
     env_prefix = "TWILIO"
     default_retry = RetryPolicy()
     description = "Twilio Programmable Messaging (SMS, MMS with media_urls)"

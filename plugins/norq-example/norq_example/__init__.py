@@ -17,26 +17,18 @@ registers, ``json_webhook``, serves the ``chat`` and ``webhook`` channels::
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, SecretStr
+from pydantic import Field, SecretStr
 
 import norq
 
 __version__ = "0.1.0"
 
 
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("is not an http(s) URL: write it like https://example.com/hook")
-    return value
-
-
 class JsonWebhookConfig(norq.ProviderConfig):
     """``providers.<name>.config`` for ``json_webhook``; Norq checks it once, at load time."""
 
-    url: Annotated[str, AfterValidator(_http_url)] = Field(description="Where to POST")
+    url: Annotated[str, norq.HTTP_URL] = Field(description="Where to POST")
     token: SecretStr | None = Field(default=None, description="Sent as a Bearer token")
     headers: dict[str, str] = Field(default_factory=dict, description="Extra HTTP headers")
 

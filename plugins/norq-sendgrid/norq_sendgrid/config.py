@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, SecretStr
 
@@ -11,20 +10,6 @@ import norq
 from norq_sendgrid.addresses import check_address
 
 DEFAULT_BASE_URL = "https://api.sendgrid.com"
-
-
-def _base_url(value: str) -> str:
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname
-    except ValueError:
-        host = None
-    if host is None or parts.scheme not in ("http", "https") or parts.query or parts.fragment:
-        raise ValueError(
-            "base_url is not an http(s) URL without query: write it like "
-            "https://api.sendgrid.com (EU subusers: https://api.eu.sendgrid.com)"
-        )
-    return value.rstrip("/")
 
 
 def _not_blank(value: SecretStr) -> SecretStr:
@@ -50,6 +35,6 @@ class SendGridConfig(norq.ProviderConfig):
     sandbox_mode: bool = Field(
         default=False, description="Validate mail without delivering it (SendGrid sandbox mode)"
     )
-    base_url: Annotated[str, AfterValidator(_base_url)] = Field(
+    base_url: Annotated[str, norq.BASE_URL] = Field(
         default=DEFAULT_BASE_URL, description="API root (EU: https://api.eu.sendgrid.com)"
     )

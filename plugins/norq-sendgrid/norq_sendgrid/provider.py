@@ -9,6 +9,7 @@ message's options. SendGrid answers ``202`` with an empty body and the id in
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import norq
@@ -34,6 +35,7 @@ class SendGridProvider(norq.Provider[SendGridConfig]):
 
     name = "sendgrid"
     channels = frozenset({"email"})
+    recipient_formats: ClassVar[Mapping[str, norq.AddressFormat]] = {"email": norq.EMAIL}
     env_prefix = "SENDGRID"
     description = "SendGrid v3 Mail Send: html, cc/bcc, reply_to, categories, attachments"
     message_fields: ClassVar[frozenset[str]] = frozenset(

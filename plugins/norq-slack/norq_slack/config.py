@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, SecretStr
 
 import norq
-from norq_slack.messages import check_recipient
+from norq_slack.messages import SLACK_CHANNEL
 
 DEFAULT_BASE_URL = "https://slack.com"
 TOKEN_PREFIXES = ("xoxb-", "xoxp-")
-
-
-def _is_http_url(value: str) -> bool:
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname
-    except ValueError:
-        return False
-    return host is not None and parts.scheme in ("http", "https") and value.strip() == value
 
 
 def _token(value: SecretStr) -> SecretStr:
@@ -34,25 +24,14 @@ def _token(value: SecretStr) -> SecretStr:
 
 
 def _webhook_url(value: SecretStr) -> SecretStr:
-    if not _is_http_url(value.get_secret_value()):
+    try:
+        norq.HTTP_URL.validate(value.get_secret_value())
+    except ValueError:
         raise ValueError(
             "is not an http(s) URL: copy the Webhook URL from your app's Incoming Webhooks "
             "page (https://hooks.slack.com/services/...)"
-        )
+        ) from None
     return value
-
-
-def _base_url(value: str) -> str:
-    if not _is_http_url(value) or urlsplit(value).query:
-        raise ValueError("base_url is not an http(s) URL: write it like https://slack.com")
-    return value.rstrip("/")
-
-
-def _channel(value: str) -> str:
-    try:
-        return check_recipient(value)
-    except norq.MessageError as exc:
-        raise ValueError(str(exc)) from None
 
 
 class SlackConfig(norq.ProviderConfig):
@@ -61,7 +40,7 @@ class SlackConfig(norq.ProviderConfig):
     bot_token: Annotated[SecretStr, AfterValidator(_token)] = Field(
         description="Bot User OAuth Token (xoxb-...), with the chat:write scope"
     )
-    base_url: Annotated[str, AfterValidator(_base_url)] = Field(
+    base_url: Annotated[str, norq.BASE_URL] = Field(
         default=DEFAULT_BASE_URL, description="Web API host (tests, sandbox)"
     )
 
@@ -72,7 +51,7 @@ class SlackWebhookConfig(norq.ProviderConfig):
     webhook_url: Annotated[SecretStr, AfterValidator(_webhook_url)] = Field(
         description="The incoming webhook's URL (a secret: anyone holding it can post)"
     )
-    channel: Annotated[str, AfterValidator(_channel)] | None = Field(
+    channel: Annotated[str, SLACK_CHANNEL] | None = Field(
         default=None,
         description="The channel the webhook posts to; recipients must then name it",
     )

@@ -9,10 +9,6 @@ problem is this provider's (``failover``); Slack's own trouble is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
-from typing import NamedTuple
-
 import norq
 
 E = norq.ErrorCode
@@ -21,44 +17,37 @@ FAILOVER = norq.Disposition.FAILOVER
 FINAL = norq.Disposition.FINAL
 
 
-class Meaning(NamedTuple):
-    code: str
-    disposition: norq.Disposition
+def _all(names: str, code: str, disposition: str) -> dict[str, tuple[str, str]]:
+    return dict.fromkeys(names.split(), (code, disposition))
 
 
-def _all(names: str, meaning: Meaning) -> dict[str, Meaning]:
-    return dict.fromkeys(names.split(), meaning)
-
-
-SLACK_ERRORS: Mapping[str, Meaning] = MappingProxyType(
+SLACK_ERRORS = norq.ErrorTable(
     {
-        **_all("channel_not_found user_not_found", Meaning(E.INVALID_RECIPIENT, FINAL)),
-        **_all("not_in_channel", Meaning(E.PERMISSION_DENIED, FINAL)),
-        **_all("is_archived channel_is_archived", Meaning(E.RECIPIENT_UNREACHABLE, FINAL)),
-        **_all("msg_too_long", Meaning(E.MESSAGE_TOO_LONG, FINAL)),
+        **_all("channel_not_found user_not_found", E.INVALID_RECIPIENT, FINAL),
+        **_all("not_in_channel", E.PERMISSION_DENIED, FINAL),
+        **_all("is_archived channel_is_archived", E.RECIPIENT_UNREACHABLE, FINAL),
+        **_all("msg_too_long", E.MESSAGE_TOO_LONG, FINAL),
         **_all(
             "no_text too_many_attachments invalid_blocks invalid_blocks_format invalid_payload",
-            Meaning(E.INVALID_MESSAGE, FINAL),
+            E.INVALID_MESSAGE,
+            FINAL,
         ),
         **_all(
             "invalid_auth not_authed account_inactive token_revoked token_expired no_service",
-            Meaning(E.INVALID_CREDENTIALS, FAILOVER),
+            E.INVALID_CREDENTIALS,
+            FAILOVER,
         ),
         **_all(
             "missing_scope no_permission ekm_access_denied team_access_not_granted "
             "action_prohibited",
-            Meaning(E.PERMISSION_DENIED, FAILOVER),
+            E.PERMISSION_DENIED,
+            FAILOVER,
         ),
-        **_all("ratelimited rate_limited", Meaning(E.RATE_LIMITED, RETRY)),
+        **_all("ratelimited rate_limited", E.RATE_LIMITED, RETRY),
         **_all(
             "internal_error fatal_error service_unavailable request_timeout rollup_error",
-            Meaning(E.PROVIDER_UNAVAILABLE, RETRY),
+            E.PROVIDER_UNAVAILABLE,
+            RETRY,
         ),
     }
 )
-
-UNKNOWN_ERROR = Meaning(E.REJECTED, FINAL)
-
-
-def meaning_of(error: str) -> Meaning:
-    return SLACK_ERRORS.get(error, UNKNOWN_ERROR)

@@ -24,15 +24,16 @@ _CHANNEL_NAME = re.compile(r"#[a-z0-9_\-]{1,80}")
 _TS = re.compile(r"\d+\.\d+")
 
 
-def check_recipient(to: str) -> str:
-    """``to`` if it is a channel ID (``C0123ABCD``) or ``#name``, else MessageError."""
+def _channel(to: str) -> str:
     if _CHANNEL_ID.fullmatch(to) or _CHANNEL_NAME.fullmatch(to):
         return to
-    raise norq.MessageError(
-        f"recipient {to!r} is not a Slack channel: use its ID (C0123ABCD, from the channel's "
-        "details) or its name with '#' (#alerts, lowercase)",
-        code="invalid_recipient",
+    raise ValueError(
+        "use its ID (C0123ABCD, from the channel's details) or its name with '#', lowercase"
     )
+
+
+#: A channel ID (``C0123ABCD``) or ``#name``: the recipients of both provider types.
+SLACK_CHANNEL = norq.AddressFormat("a Slack channel", "#alerts", _channel)
 
 
 def check_text(message: norq.Message) -> None:
@@ -71,8 +72,7 @@ def blocks(value: Any) -> list[dict[str, Any]]:
 
 
 def check_chat(message: norq.Message) -> None:
-    """What both provider types require: a channel, text within Slack's limit, valid options."""
-    check_recipient(message.to)
+    """What both provider types require: text within Slack's limit, valid options."""
     check_text(message)
     check_options(message.fields)
 

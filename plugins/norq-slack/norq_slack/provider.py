@@ -9,25 +9,21 @@ error (``429`` with ``Retry-After``, ``5xx``) is read the declared way.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
 import norq
 from norq_slack.config import SlackConfig, SlackWebhookConfig
-from norq_slack.errors import SLACK_ERRORS, meaning_of
-from norq_slack.messages import check_chat, payload
+from norq_slack.errors import SLACK_ERRORS
+from norq_slack.messages import SLACK_CHANNEL, check_chat, payload
 
 ANSWERED = frozenset({200})
 JSON_UTF8 = "application/json; charset=utf-8"
 _SNIPPET = 200
 
 #: For HTTP error answers that carry Slack's JSON (``{"ok": false, "error": "ratelimited"}``).
-SLACK_ERROR_FORMAT = norq.ErrorFormat(
-    code_path="$.error",
-    message_path="$.error",
-    code_map={name: str(meaning.code) for name, meaning in SLACK_ERRORS.items()},
-    dispositions={name: str(meaning.disposition) for name, meaning in SLACK_ERRORS.items()},
-)
+SLACK_ERROR_FORMAT = SLACK_ERRORS.error_format(code_path="$.error", message_path="$.error")
 
 
 class SlackProvider(norq.Provider[SlackConfig]):
@@ -35,6 +31,7 @@ class SlackProvider(norq.Provider[SlackConfig]):
 
     name = "slack"
     channels = frozenset({"chat"})
+    recipient_formats: ClassVar[Mapping[str, norq.AddressFormat]] = {"chat": SLACK_CHANNEL}
     env_prefix = "SLACK"
     description = "Slack Web API chat.postMessage with a bot token; Block Kit via blocks"
     message_fields: ClassVar[frozenset[str]] = frozenset({"blocks", "thread_ts", "unfurl_links"})
@@ -78,14 +75,7 @@ class SlackProvider(norq.Provider[SlackConfig]):
             # ts alone is unique only within its channel.
             return norq.SendResult.accepted(f"{channel}:{ts}", data=data)
         error = str(data.get("error") or "unknown_error")
-        meaning = meaning_of(error)
-        return norq.SendResult.failed(
-            meaning.code,
-            f"Slack: {error}{_details(data)}",
-            provider_code=error,
-            disposition=meaning.disposition,
-            data=data,
-        )
+        return SLACK_ERRORS.failed(error, f"Slack: {error}{_details(data)}", data=data)
 
 
 class SlackWebhookProvider(norq.Provider[SlackWebhookConfig]):
@@ -93,6 +83,7 @@ class SlackWebhookProvider(norq.Provider[SlackWebhookConfig]):
 
     name = "slack_webhook"
     channels = frozenset({"chat"})
+    recipient_formats: ClassVar[Mapping[str, norq.AddressFormat]] = {"chat": SLACK_CHANNEL}
     description = "Slack incoming webhook (the URL is the secret); Block Kit via blocks"
     message_fields: ClassVar[frozenset[str]] = frozenset({"blocks", "unfurl_links"})
 

@@ -16,11 +16,7 @@ DEFAULT_PORTS: dict[str, int] = {"starttls": 587, "tls": 465, "none": 25}
 
 
 def _address(value: str) -> str:
-    try:
-        return norq.check_recipient("email", value)
-    except norq.MessageError as exc:
-        # "recipient 'x' is not an email address: ...": here it is a setting.
-        raise ValueError(str(exc).removeprefix("recipient ")) from None
+    return norq.EMAIL.validate(value)
 
 
 def _no_line_breaks(value: str) -> str:

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formataddr
-from typing import Any
+from typing import Any, ClassVar
 
 import norq
 from norq_smtp.config import SmtpConfig
@@ -26,6 +26,7 @@ class SmtpProvider(norq.Provider[SmtpConfig]):
 
     name = "smtp"
     channels = frozenset({"email"})
+    recipient_formats: ClassVar[Mapping[str, norq.AddressFormat]] = {"email": norq.EMAIL}
     description = "Sends email over SMTP (STARTTLS or TLS, AUTH), reusing connections"
     message_fields = frozenset({"subject", "html", "cc", "bcc", "reply_to"})
     default_retry = norq.RetryPolicy(max_retries=2, backoff=1.0)
@@ -134,7 +135,7 @@ def _addresses(fields: Mapping[str, Any], name: str) -> tuple[str, ...]:
 
 def _checked(address: str, name: str) -> str:
     try:
-        return norq.check_recipient("email", address)
+        return norq.EMAIL.check_recipient(address)
     except norq.MessageError as exc:
         raise norq.MessageError(f"{name}: {exc}", code="invalid_recipient") from None
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, SecretStr
 
@@ -18,18 +17,6 @@ _NUMBER = re.compile(r"\+?[1-9]\d{6,14}")
 _ALPHANUMERIC = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
 
 
-def check_http_url(value: str, what: str) -> str:
-    """``value`` if it is an absolute http(s) URL with a host, else a ValueError saying so."""
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname
-    except ValueError:
-        host = None
-    if host is None or parts.scheme not in ("http", "https") or any(c.isspace() for c in value):
-        raise ValueError(f"{what} is not an http(s) URL: write it like https://example.com/path")
-    return value
-
-
 def _sender(value: str) -> str:
     if _NUMBER.fullmatch(value):
         return value.removeprefix("+")
@@ -40,17 +27,6 @@ def _sender(value: str) -> str:
         "(447700900000, with or without '+') or an alphanumeric sender ID of up to "
         "11 letters, digits and spaces with at least one letter"
     )
-
-
-def _base_url(value: str) -> str:
-    check_http_url(value, "base_url")
-    if urlsplit(value).query or urlsplit(value).fragment:
-        raise ValueError("base_url must not have a query or fragment")
-    return value.rstrip("/")
-
-
-def _callback(value: str) -> str:
-    return check_http_url(value, "callback")
 
 
 def _not_blank(value: SecretStr) -> SecretStr:
@@ -71,9 +47,9 @@ class VonageConfig(norq.ProviderConfig):
     from_: Annotated[str, AfterValidator(_sender)] = Field(
         alias="from", description="Sender: a number (447700900000) or an alphanumeric ID"
     )
-    callback: Annotated[str, AfterValidator(_callback)] | None = Field(
+    callback: Annotated[str, norq.HTTP_URL] | None = Field(
         default=None, description="Default URL for delivery receipts"
     )
-    base_url: Annotated[str, AfterValidator(_base_url)] = Field(
+    base_url: Annotated[str, norq.BASE_URL] = Field(
         default=DEFAULT_BASE_URL, description="API root (tests, sandbox)"
     )

@@ -9,19 +9,17 @@ the recipient, the text and the message's own options.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import norq
-from norq_vonage.config import VonageConfig, check_http_url
+from norq_vonage.config import VonageConfig
 from norq_vonage.encoding import encoding, not_gsm
-from norq_vonage.statuses import meaning_of
+from norq_vonage.statuses import VONAGE_STATUSES
 
 SMS_TYPES = ("text", "unicode")
 MAX_CLIENT_REF = 100
 ANSWERED = frozenset({200})
-_E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
 class VonageProvider(norq.Provider[VonageConfig]):
@@ -29,6 +27,7 @@ class VonageProvider(norq.Provider[VonageConfig]):
 
     name = "vonage"
     channels = frozenset({"sms"})
+    recipient_formats: ClassVar[Mapping[str, norq.AddressFormat]] = {"sms": norq.E164}
     env_prefix = "VONAGE"
     description = "Vonage SMS API (legacy /sms/json): type unicode, client_ref, callback"
     message_fields: ClassVar[frozenset[str]] = frozenset({"type", "client_ref", "callback"})
@@ -44,12 +43,6 @@ class VonageProvider(norq.Provider[VonageConfig]):
 
     def check_message(self, message: norq.Message) -> None:
         super().check_message(message)
-        if not _E164.fullmatch(message.to):
-            raise norq.MessageError(
-                f"recipient {message.to!r} is not an E.164 phone number: write it as '+', the "
-                "country code and the number, digits only (e.g. +447700900000)",
-                code="invalid_recipient",
-            )
         fields = message.fields
         sms_type = fields.get("type")
         if sms_type is not None:
@@ -75,9 +68,9 @@ class VonageProvider(norq.Provider[VonageConfig]):
         callback = fields.get("callback")
         if callback is not None:
             try:
-                check_http_url(callback if isinstance(callback, str) else "", "callback")
+                norq.HTTP_URL.validate(callback if isinstance(callback, str) else "")
             except ValueError as exc:
-                raise norq.MessageError(f"{exc} (got {callback!r})") from None
+                raise norq.MessageError(f"callback {exc} (got {callback!r})") from None
 
     def prepare_send(self, message: norq.Message) -> norq.PreparedRequest:
         text = message.body or ""
@@ -142,7 +135,7 @@ def read_answer(body: bytes) -> norq.SendResult:
         return norq.SendResult.accepted(message_id, data=data)
     first = failed[0]
     status = statuses[first]
-    meaning = meaning_of(status)
+    meaning = VONAGE_STATUSES.meaning(status)
     text = str(parts[first].get("error-text") or "no error-text")
     message = f"{text} (Vonage status {status})"
     disposition = meaning.disposition

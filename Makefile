@@ -6,16 +6,18 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit bench clean
 
-# Plugins shipped in this repository, each its own distribution, installed next to Norq.
+# Plugins shipped in this repository, each its own distribution, installed next to
+# Norq: listed once, used by the install, the type check and (through pytest's
+# testpaths) the tests. A plugin's `test` extra, if any, brings its test dependencies.
 PLUGINS := plugins/norq-example plugins/norq-sendgrid plugins/norq-vonage plugins/norq-slack \
 	plugins/norq-smtp plugins/norq-sandbox
+# Each plugin's package: plugins/norq-acme holds norq_acme.
+PLUGIN_PACKAGES := $(foreach p,$(PLUGINS),$(p)/$(subst -,_,$(notdir $(p))))
 
 $(STAMP): pyproject.toml $(PLUGINS:%=%/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]' -e plugins/norq-example \
-		-e plugins/norq-sendgrid -e plugins/norq-vonage -e plugins/norq-slack \
-		-e 'plugins/norq-smtp[test]' -e plugins/norq-sandbox
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]' $(foreach p,$(PLUGINS),-e '$(p)[test]')
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -26,9 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict norq plugins/norq-smtp/norq_smtp plugins/norq-sendgrid/norq_sendgrid \
-		plugins/norq-vonage/norq_vonage plugins/norq-slack/norq_slack \
-		plugins/norq-sandbox/norq_sandbox
+	$(BIN)/mypy --strict norq $(PLUGIN_PACKAGES)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest

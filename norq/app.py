@@ -10,6 +10,7 @@ are :mod:`norq.queries`.
 from __future__ import annotations
 
 import atexit
+import datetime as dt
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -20,12 +21,20 @@ from typing import IO, TYPE_CHECKING, Any, overload
 import pluggy
 
 from norq import queries
-from norq.bulk import BulkSend, RecipientLike, SendJournal, check_recipients
+from norq.bulk import (
+    AsyncBulkReceipts,
+    BulkReceipts,
+    BulkSend,
+    RecipientLike,
+    check_recipients,
+    indexed,
+)
 from norq.config import NorqConfig, discover_config_path, load_config, read_yaml
 from norq.contact import ContactLike
 from norq.delivery import Hooks, adeliver, deliver
 from norq.dryrun import RequestRedactor
 from norq.errors import DeliveryError, MessageError
+from norq.ledger import Ledger, ResendPolicy
 from norq.message import EMPTY, Message
 from norq.multichannel import Notifications
 from norq.notification import Notification
@@ -369,9 +378,11 @@ class Norq:
         template: str | None = None,
         data: Mapping[str, Any] | None = None,
         provider: str | None = None,
-        journal: SendJournal | None = None,
+        ledger: Ledger | None = None,
+        resend_unconfirmed: bool = False,
+        retry_final: bool = False,
         **fields: Any,
-    ) -> Iterator[Receipt]: ...
+    ) -> BulkReceipts: ...
 
     @overload
     def notify_many(
@@ -392,7 +403,9 @@ class Norq:
         template: str | None = None,
         data: Mapping[str, Any] | None = None,
         provider: str | None = None,
-        journal: SendJournal | None = None,
+        ledger: Ledger | None = None,
+        resend_unconfirmed: bool = False,
+        retry_final: bool = False,
         **fields: Any,
     ) -> Iterator[Receipt]:
         """Send to many recipients, one receipt each, in input order.
@@ -402,9 +415,17 @@ class Norq:
         number, a missing template variable, a delivery failure) never raise:
         they come back as failed receipts. ``recipients`` is consumed lazily,
         so a generator of millions is fine, and **nothing is sent until the
-        returned iterator is consumed** (``for receipt in ...``). A
-        ``journal`` (:class:`norq.bulk.SendJournal`) sees each recipient
-        before its request goes out and each receipt.
+        returned iterator is consumed** (``for receipt in ...``).
+
+        With a ``ledger`` (:class:`norq.SqliteLedger`) the run is resumable:
+        each recipient is claimed in it before its request goes out and its
+        receipt recorded after, and the same call with the same ledger
+        continues the run, skipping recipients already accepted or failed for
+        good (``retry_final=True`` sends those again) and asking the provider
+        about earlier sends that went unanswered (``resend_unconfirmed=True``
+        sends the ones it cannot be asked about; they may arrive twice).
+        Recipients not sent again get no receipt; the returned iterator's
+        ``tally`` (:class:`norq.BulkTally`) counts every recipient, those included.
 
         With ``notification=NAME``, ``recipients`` are contacts
         (:class:`norq.Contact` or mappings) and each gets the multi-channel
@@ -414,8 +435,8 @@ class Norq:
         """
         if notification is not None:
             _contact_call(channel, body, template, provider, fields)
-            if journal is not None:
-                raise MessageError("journal= records single-channel bulk sends only")
+            if ledger is not None:
+                raise MessageError("ledger= records single-channel bulk sends only")
             check_recipients(recipients)
             self._notifications.settings(notification)  # unknown names raise now
             return self._notifications.send_each(
@@ -424,19 +445,21 @@ class Norq:
         shared = Notification(
             _channel(channel), None, body, template, data or EMPTY, fields, provider
         )
-        return self.send_many(shared, recipients, journal=journal)
+        policy = ResendPolicy(resend_unconfirmed, retry_final)
+        return self.send_many(shared, recipients, ledger=ledger, policy=policy)
 
     def send_many(
         self,
         notification: Notification,
         recipients: Iterable[RecipientLike],
         *,
-        journal: SendJournal | None = None,
-    ) -> Iterator[Receipt]:
+        ledger: Ledger | None = None,
+        policy: ResendPolicy | None = None,
+    ) -> BulkReceipts:
         """:meth:`notify_many` for a :class:`Notification` value (its ``to`` is ignored)."""
         check_recipients(recipients)
-        bulk = self._bulk(notification, journal)
-        return bulk.run(recipients, self._deliver_indexed)
+        bulk = self._bulk_send(notification, ledger=ledger, policy=policy)
+        return BulkReceipts(bulk.run(enumerate(recipients)), bulk.tally)
 
     @overload
     def anotify_many(
@@ -449,9 +472,11 @@ class Norq:
         template: str | None = None,
         data: Mapping[str, Any] | None = None,
         provider: str | None = None,
-        journal: SendJournal | None = None,
+        ledger: Ledger | None = None,
+        resend_unconfirmed: bool = False,
+        retry_final: bool = False,
         **fields: Any,
-    ) -> AsyncIterator[Receipt]: ...
+    ) -> AsyncBulkReceipts: ...
 
     @overload
     def anotify_many(
@@ -474,7 +499,9 @@ class Norq:
         template: str | None = None,
         data: Mapping[str, Any] | None = None,
         provider: str | None = None,
-        journal: SendJournal | None = None,
+        ledger: Ledger | None = None,
+        resend_unconfirmed: bool = False,
+        retry_final: bool = False,
         **fields: Any,
     ) -> AsyncIterator[Receipt]:
         """Async bulk send with up to ``concurrency`` requests in flight.
@@ -486,11 +513,12 @@ class Norq:
         recipient's position in the input. Use ``async for``. With
         ``notification=NAME`` the recipients are contacts, as for
         :meth:`notify_many`, and up to ``concurrency`` contacts are served at once.
+        A ``ledger`` makes the run resumable, as for :meth:`notify_many`.
         """
         if notification is not None:
             _contact_call(channel, body, template, provider, fields)
-            if journal is not None:
-                raise MessageError("journal= records single-channel bulk sends only")
+            if ledger is not None:
+                raise MessageError("ledger= records single-channel bulk sends only")
             if concurrency < 1:
                 raise MessageError(f"concurrency must be at least 1, got {concurrency}")
             check_recipients(recipients)
@@ -506,7 +534,10 @@ class Norq:
         shared = Notification(
             _channel(channel), None, body, template, data or EMPTY, fields, provider
         )
-        return self.asend_many(shared, recipients, concurrency=concurrency, journal=journal)
+        policy = ResendPolicy(resend_unconfirmed, retry_final)
+        return self.asend_many(
+            shared, recipients, concurrency=concurrency, ledger=ledger, policy=policy
+        )
 
     def asend_many(
         self,
@@ -514,18 +545,25 @@ class Norq:
         recipients: Iterable[RecipientLike] | AsyncIterable[RecipientLike],
         *,
         concurrency: int = 16,
-        journal: SendJournal | None = None,
-    ) -> AsyncIterator[Receipt]:
+        ledger: Ledger | None = None,
+        policy: ResendPolicy | None = None,
+    ) -> AsyncBulkReceipts:
         """:meth:`anotify_many` for a :class:`Notification` value (its ``to`` is ignored)."""
+        check_recipients(recipients)
+        bulk = self._bulk_send(notification, ledger=ledger, policy=policy)
+        workers = self.bulk_workers(concurrency)
+        return AsyncBulkReceipts(bulk.arun(indexed(recipients), workers), bulk.tally)
+
+    def bulk_workers(self, concurrency: int) -> int:
+        """How many rows a bulk send may have in flight for ``concurrency``.
+
+        Requests beyond the connection pool would only wait for a connection,
+        and every waiting task adds garbage-collector work and scheduling
+        (docs/performance.md, "Pool size"), so no more than connections.
+        """
         if concurrency < 1:
             raise MessageError(f"concurrency must be at least 1, got {concurrency}")
-        check_recipients(recipients)
-        bulk = self._bulk(notification, journal)
-        # Requests beyond the connection pool would only wait for a connection,
-        # and every waiting task adds garbage-collector work and scheduling
-        # (docs/performance.md, "Pool size"), so no more workers than connections.
-        workers = min(concurrency, self.config.executor.max_connections)
-        return bulk.arun(recipients, self._adeliver_indexed, workers)
+        return min(concurrency, self.config.executor.max_connections)
 
     # -- background jobs (Celery) --------------------------------------------
 
@@ -731,10 +769,33 @@ class Norq:
         chain = self._router.plan(notification)
         return chain, self._router.compose(notification, chain)
 
-    def _bulk(self, notification: Notification, journal: SendJournal | None) -> BulkSend:
-        # Problems every recipient shares raise here, before anything is sent.
+    def _bulk_send(
+        self,
+        notification: Notification,
+        *,
+        ledger: Ledger | None = None,
+        policy: ResendPolicy | None = None,
+    ) -> BulkSend:
+        """The bulk engine for one run of ``notification`` (the library's, the CLI's and
+        the workers'). Problems every recipient shares raise here, before anything is sent."""
         chain = self._router.plan(notification)
-        return BulkSend(notification, chain, self._router.compose, self._hooks.after, journal)
+        return BulkSend(
+            notification,
+            chain,
+            self._router.compose,
+            self._hooks.after,
+            deliver=self._deliver_indexed,
+            adeliver=self._adeliver_indexed,
+            ledger=ledger,
+            policy=policy,
+            lookup=self._lookup,
+            redact=self.redactor.text,
+        )
+
+    def _lookup(self, notification: Notification, provider: str, since: dt.datetime) -> str | None:
+        from norq.reconcile import find_sent
+
+        return find_sent(self, replace(notification, provider=provider), since=since)
 
     def _deliver_indexed(
         self, message: Message, chain: tuple[Provider, ...], index: int | None = None

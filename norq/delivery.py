@@ -76,15 +76,12 @@ class Delivery:
             )
             return self._attempt()
         message = self.message
-        return Receipt(
-            ok=outcome.ok,
-            channel=message.channel,
-            provider=current.instance,
-            to=message.to,
-            message_id=outcome.message_id,
-            status_code=outcome.status_code,
+        return Receipt.from_outcome(
+            message.channel,
+            current.instance,
+            message.to,
+            outcome,
             attempts=self.attempts,
-            error=error,
             index=self.index,
         )
 

@@ -11,6 +11,7 @@ channel keeps its own providers, retries and failover.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from norq.contact import Contact, ContactLike, as_contact
 from norq.errors import MessageError
 from norq.notification import Notification
-from norq.receipt import DeliveryFailure, Receipt
+from norq.receipt import Receipt
 
 if TYPE_CHECKING:
     from norq.config import NotificationSettings
@@ -165,45 +166,42 @@ class Notifications:
         workers: int,
     ) -> AsyncIterator[Receipt]:
         """Up to ``workers`` contacts at a time; receipts as each contact finishes."""
-        import asyncio
+        from norq.bulk import bounded, stream
 
-        async def one(index: int, item: ContactLike) -> list[Receipt]:
-            try:
-                ready = self.address(name, item, data)
-            except MessageError as exc:
-                refused = self._refused(name, item, exc, index)
-                report(refused)
-                return [refused]
-            return await ready.arun(adeliver, index)
+        items = iter(enumerate(contacts))
 
-        items = enumerate(contacts)
-        pending: set[asyncio.Task[list[Receipt]]] = set()
-        try:
-            while True:
-                # Keep ``workers`` contacts in flight while the input lasts.
-                while len(pending) < workers and (entry := next(items, None)) is not None:
-                    pending.add(asyncio.create_task(one(*entry)))
-                if not pending:
+        async def next_contact() -> tuple[int, ContactLike] | None:
+            return next(items, None)
+
+        async def serve(emit: Callable[[Receipt], Awaitable[None]]) -> None:
+            async def one(entry: tuple[int, ContactLike]) -> None:
+                index, item = entry
+                try:
+                    ready = self.address(name, item, data)
+                except MessageError as exc:
+                    refused = self._refused(name, item, exc, index)
+                    report(refused)
+                    await emit(refused)
                     return
-                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    for receipt in task.result():
-                        yield receipt
-        finally:
-            for task in pending:
-                task.cancel()
+                for receipt in await ready.arun(adeliver, index):
+                    await emit(receipt)
+
+            await bounded(next_contact, one, workers)
+
+        async with contextlib.aclosing(stream(serve, buffer=2 * workers)) as receipts:
+            async for receipt in receipts:
+                yield receipt
 
     def _refused(self, name: str, item: object, exc: MessageError, index: int) -> Receipt:
         channel = self.settings(name).channels[0]
         to = item.address(channel) if isinstance(item, Contact) else None
         if to is None and isinstance(item, Mapping):
             to = item.get(channel)
-        return Receipt(
-            ok=False,
-            channel=channel,
-            provider=self._route(channel)[0].instance,
-            to=str(to) if to is not None else repr(item),
-            attempts=0,
-            error=DeliveryFailure(code=exc.code, message=str(exc)),
+        return Receipt.refused(
+            channel,
+            self._route(channel)[0].instance,
+            str(to) if to is not None else repr(item),
+            exc.code,
+            str(exc),
             index=index,
         )

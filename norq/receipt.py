@@ -1,12 +1,16 @@
-"""What happened to one notification: the :class:`Receipt`."""
+"""What happened to one notification: the :class:`Receipt`, made by its named constructors."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from norq.error_codes import UNCONFIRMED_CODES
+from norq.error_codes import UNCONFIRMED_CODES, ErrorCode
 from norq.retry import Disposition
+
+if TYPE_CHECKING:
+    from norq.executor import Outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,95 @@ class Receipt:
     attempts: int = 0
     error: DeliveryFailure | None = None
     index: int | None = None
+
+    # -- named constructors: every receipt Norq makes comes from one of these ----------
+
+    @classmethod
+    def from_outcome(
+        cls,
+        channel: str,
+        provider: str,
+        to: str,
+        outcome: Outcome,
+        *,
+        attempts: int,
+        index: int | None = None,
+    ) -> Receipt:
+        """What the last provider tried answered (``attempts`` counts every provider's)."""
+        return cls(
+            ok=outcome.ok,
+            channel=channel,
+            provider=provider,
+            to=to,
+            message_id=outcome.message_id,
+            status_code=outcome.status_code,
+            attempts=attempts,
+            error=outcome.error,
+            index=index,
+        )
+
+    @classmethod
+    def refused(
+        cls,
+        channel: str,
+        provider: str,
+        to: str,
+        code: str,
+        why: str,
+        *,
+        disposition: Disposition = Disposition.FINAL,
+        index: int | None = None,
+    ) -> Receipt:
+        """Not sent: the message could not be built or addressed; no request went out.
+
+        ``final`` unless the problem was not the message's (``Disposition.RETRY``).
+        """
+        failure = DeliveryFailure(code=code, message=why, disposition=disposition)
+        return cls(False, channel, provider, to, attempts=0, error=failure, index=index)
+
+    @classmethod
+    def found(
+        cls, channel: str, provider: str, to: str, message_id: str, *, index: int | None = None
+    ) -> Receipt:
+        """An unanswered send that the provider turned out to have: accepted after all."""
+        return cls(True, channel, provider, to, message_id=message_id, attempts=0, index=index)
+
+    @classmethod
+    def interrupted(
+        cls,
+        channel: str,
+        provider: str,
+        to: str,
+        why: str,
+        *,
+        attempts: int,
+        index: int | None = None,
+    ) -> Receipt:
+        """A request that went out (or may have) with no answer kept: unconfirmed."""
+        failure = DeliveryFailure(ErrorCode.INTERRUPTED, why, disposition=Disposition.FINAL)
+        return cls(False, channel, provider, to, attempts=attempts, error=failure, index=index)
+
+    @classmethod
+    def from_dict(cls, fields: Mapping[str, Any]) -> Receipt:
+        """A receipt back from :meth:`to_dict` (through JSON)."""
+        error = fields.get("error")
+        failure = None if error is None else DeliveryFailure(**error)
+        return cls(**{**fields, "error": failure})
+
+    # -- reading --------------------------------------------------------------------
+
+    @property
+    def final(self) -> bool:
+        """Failed for good: the provider refused this message itself, or it could not be
+        built. Sending it again would fail again, so a resume does not (see
+        docs/reliability.md)."""
+        error = self.error
+        return (
+            not self.ok
+            and error is not None
+            and error.disposition is Disposition.FINAL
+            and error.code not in UNCONFIRMED_CODES
+        )
 
     @property
     def unconfirmed(self) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -87,7 +86,7 @@ def receipts(job_id: str, config_path: str | None, output: Path | None) -> None:
     The file has the same shape as norq send --receipts, so norq send
     --retry-failed FILE re-sends its failed rows.
     """
-    from norq.cli.rows import Row, receipt_line
+    from norq.cli.rows import Row, receipts_file_line
 
     with load_norq(config_path) as norq:
         _status(norq, job_id)
@@ -97,7 +96,7 @@ def receipts(job_id: str, config_path: str | None, output: Path | None) -> None:
             for receipt, data in found:
                 index = receipt.index or 0
                 row = Row(index + 1, receipt.to, data)
-                stream.write(json.dumps(receipt_line(row, receipt), ensure_ascii=False) + "\n")
+                stream.write(receipts_file_line(row, receipt))
         finally:
             if output is not None:
                 stream.close()

@@ -9,91 +9,36 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from norq.receipt import Receipt
+if TYPE_CHECKING:
+    from norq.bulk import BulkTally
 
 EXAMPLE_WIDTH = 70
 
 
-@dataclass
-class Tally:
-    """Counts of a bulk send: delivered, and failed by normalised error code.
-
-    A resumed run or a retry also counts the rows it did not send (accepted
-    earlier, or unanswered earlier and not to be re-sent), what the provider
-    said about unanswered rows, and the rows re-sent although an earlier send
-    may have arrived (``may_duplicate``).
-    """
-
-    delivered: int = 0
-    failed: int = 0
-    by_code: dict[str, int] = field(default_factory=dict)
-    examples: dict[str, str] = field(default_factory=dict)
-    skipped_accepted: int = 0
-    skipped_unconfirmed: int = 0
-    resolved_found: int = 0
-    resolved_missing: int = 0
-    may_duplicate: int = 0
-
-    @property
-    def done(self) -> int:
-        return self.delivered + self.failed
-
-    @property
-    def read(self) -> int:
-        """Rows dealt with, sent or skipped: how far through the input the run is."""
-        return self.done + self.skipped_accepted + self.skipped_unconfirmed
-
-    def add(self, row_number: int, receipt: Receipt) -> None:
-        if receipt.ok:
-            self.delivered += 1
-            return
-        self.failed += 1
-        code = receipt.error.code if receipt.error else "unknown"
-        self.by_code[code] = self.by_code.get(code, 0) + 1
-        if code not in self.examples:
-            message = receipt.error.message if receipt.error else "failed"
-            self.examples[code] = f"row {row_number}: {message}"
-
-    def skip(self, previous: str | None) -> None:
-        """A row not sent: ``previous`` is its state in the journal."""
-        if previous == "accepted":
-            self.skipped_accepted += 1
-        else:
-            self.skipped_unconfirmed += 1
-
-    def as_dict(self, elapsed: float) -> dict[str, Any]:
-        return {
-            "rows": self.done,
-            "delivered": self.delivered,
-            "failed": self.failed,
-            "failed_by_code": dict(sorted(self.by_code.items())),
-            "skipped_accepted": self.skipped_accepted,
-            "skipped_unconfirmed": self.skipped_unconfirmed,
-            "found_at_provider": self.resolved_found,
-            "missing_at_provider": self.resolved_missing,
-            "may_duplicate": self.may_duplicate,
-            "seconds": round(elapsed, 3),
-        }
-
-
-def summary_table(tally: Tally, elapsed: float) -> str:
-    """The end-of-run table: delivered, then each failure code with an example."""
-    rate = tally.done / elapsed if elapsed > 0 else 0.0
+def summary_table(tally: BulkTally, elapsed: float) -> str:
+    """The end-of-run table: one line per way a row ended, adding up to the rows read,
+    then the notes on some of them."""
+    rate = tally.sent / elapsed if elapsed > 0 else 0.0
     rows = [("delivered", f"{tally.delivered:,}", "")]
     for code, count in sorted(tally.by_code.items(), key=lambda item: (-item[1], item[0])):
         rows.append((f"failed: {code}", f"{count:,}", _shorten(tally.examples.get(code, ""))))
-    notes = [
+    settled = [
+        ("found at provider", tally.found_at_provider, "an unanswered send had arrived"),
         ("skipped: accepted earlier", tally.skipped_accepted, "not sent again"),
+        ("skipped: failed for good", tally.skipped_final, "--retry-final sends them"),
         ("skipped: unconfirmed", tally.skipped_unconfirmed, "--resend-unconfirmed sends them"),
-        ("found at provider", tally.resolved_found, "an unanswered send had arrived"),
-        ("not at provider", tally.resolved_missing, "an unanswered send had not; sent now"),
+        ("skipped: held elsewhere", tally.held_elsewhere, "another sender has them"),
+    ]
+    rows.extend((label, f"{count:,}", note) for label, count, note in settled if count)
+    rows.append(("total", f"{tally.rows:,}", f"{_duration(elapsed)}, {rate:,.0f} sent/s"))
+    notes = [
+        ("not at provider", tally.missing_at_provider, "an unanswered send had not; sent now"),
         ("may be duplicates", tally.may_duplicate, "re-sent after an unanswered send"),
+        ("taken over", tally.taken_over, "another sender took them over"),
     ]
     rows.extend((label, f"{count:,}", note) for label, count, note in notes if count)
-    rows.append(("total", f"{tally.done:,}", f"{_duration(elapsed)}, {rate:,.0f}/s"))
     width = max(len(label) for label, _, _ in rows)
     digits = max(len(count) for _, count, _ in rows)
     lines = [f"{label:<{width}}  {count:>{digits}}  {note}".rstrip() for label, count, note in rows]
@@ -110,16 +55,16 @@ def _duration(seconds: float) -> str:
 
 
 class Progress(Protocol):
-    def update(self, tally: Tally) -> None: ...
+    def update(self, tally: BulkTally) -> None: ...
 
-    def close(self, tally: Tally) -> None: ...
+    def close(self, tally: BulkTally) -> None: ...
 
 
 class NoProgress:
-    def update(self, tally: Tally) -> None:
+    def update(self, tally: BulkTally) -> None:
         pass
 
-    def close(self, tally: Tally) -> None:
+    def close(self, tally: BulkTally) -> None:
         pass
 
 
@@ -141,25 +86,25 @@ class LineProgress:
         self._started = clock()
         self._last = self._started
 
-    def update(self, tally: Tally) -> None:
+    def update(self, tally: BulkTally) -> None:
         now = self._clock()
         if now - self._last >= self._interval:
             self._last = now
             self._write(tally, now)
 
-    def close(self, tally: Tally) -> None:
+    def close(self, tally: BulkTally) -> None:
         self._write(tally, self._clock())
 
-    def _write(self, tally: Tally, now: float) -> None:
+    def _write(self, tally: BulkTally, now: float) -> None:
         elapsed = now - self._started
-        rate = tally.done / elapsed if elapsed > 0 else 0.0
+        rate = tally.sent / elapsed if elapsed > 0 else 0.0
         if self._total:
-            shown = f"{tally.read:,}/{self._total:,} rows ({100 * tally.read // self._total}%)"
+            shown = f"{tally.rows:,}/{self._total:,} rows ({100 * tally.rows // self._total}%)"
         else:
-            shown = f"{tally.read:,} rows"
+            shown = f"{tally.rows:,} rows"
         parts = [shown, f"{tally.failed:,} failed", f"{rate:,.0f}/s"]
-        if self._total and rate > 0 and tally.read < self._total:
-            parts.append(f"ETA {_duration((self._total - tally.read) / rate)}")
+        if self._total and rate > 0 and tally.rows < self._total:
+            parts.append(f"ETA {_duration((self._total - tally.rows) / rate)}")
         self._stream.write("norq: " + ", ".join(parts) + "\n")
         self._stream.flush()
 
@@ -194,17 +139,17 @@ class BarProgress:
         self._progress.start()
         self._next = 0.0
 
-    def update(self, tally: Tally) -> None:
+    def update(self, tally: BulkTally) -> None:
         # rich redraws ten times a second; feeding it every receipt costs more than that.
         now = time.monotonic()
         if now >= self._next:
             self._next = now + 0.05
-            self._progress.update(self._task, completed=tally.read, failed=tally.failed)
+            self._progress.update(self._task, completed=tally.rows, failed=tally.failed)
 
-    def close(self, tally: Tally) -> None:
+    def close(self, tally: BulkTally) -> None:
         # An estimated total (lines, not CSV records) is corrected at the end.
         self._progress.update(
-            self._task, completed=tally.read, total=tally.read, failed=tally.failed
+            self._task, completed=tally.rows, total=tally.rows, failed=tally.failed
         )
         self._progress.stop()
 

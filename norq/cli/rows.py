@@ -22,6 +22,7 @@ import click
 from norq.cli import UsageFailure
 from norq.cli._common import bad_value
 from norq.error_codes import UNCONFIRMED_CODES
+from norq.ledger import EntryState, LedgerEntry
 from norq.receipt import Receipt
 
 
@@ -139,49 +140,56 @@ def count_csv_rows(path: str) -> int | None:
     return max(lines - 1, 0)
 
 
-@dataclass(frozen=True, slots=True)
-class RetryRows:
-    """What ``--retry-failed`` may send again.
-
-    ``failed``: rows the provider answered and did not accept; safe to re-send.
-    ``unconfirmed``: rows with no delivered receipt of which some send got no
-    answer (timeout, lost connection, interrupted); each comes with the
-    provider it went through and when that receipt was written, so the
-    provider can be asked first. Re-sending them may duplicate the message.
-    """
-
-    failed: list[Row]
-    unconfirmed: list[tuple[Row, str | None, dt.datetime | None]]
+#: How long before its receipt was written a request may have gone out: a timeout
+#: and its retries. An unanswered row is looked up at the provider from then on.
+RECEIPT_LAG = dt.timedelta(minutes=10)
 
 
-def failed_rows(path: Path, channel: str) -> RetryRows:
-    """The rows of a receipts file with no delivered receipt, in row order.
+def retry_entries(path: Path, channel: str) -> list[LedgerEntry]:
+    """The rows of a receipts file with no delivered receipt, in row order, as a
+    ledger would hold them: ``failed`` (``final`` if the last failure was), or
+    ``unconfirmed`` when a send got no answer (timeout, lost connection,
+    interrupted). A row any of whose sends went unanswered stays in doubt even if
+    a later round failed it definitely. ``claimed_at`` is when its last
+    unanswered request may have gone out, from the receipt's ``at``.
 
     Two passes keep memory proportional to the failures: the first collects
     failed rows, the second drops every row delivered anywhere in the file (a
-    file may hold several rounds, appended). A row any of whose sends went
-    unanswered stays unconfirmed even if a later round failed it definitely.
+    file may hold several rounds, appended).
     """
-    failed: dict[int, Row] = {}
-    unanswered: dict[int, tuple[str | None, dt.datetime | None]] = {}
+    last: dict[int, dict[str, Any]] = {}
+    unanswered: dict[int, dict[str, Any]] = {}
     for _, line in _receipt_lines(path, channel):
         if not line["ok"]:
             row = line["row"]
-            failed[row] = Row(row, line["to"], line.get("data") or {})
+            last[row] = line
             error = line.get("error") or {}
             if isinstance(error, dict) and error.get("code") in UNCONFIRMED_CODES:
-                unanswered[row] = (line.get("provider"), _when(line.get("at")))
-    if failed:
+                unanswered[row] = line
+    if last:
         for _, line in _receipt_lines(path, channel):
             if line["ok"]:
-                failed.pop(line["row"], None)
-    return RetryRows(
-        [failed[number] for number in sorted(failed) if number not in unanswered],
-        [
-            (failed[number], *unanswered[number])
-            for number in sorted(failed)
-            if number in unanswered
-        ],
+                last.pop(line["row"], None)
+    return [_entry(last[row], unanswered.get(row)) for row in sorted(last)]
+
+
+def _entry(line: dict[str, Any], unanswered: dict[str, Any] | None) -> LedgerEntry:
+    error = line.get("error") or {}
+    code = error.get("code") if isinstance(error, dict) else None
+    last_unanswered = code in UNCONFIRMED_CODES
+    final = not last_unanswered and isinstance(error, dict) and error.get("disposition") == "final"
+    sent_at = _when(unanswered.get("at")) if unanswered is not None else None
+    return LedgerEntry(
+        row=line["row"],
+        to=line["to"],
+        state=EntryState.UNCONFIRMED if last_unanswered else EntryState.FAILED,
+        data=line.get("data") or {},
+        provider=(unanswered or line).get("provider"),
+        error_code=code,
+        sends=1,
+        doubtful=unanswered is not None and not last_unanswered,
+        final=final,
+        claimed_at=sent_at - RECEIPT_LAG if sent_at is not None else None,
     )
 
 
@@ -223,6 +231,14 @@ def _bad_line(where: str, why: str) -> click.ClickException:
     return bad_value("--retry-failed", f"{where}: {why}")
 
 
+def receipts_file_line(row: Row, receipt: Receipt) -> str:
+    """A receipts-file line: JSON, UTF-8, with the line and paragraph separators
+    (U+2028, U+2029) escaped so that no reader splitting on Unicode line breaks
+    cuts a receipt in two."""
+    text = json.dumps(receipt_line(row, receipt), ensure_ascii=False)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029") + "\n"
+
+
 def receipt_line(row: Row, receipt: Receipt) -> dict[str, Any]:
     """A receipt as a receipts-file line: the row's number, address and data come along."""
     line: dict[str, Any] = {"row": row.number}
@@ -246,7 +262,7 @@ class ReceiptLog:
         self._file = path.open("a" if append else "w", encoding="utf-8", buffering=1)
 
     def write(self, row: Row, receipt: Receipt) -> None:
-        self._file.write(json.dumps(receipt_line(row, receipt), ensure_ascii=False) + "\n")
+        self._file.write(receipts_file_line(row, receipt))
 
     def flush(self) -> None:
         self._file.flush()

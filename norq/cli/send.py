@@ -27,22 +27,25 @@ from norq.cli._common import (
     read_json_object,
 )
 from norq.cli.rows import (
+    RECEIPT_LAG,
     ReceiptLog,
     Row,
     count_csv_rows,
-    failed_rows,
     receipt_line,
+    retry_entries,
     rows_from_csv,
     rows_from_recipients,
 )
+from norq.ledger import LedgerError, ResendPolicy
 
 if TYPE_CHECKING:
     from norq.app import Norq
-    from norq.cli.progress import Progress, Tally
-    from norq.journal import SqliteJournal
+    from norq.bulk import BulkSend, BulkTally
+    from norq.cli.progress import Progress
     from norq.notification import Notification
     from norq.receipt import Receipt
     from norq.redaction import Redactor
+    from norq.sqlite_ledger import SqliteLedger
 
 FAILED = 1
 
@@ -54,9 +57,10 @@ Bulk: the CSV header names the columns; the recipient column is `to` (or
 that cannot be sent (say a malformed number) gets a failed receipt, so every
 row is accounted for. --retry-failed FILE re-sends the rows of a --receipts
 FILE that have no delivered receipt; give the same CHANNEL, --template or
---body and --data again. Rows whose send got no answer (timeout, lost
-connection, interrupted) may have arrived: they are checked with the provider
-where it can list messages, else skipped unless --resend-unconfirmed.
+--body and --data again. Rows that failed for good (an invalid number) are
+not sent again unless --retry-final. Rows whose send got no answer (timeout,
+lost connection, interrupted) may have arrived: they are checked with the
+provider where it can list messages, else skipped unless --resend-unconfirmed.
 --journal FILE makes a --csv run resumable: on Ctrl-C or SIGTERM it stops
 reading, lets requests in flight finish (--grace), and --resume continues.
 See docs/cli.md and docs/reliability.md."""
@@ -141,10 +145,17 @@ See docs/cli.md and docs/reliability.md."""
     help="Bulk: also re-send rows whose earlier send got no answer (may duplicate them).",
 )
 @click.option(
+    "--retry-final",
+    is_flag=True,
+    help="Bulk: with --resume or --retry-failed, also re-send rows that failed for good "
+    "earlier (an invalid number): they would most likely fail again.",
+)
+@click.option(
     "--journal",
     "journal_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Bulk: record each row before and after its request in FILE (SQLite), to --resume.",
+    help="Bulk: record each row before and after its request in FILE (a SQLite ledger), "
+    "to --resume.",
 )
 @click.option(
     "--resume",
@@ -195,6 +206,7 @@ def send(
     receipts_path: Path | None,
     retry_path: Path | None,
     resend_unconfirmed: bool,
+    retry_final: bool,
     journal_path: Path | None,
     resume: bool,
     grace: float,
@@ -223,18 +235,14 @@ def send(
     # Problems shared by every recipient (unknown channel, provider or template)
     # raise here, before any row is read; nothing is sent.
     norq.send_many(content, ())
-    from norq.cli.progress import Tally
-
-    tally = Tally()
-    plan = _BulkPlan(resend_unconfirmed=resend_unconfirmed, grace=grace)
-    # Unanswered sends the provider turned out to have: receipts for the log.
-    found: list[tuple[Row, Receipt]] = []
+    plan = _BulkPlan(ResendPolicy(resend_unconfirmed, retry_final), grace=grace)
 
     with ExitStack() as stack:
         rows: Iterable[Row]
         total: int | None
         if retry_path is not None:
-            rows = _retry_rows(norq, content, retry_path, resend_unconfirmed, tally, found)
+            plan.ledger, rows = _retry_ledger(retry_path, content)
+            stack.callback(plan.ledger.close)
             total = len(rows)
         elif csv_path is not None:
             stream = _open_csv(csv_path)
@@ -260,10 +268,9 @@ def send(
             ctx.exit(FAILED if failures else 0)
 
         if journal_path is not None:
-            plan.journal = _open_journal(journal_path, content, resume)
-            stack.callback(plan.journal.close)
-            if resume:
-                _resolve_doubtful(norq, content, plan.journal, tally, found)
+            plan.ledger = _open_journal(journal_path, content, resume)
+            plan.journal = journal_path
+            stack.callback(plan.ledger.close)
 
         log = None
         if receipts_path is not None:
@@ -272,16 +279,13 @@ def send(
             )
             log = ReceiptLog(receipts_path, append=appending)
             stack.callback(log.close)
-            for row, receipt in found:
-                log.write(row, receipt)
         if csv_path is None and retry_path is None:
             assert isinstance(rows, list)
             failures = _send_each(norq, content, rows, log, as_json)
         else:
             failures = _send_bulk(
-                ctx, norq, content, rows, log, total, plan, tally, concurrency, progress_mode,
-                as_json,
-            )  # fmt: skip
+                ctx, norq, content, rows, log, total, plan, concurrency, progress_mode, as_json
+            )
     ctx.exit(FAILED if failures else 0)
 
 
@@ -336,6 +340,7 @@ def _check_options(
             resuming,
             "--resend-unconfirmed applies to --resume and --retry-failed",
         ),
+        ("retry_final", resuming, "--retry-final applies to --resume and --retry-failed"),
         ("to_column", csv_path is not None, "--to-column applies to --csv"),
         ("concurrency", bulk, "--concurrency applies to --csv and --retry-failed"),
         ("progress_mode", bulk, "--progress applies to --csv and --retry-failed"),
@@ -477,145 +482,54 @@ def _receipt_text(receipt: Receipt) -> str:
 class _BulkPlan:
     """How a bulk run treats rows already seen, and how it stops."""
 
-    resend_unconfirmed: bool = False
+    policy: ResendPolicy
     grace: float = 10.0
-    journal: SqliteJournal | None = None
+    ledger: SqliteLedger | None = None
+    journal: Path | None = None
 
 
-def _open_journal(path: Path, content: Notification, resume: bool) -> SqliteJournal:
-    from norq.journal import JournalError, RunInfo, SqliteJournal, content_fingerprint
+def _open_journal(path: Path, content: Notification, resume: bool) -> SqliteLedger:
+    from norq.ledger import LedgerError, RunInfo, content_fingerprint
+    from norq.sqlite_ledger import SqliteLedger
 
     if resume and not path.exists():
         raise bad_value("--journal", f"{path} does not exist, so there is no run to --resume")
     try:
-        journal = SqliteJournal(path)
-        stored = journal.stored_run()
+        ledger = SqliteLedger(path)
+        stored = ledger.stored_run()
         if stored is None and resume:
-            journal.close()
+            ledger.close()
             raise bad_value("--journal", f"{path} records no run, so there is none to --resume")
         if stored is not None and not resume:
-            journal.close()
+            ledger.close()
             raise bad_value(
                 "--journal",
                 f"{path} already records a send started {stored.started_at:%Y-%m-%d %H:%M:%S} "
                 "UTC; add --resume to continue it, or name a new journal file",
             )
-        fingerprint = content_fingerprint(content)
-        journal.open_run(RunInfo(content.channel, fingerprint, dt.datetime.now(dt.UTC)))
-        if resume:
-            # A run killed outright left its in-flight rows as "sending".
-            journal.settle_open()
-    except JournalError as exc:
-        raise bad_value("--journal", str(exc)) from None
-    return journal
-
-
-def _resolve_doubtful(
-    norq: Norq,
-    content: Notification,
-    journal: SqliteJournal,
-    tally: Tally,
-    found: list[tuple[Row, Receipt]],
-) -> None:
-    """Ask the provider about every row whose earlier send went unanswered."""
-    from norq.reconcile import resolve_doubtful
-
-    run = journal.stored_run()
-    assert run is not None
-    for entry, message_id in resolve_doubtful(norq, journal, content, since=run.started_at):
-        if message_id is None:
-            tally.resolved_missing += 1
-            continue
-        tally.resolved_found += 1
-        row = Row(entry.row, entry.to, entry.data)
-        found.append((row, _found_receipt(content, row, entry.provider, message_id)))
-
-
-def _retry_rows(
-    norq: Norq,
-    content: Notification,
-    path: Path,
-    resend_unconfirmed: bool,
-    tally: Tally,
-    found: list[tuple[Row, Receipt]],
-) -> list[Row]:
-    """The rows --retry-failed sends: failed ones, and unanswered ones the provider lacks."""
-    from norq.errors import UnsupportedOperation
-
-    retry = failed_rows(path, content.channel)
-    rows = list(retry.failed)
-    asking = True
-    for row, provider, answered_at in retry.unconfirmed:
-        message_id: str | object | None = _UNKNOWN
-        if asking and answered_at is not None:
-            # The request went out at most a timeout and its retries before its receipt.
-            since = answered_at - _RECEIPT_LAG
-            try:
-                message_id = _ask_provider(norq, content, row, provider, since, tally)
-            except UnsupportedOperation:
-                asking = False
-        if isinstance(message_id, str):
-            found.append((row, _found_receipt(content, row, provider, message_id)))
-        elif message_id is None:
-            rows.append(row)
-        elif resend_unconfirmed:
-            tally.may_duplicate += 1
-            rows.append(row)
-        else:
-            tally.skipped_unconfirmed += 1
-    return sorted(rows, key=lambda row: row.number)
-
-
-_UNKNOWN = object()
-_RECEIPT_LAG = dt.timedelta(minutes=10)
-
-
-def _ask_provider(
-    norq: Norq,
-    content: Notification,
-    row: Row,
-    provider: str | None,
-    since: dt.datetime,
-    tally: Tally,
-) -> str | object | None:
-    """The message id the provider holds for ``row``, ``None`` if none, or ``_UNKNOWN``
-    if the listing failed. Raises UnsupportedOperation if the provider cannot list."""
-    import dataclasses
-
-    from norq.errors import MessageError, QueryError
-    from norq.reconcile import find_sent
-
-    notification = content.for_recipient(row.to, row.data)
-    if provider in norq.providers:
-        notification = dataclasses.replace(notification, provider=provider)
-    try:
-        message_id = find_sent(norq, notification, since=since)
-    except (MessageError, QueryError) as exc:
-        click.echo(
-            norq.redactor.text(f"norq: could not check row {row.number} ({row.to}): {exc}"),
-            err=True,
+        # Another run's file is refused here, before any row is read.
+        ledger.open_run(
+            RunInfo(content.channel, content_fingerprint(content), dt.datetime.now(dt.UTC))
         )
-        return _UNKNOWN
-    if message_id is None:
-        tally.resolved_missing += 1
-    else:
-        tally.resolved_found += 1
-    return message_id
+    except LedgerError as exc:
+        raise bad_value("--journal", str(exc)) from None
+    return ledger
 
 
-def _found_receipt(
-    content: Notification, row: Row, provider: str | None, message_id: str
-) -> Receipt:
-    from norq.receipt import Receipt
+def _retry_ledger(path: Path, content: Notification) -> tuple[SqliteLedger, list[Row]]:
+    """A ledger in memory rebuilt from a receipts file, and the rows it has not delivered:
+    --retry-failed then treats them as --resume treats a journal's."""
+    from norq.ledger import RunInfo, content_fingerprint
+    from norq.sqlite_ledger import SqliteLedger
 
-    return Receipt(
-        ok=True,
-        channel=content.channel,
-        provider=provider or content.provider or "",
-        to=row.to,
-        message_id=message_id,
-        attempts=0,
-    )
+    entries = retry_entries(path, content.channel)
+    known = [entry.claimed_at for entry in entries if entry.claimed_at is not None]
+    # A receipt without a time (an older file): its send is looked for since the file began.
+    started = min(known) if known else dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    ledger = SqliteLedger(":memory:")
+    ledger.open_run(RunInfo(content.channel, content_fingerprint(content), started - RECEIPT_LAG))
+    ledger.restore(entries)
+    return ledger, [Row(entry.row, entry.to, entry.data) for entry in entries]
 
 
 def _send_bulk(
@@ -626,7 +540,6 @@ def _send_bulk(
     log: ReceiptLog | None,
     total: int | None,
     plan: _BulkPlan,
-    tally: Tally,
     concurrency: int,
     progress_mode: str,
     as_json: bool,
@@ -639,38 +552,43 @@ def _send_bulk(
 
     if not ctx.find_root().params.get("debug"):
         # Per-request retry warnings would bury the progress; the summary and
-        # the receipts say what failed.
+        # the receipts say what failed. The engine's own warnings (a row it could
+        # not check with the provider) stay.
         logging.getLogger("norq").setLevel(logging.ERROR)
+        logging.getLogger("norq.bulk").setLevel(logging.WARNING)
+    bulk = norq._bulk_send(content, ledger=plan.ledger, policy=plan.policy)
     progress = make_progress(progress_mode, sys.stderr, total)
     started = time.monotonic()
     stop = _Stop()
     try:
-        asyncio.run(
-            _deliver_all(norq, content, rows, concurrency, log, plan, tally, progress, stop)
-        )
+        asyncio.run(_deliver_all(norq, bulk, rows, concurrency, log, plan, progress, stop))
+    except LedgerError as exc:
+        raise bad_value("--journal", str(exc)) from None
     finally:
-        progress.close(tally)
+        progress.close(bulk.tally)
         if log is not None:
             log.flush()
         norq.close()
     elapsed = time.monotonic() - started
     if as_json:
-        summary = tally.as_dict(elapsed)
+        summary: dict[str, Any] = {**bulk.tally.as_dict(), "seconds": round(elapsed, 3)}
         if stop.signal_name is not None:
             summary["stopped_by"] = stop.signal_name
         click.echo(dumps(summary))
     else:
-        click.echo(norq.redactor.text(summary_table(tally, elapsed)))
-    _advise(norq, tally, log, plan, stop)
+        click.echo(norq.redactor.text(summary_table(bulk.tally, elapsed)))
+    _advise(norq, bulk.tally, log, plan, stop)
     if stop.input_error is not None:
         raise stop.input_error
     if stop.signal_name is not None:
         ctx.exit(128 + stop.signal_number)
-    return tally.failed
+    return bulk.tally.failed
 
 
-def _advise(norq: Norq, tally: Tally, log: ReceiptLog | None, plan: _BulkPlan, stop: _Stop) -> None:
-    """What to do next, on stderr: how to resume, what to retry."""
+def _advise(
+    norq: Norq, tally: BulkTally, log: ReceiptLog | None, plan: _BulkPlan, stop: _Stop
+) -> None:
+    """What to do next, on stderr: how to resume, what a retry will and will not send."""
 
     def say(text: str) -> None:
         click.echo(norq.redactor.text("norq: " + text), err=True)
@@ -683,9 +601,9 @@ def _advise(norq: Norq, tally: Tally, log: ReceiptLog | None, plan: _BulkPlan, s
             if stop.unfinished
             else "every request in flight finished"
         )
-        say(f"stopped by {why} after reading {stop.rows_read:,} rows; {in_flight}")
+        say(f"stopped by {why} after reading {tally.rows:,} rows; {in_flight}")
         if plan.journal is not None:
-            say(f"resume with the same command and --resume (journal {plan.journal.path})")
+            say(f"resume with the same command and --resume (journal {plan.journal})")
         else:
             say("rows not yet read were not sent; pass --journal FILE to be able to --resume")
     if tally.skipped_unconfirmed:
@@ -694,22 +612,41 @@ def _advise(norq: Norq, tally: Tally, log: ReceiptLog | None, plan: _BulkPlan, s
             "not be asked; they were not sent again (add --resend-unconfirmed to send them, "
             "which may duplicate them)"
         )
-    if tally.failed and log is not None and plan.journal is None:
-        say(f"re-send the {tally.failed} failed rows with --retry-failed {log.path}")
-    elif tally.failed and plan.journal is not None and not stop.stopped:
-        say(f"re-send the {tally.failed} failed rows with the same command and --resume")
-    elif tally.failed and log is None:
+    if tally.skipped_final:
+        say(
+            f"{tally.skipped_final:,} rows failed for good earlier (an invalid number, a "
+            "message the provider refused); they were not sent again (add --retry-final "
+            "to send them anyway)"
+        )
+    if not tally.failed:
+        return
+    retryable = tally.failed - tally.failed_final
+    if log is None and plan.journal is None:
         say("pass --receipts FILE to record the failed rows for --retry-failed")
+    elif retryable and plan.journal is not None and not stop.stopped:
+        say(
+            f"re-send the {retryable:,} failed rows that may succeed now with the same command "
+            "and --resume"
+        )
+    elif retryable and plan.journal is None and log is not None:
+        say(
+            f"re-send the {retryable:,} failed rows that may succeed now with --retry-failed "
+            f"{log.path}"
+        )
+    if tally.failed_final:
+        say(
+            f"{tally.failed_final:,} rows failed for good (an invalid number, a message the "
+            "provider refused): a retry does not send them again unless --retry-final"
+        )
 
 
 class _Stop:
-    """Why and where a bulk run stopped early: a signal, or a bad row in the input."""
+    """Why a bulk run stopped early: a signal, or a bad row in the input."""
 
     def __init__(self) -> None:
         self.signal_name: str | None = None
         self.signal_number = 0
         self.input_error: click.ClickException | None = None
-        self.rows_read = 0
         self.unfinished = 0
 
     @property
@@ -719,23 +656,21 @@ class _Stop:
 
 async def _deliver_all(
     norq: Norq,
-    content: Notification,
+    bulk: BulkSend,
     rows: Iterable[Row],
     concurrency: int,
     log: ReceiptLog | None,
     plan: _BulkPlan,
-    tally: Tally,
     progress: Progress,
     stop: _Stop,
 ) -> None:
+    """Drive the bulk engine: the first Ctrl-C or SIGTERM stops reading rows, the
+    grace period (or a second signal) ends the requests still in flight."""
     import asyncio
-    import contextlib
     import signal
 
     from norq.bulk import Recipient
-    from norq.journal import JournalError
 
-    journal = plan.journal
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()  # stop reading rows
     hurry = asyncio.Event()  # a second signal: do not wait for the grace period
@@ -747,6 +682,7 @@ async def _deliver_all(
         stop.signal_number = number
         stop.signal_name = signal.Signals(number).name
         stopping.set()
+        bulk.stop()
 
     handled = []
     for number in (signal.SIGINT, signal.SIGTERM):
@@ -756,62 +692,22 @@ async def _deliver_all(
         except (NotImplementedError, RuntimeError, ValueError):
             pass  # not the main thread, or no signals here: the default applies
 
-    # Rows in flight, by their position among the recipients handed out;
-    # receipts come back in completion order carrying that position.
-    pending: dict[int, Row] = {}
-
-    def recipients() -> Iterable[Recipient]:
-        handed_out = 0
-        try:
-            for row in rows:
-                if stopping.is_set():
-                    return
-                stop.rows_read += 1
-                if journal is not None:
-                    claim = journal.claim(
-                        row.number, row.to, row.data, resend_unconfirmed=plan.resend_unconfirmed
-                    )
-                    if not claim.granted:
-                        tally.skip(claim.previous)
-                        progress.update(tally)
-                        continue
-                    tally.may_duplicate += claim.may_duplicate
-                pending[handed_out] = row
-                handed_out += 1
-                yield Recipient(row.to, data=row.data or None)
-        except click.ClickException as exc:
-            # A bad row (bytes, quoting) ends the input; the rows in flight still finish.
-            stop.input_error = exc
-            stopping.set()
-        except JournalError as exc:
-            stop.input_error = bad_value("--journal", str(exc))
-            stopping.set()
-
-    def settle(row: Row, receipt: Receipt) -> None:
-        tally.add(row.number, receipt)
-        if journal is not None:
-            journal.record_outcome(row.number, receipt)
-        if log is not None:
-            log.write(row, receipt)
-        progress.update(tally)
-
-    class Recorder:
-        """The bulk send's journal: each receipt is recorded by the worker that got
-        it, so a stop never mistakes an answered row for one still in flight."""
-
-        def before(self, index: int, notification: Notification) -> None:
-            pass  # the journal's claim already recorded the row, before it was built
-
-        def after(self, receipt: Receipt) -> None:
-            assert receipt.index is not None
-            settle(pending.pop(receipt.index), receipt)
+    items = ((row.number - 1, Recipient(row.to, data=row.data or None)) for row in rows)
 
     async def consume() -> None:
-        receipts = norq.asend_many(
-            content, recipients(), concurrency=concurrency, journal=Recorder()
-        )
-        async for _ in receipts:
-            pass  # Recorder has settled it
+        results = bulk.arun(items, norq.bulk_workers(concurrency))
+        try:
+            async for result in results:
+                if log is not None and result.receipt is not None:
+                    log.write(Row(result.index + 1, result.to, result.data), result.receipt)
+                if bulk.aborted and result.receipt is not None and result.receipt.unconfirmed:
+                    stop.unfinished += 1
+                progress.update(bulk.tally)
+        except click.ClickException as exc:
+            # A bad row (bytes, quoting) ended the input; the rows in flight finished.
+            stop.input_error = exc
+        finally:
+            await results.aclose()
 
     sending = asyncio.create_task(consume())
     stopped = asyncio.create_task(stopping.wait())
@@ -824,37 +720,11 @@ async def _deliver_all(
                 {sending, hurried}, timeout=plan.grace, return_when="FIRST_COMPLETED"
             )
         if not sending.done():
-            sending.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sending
-        else:
-            await sending
+            bulk.abort()
+        await sending
     finally:
         for task in (stopped, hurried):
             task.cancel()
         for number in handled:
             loop.remove_signal_handler(number)
-        stop.unfinished = len(pending)
-        for row in pending.values():
-            settle(row, _interrupted_receipt(norq, content, row))
-        if journal is not None:
-            journal.settle_open()
         await norq.aclose()
-
-
-def _interrupted_receipt(norq: Norq, content: Notification, row: Row) -> Receipt:
-    from norq.error_codes import ErrorCode
-    from norq.receipt import DeliveryFailure, Receipt
-
-    return Receipt(
-        ok=False,
-        channel=content.channel,
-        provider=content.provider or norq.routing[content.channel][0],
-        to=row.to,
-        attempts=1,
-        error=DeliveryFailure(
-            ErrorCode.INTERRUPTED,
-            "the run stopped while this request was in flight; the provider may or may not "
-            "have accepted it",
-        ),
-    )

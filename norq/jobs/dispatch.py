@@ -13,7 +13,7 @@ from norq.bulk import Recipient, RecipientLike, as_recipient
 from norq.errors import MessageError
 from norq.jobs.store import JobStore
 from norq.jobs.worker import SEND_CHUNK, celery_app
-from norq.journal import content_fingerprint
+from norq.ledger import content_fingerprint
 
 if TYPE_CHECKING:
     from celery import Celery

@@ -1,8 +1,8 @@
-"""The send ledger in Redis: the :class:`norq.journal.Ledger` of a job whose rows
+"""The send ledger in Redis: the :class:`norq.ledger.Ledger` of a job whose rows
 many workers send, so a redelivered task never re-sends an accepted message.
 
 Same states and the same claim rules as the SQLite journal (see
-:mod:`norq.journal`); what differs is who may be holding a ``sending`` row.
+:mod:`norq.ledger`); what differs is who may be holding a ``sending`` row.
 Here it is one of many worker processes, each named by an *owner* id and kept
 alive by a heartbeat key that expires ``heartbeat`` seconds after the process
 stops refreshing it. A claim finding a ``sending`` row whose owner's heartbeat
@@ -26,21 +26,20 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from typing import Any
 
 import redis
 
 from norq.error_codes import ErrorCode
-from norq.journal import (
+from norq.ledger import (
     Claim,
     EntryState,
-    JournalEntry,
-    JournalError,
+    LedgerEntry,
+    LedgerError,
     RunInfo,
     state_for,
 )
-from norq.receipt import DeliveryFailure, Receipt
+from norq.receipt import Receipt
 
 #: Seconds a worker's heartbeat outlives its last refresh: how long after a
 #: worker dies its ``sending`` rows count as unconfirmed.
@@ -57,7 +56,7 @@ def alive_key(owner: str) -> str:
 
 # KEYS: ledger hash, job hash. ARGV: row, to, data (JSON), resend (0/1), owner,
 # alive-key prefix, interrupted code, ttl. Returns {granted, previous, may_duplicate,
-# settled, error}. The rules are norq.journal's _decide, plus the dead-owner settle.
+# settled, error}. The rules are norq.ledger's _decide, plus the dead-owner settle.
 _CLAIM = """
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 local ttl = tonumber(ARGV[8])
@@ -183,7 +182,7 @@ class Heartbeat:
 
 
 class RedisLedger:
-    """One job's :class:`norq.journal.Ledger`, kept in Redis and shared by every worker."""
+    """One job's :class:`norq.ledger.Ledger`, kept in Redis and shared by every worker."""
 
     def __init__(
         self,
@@ -221,7 +220,7 @@ class RedisLedger:
         pipe.hgetall(key)
         stored = {k.decode(): v.decode() for k, v in pipe.execute()[-1].items()}
         if (stored["channel"], stored["fingerprint"]) != (run.channel, run.fingerprint):
-            raise JournalError(
+            raise LedgerError(
                 f"job {self.job_id} records another send (channel {stored['channel']!r}, "
                 "other content); a job id names one bulk send"
             )
@@ -251,12 +250,15 @@ class RedisLedger:
             ],
         )
         if other:
-            raise JournalError(
+            raise LedgerError(
                 f"row {row} of job {self.job_id} was {other.decode()} and is {to} now: "
                 "a task's rows changed after the job was enqueued"
             )
         return Claim(
-            bool(granted), EntryState(previous.decode()) if previous else None, bool(may_duplicate)
+            row,
+            bool(granted),
+            EntryState(previous.decode()) if previous else None,
+            bool(may_duplicate),
         )
 
     def record_outcome(self, row: int, receipt: Receipt) -> EntryState:
@@ -274,7 +276,7 @@ class RedisLedger:
     def resolve(self, row: int, message_id: str | None) -> EntryState:
         entry = self.entry(row)
         if entry is None:
-            raise JournalError(f"row {row} of job {self.job_id} was never claimed")
+            raise LedgerError(f"row {row} of job {self.job_id} was never claimed")
         if message_id is None:
             self._write(
                 row, None, state=EntryState.FAILED, error_code=ErrorCode.NOT_FOUND, doubtful=False
@@ -283,15 +285,8 @@ class RedisLedger:
             return EntryState.FAILED
         # The provider has it: the row's receipt is the accepted one it never got.
         run = self._run
-        receipt = Receipt(
-            ok=True,
-            channel=run.channel if run is not None else "",
-            provider=entry.provider or "",
-            to=entry.to,
-            message_id=message_id,
-            attempts=0,
-            index=row,
-        )
+        channel = run.channel if run is not None else ""
+        receipt = Receipt.found(channel, entry.provider or "", entry.to, message_id, index=row)
         self._write(row, receipt, state=EntryState.ACCEPTED, error_code=None, doubtful=False)
         self._client.hincrby(self._job, "resolved_sent", 1)
         return EntryState.ACCEPTED
@@ -299,13 +294,12 @@ class RedisLedger:
     def leave_unconfirmed(self, row: int, reason: str) -> Receipt:
         """Give an unconfirmed row that is neither resolved nor re-sent its final receipt."""
         entry = self.entry(row)
-        receipt = Receipt(
-            ok=False,
-            channel=self._run.channel if self._run is not None else "",
-            provider=(entry.provider if entry else None) or "",
-            to=entry.to if entry else "",
+        receipt = Receipt.interrupted(
+            self._run.channel if self._run is not None else "",
+            (entry.provider if entry else None) or "",
+            entry.to if entry else "",
+            reason,
             attempts=0,
-            error=DeliveryFailure(ErrorCode.INTERRUPTED, reason),
             index=row,
         )
         self._write(row, receipt, state=EntryState.UNCONFIRMED, error_code="interrupted")
@@ -338,17 +332,17 @@ class RedisLedger:
 
     # -- reading -----------------------------------------------------------------
 
-    def entry(self, row: int) -> JournalEntry | None:
+    def entry(self, row: int) -> LedgerEntry | None:
         raw = self._client.hget(self._entries, str(row))
         return None if raw is None else _entry(row, json.loads(raw))
 
-    def entries(self) -> Iterator[JournalEntry]:
+    def entries(self) -> Iterator[LedgerEntry]:
         """Every row recorded, in row order."""
         found = self._client.hgetall(self._entries)
         rows = sorted((int(row), json.loads(raw)) for row, raw in found.items())
         return (_entry(row, fields) for row, fields in rows)
 
-    def doubtful(self) -> Iterator[JournalEntry]:
+    def doubtful(self) -> Iterator[LedgerEntry]:
         return (
             entry
             for entry in self.entries()
@@ -377,9 +371,9 @@ def _code(receipt: Receipt) -> str | None:
     return receipt.error.code if receipt.error is not None else None
 
 
-def _entry(row: int, fields: Mapping[str, Any]) -> JournalEntry:
+def _entry(row: int, fields: Mapping[str, Any]) -> LedgerEntry:
     data = fields.get("data") or "{}"
-    return JournalEntry(
+    return LedgerEntry(
         row=row,
         to=fields["to"],
         state=EntryState(fields["state"]),
@@ -394,6 +388,4 @@ def _entry(row: int, fields: Mapping[str, Any]) -> JournalEntry:
 
 def receipt_from_dict(fields: Mapping[str, Any]) -> Receipt:
     """A :class:`Receipt` back from :meth:`Receipt.to_dict`'s JSON."""
-    error = fields.get("error")
-    failure = None if error is None else DeliveryFailure(**error)
-    return replace(Receipt(**{**fields, "error": None}), error=failure)
+    return Receipt.from_dict(fields)

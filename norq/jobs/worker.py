@@ -24,10 +24,10 @@ from norq.config import CelerySettings
 from norq.errors import MessageError, QueryError, UnsupportedOperation
 from norq.jobs.ledger import Heartbeat, RedisLedger
 from norq.jobs.store import JobStore
-from norq.journal import EntryState, RunInfo
+from norq.ledger import EntryState, RunInfo
 from norq.message import EMPTY
 from norq.notification import Notification
-from norq.receipt import DeliveryFailure, Receipt
+from norq.receipt import Receipt
 from norq.reconcile import find_sent
 
 logger = logging.getLogger("norq")
@@ -139,8 +139,9 @@ def _send_row(
     """Send one recipient unless the ledger says it is done or held; 1 if a request went out."""
     to = str(recipient["to"])
     if "invalid" in recipient:
-        failure = DeliveryFailure(recipient["code"], recipient["invalid"])
-        receipt = Receipt(False, shared.channel, "", to, attempts=0, error=failure, index=row)
+        receipt = Receipt.refused(
+            shared.channel, "", to, recipient["code"], recipient["invalid"], index=row
+        )
         ledger.record_outcome(row, receipt)
         return 0
     data = recipient.get("data") or {}

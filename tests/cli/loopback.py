@@ -1,8 +1,8 @@
 """A loopback fake of a Twilio-shaped SMS API, run in a thread of the test process.
 
 ``POST /messages`` stores the message (201 with its ``sid``) unless the
-recipient is in ``rejected`` (400, code 21211, every time), in ``flaky`` (400
-the first time only) or in ``unavailable`` (503 the first time only).
+recipient is in ``rejected`` (400, code 21211, every time) or in
+``unavailable`` (503 the first time only).
 ``GET /messages/<sid>`` and ``GET /messages`` answer status queries. Every
 request is recorded, so tests count what was sent.
 """
@@ -24,7 +24,6 @@ from norq.testing import LoopbackHTTPServer
 @dataclass
 class FakeApi:
     rejected: set[str] = field(default_factory=set)
-    flaky: set[str] = field(default_factory=set)
     unavailable: set[str] = field(default_factory=set)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
@@ -68,7 +67,7 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
                 if to in api.unavailable and first_time:
                     self._answer(503, {"code": 20503, "message": "Service Unavailable"})
                     return
-                if to in api.rejected or (to in api.flaky and first_time):
+                if to in api.rejected:
                     self._answer(
                         400, {"code": 21211, "message": f"The 'To' number {to} is not valid"}
                     )

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from norq.cli.progress import BarProgress, LineProgress, NoProgress, Tally, make_progress
+from norq.bulk import BulkTally, RowResult
+from norq.cli.progress import BarProgress, LineProgress, NoProgress, make_progress
 from norq.cli.rows import count_csv_rows
 from norq.receipt import DeliveryFailure, Receipt
 from tests.cli.conftest import Run
@@ -85,42 +86,50 @@ def test_json_summary(run: Run, fake_config: str, api: FakeApi, people: str) -> 
     assert summary["failed_by_code"] == {"invalid_recipient": 2}
 
 
-def test_retry_failed_resends_only_the_failed_rows_and_rounds_repeat(
+def test_retry_failed_resends_the_failed_rows_that_may_succeed_and_rounds_repeat(
     run: Run, fake_config: str, api: FakeApi, people: str, tmp_path: Path
 ) -> None:
     api.rejected.add(REJECTED)
-    api.flaky.add(FLAKY)
+    api.unavailable.add(FLAKY)
     r1, r2, r3 = (tmp_path / f"r{n}.jsonl" for n in (1, 2, 3))
     assert _bulk(run, fake_config, "--csv", people, "--receipts", str(r1)).exit_code == 1
     assert (api.posts_to(GOOD[0]), api.posts_to(FLAKY), api.posts_to(REJECTED)) == (1, 1, 1)
 
-    second = _bulk(run, fake_config, "--retry-failed", str(r1), "--receipts", str(r2))
-    assert second.exit_code == 1
-    assert sorted((line["row"], line["ok"]) for line in _receipts(r2)) == [
-        (2, False), (3, False), (4, True),
-    ]  # fmt: skip
-    assert (api.posts_to(GOOD[0]), api.posts_to(FLAKY), api.posts_to(REJECTED)) == (1, 2, 2)
+    second = _bulk(run, fake_config, "--retry-failed", str(r1), "--receipts", str(r2), "--json")
+    assert second.exit_code == 0
+    # Rows 2 and 3 failed for good (a number the provider refused, a malformed one):
+    # only the flaky row 4 is sent again.
+    assert [(line["row"], line["ok"]) for line in _receipts(r2)] == [(4, True)]
+    assert (api.posts_to(GOOD[0]), api.posts_to(FLAKY), api.posts_to(REJECTED)) == (1, 2, 1)
+    summary = json.loads(second.stdout)
+    assert (summary["rows"], summary["delivered"], summary["skipped_final"]) == (3, 1, 2)
     flo = next(line for line in _receipts(r2) if line["row"] == 4)
     assert flo["data"] == {"name": "Flo"}
 
-    third = _bulk(run, fake_config, "--retry-failed", str(r2), "--receipts", str(r3))
+    third = _bulk(
+        run, fake_config, "--retry-failed", str(r1), "--retry-final", "--receipts", str(r3)
+    )
     assert third.exit_code == 1
-    assert sorted(line["row"] for line in _receipts(r3)) == [2, 3]
-    assert (api.posts_to(GOOD[0]), api.posts_to(FLAKY), api.posts_to(REJECTED)) == (1, 2, 3)
+    assert sorted(line["row"] for line in _receipts(r3)) == [2, 3, 4]
+    assert (api.posts_to(GOOD[0]), api.posts_to(FLAKY), api.posts_to(REJECTED)) == (1, 3, 2)
 
 
 def test_retry_into_its_own_file_appends_and_the_next_round_skips_delivered_rows(
     run: Run, fake_config: str, api: FakeApi, people: str, tmp_path: Path
 ) -> None:
-    api.flaky.add(FLAKY)
+    api.unavailable.add(FLAKY)
     log = tmp_path / "log.jsonl"
     _bulk(run, fake_config, "--csv", people, "--receipts", str(log))
     assert len(_receipts(log)) == 5
     _bulk(run, fake_config, "--retry-failed", str(log), "--receipts", str(log))
-    assert len(_receipts(log)) == 7  # rows 3 and 4 appended
+    assert len(_receipts(log)) == 6  # row 4 appended; row 3, a malformed number, skipped
     third = _bulk(run, fake_config, "--retry-failed", str(log), "--receipts", str(log))
     assert api.posts_to(FLAKY) == 2
-    assert third.stdout.splitlines()[-1].split()[:2] == ["total", "1"]  # only row 3, the bad number
+    assert len(_receipts(log)) == 6
+    summary = third.stdout.splitlines()
+    assert summary[0].split() == ["delivered", "0"]
+    assert summary[1].split()[:4] == ["skipped:", "failed", "for", "good"]
+    assert summary[-1].split()[:2] == ["total", "1"]  # only row 3, the bad number
 
 
 def test_retry_with_nothing_failed_sends_nothing_and_exits_0(
@@ -256,22 +265,23 @@ def test_bar_progress_draws_with_rich(
 # -- the pieces -------------------------------------------------------------------
 
 
-def _receipt(ok: bool, code: str = "rate_limited") -> Receipt:
+def _result(row: int, ok: bool, code: str = "rate_limited") -> RowResult:
     error = None if ok else DeliveryFailure(code=code, message=f"{code} happened")
-    return Receipt(ok=ok, channel="sms", provider="p", to="+1", error=error)
+    receipt = Receipt(ok=ok, channel="sms", provider="p", to="+1", attempts=1, error=error)
+    return RowResult(row - 1, "+1", {}, receipt)
 
 
 def test_line_progress_prints_at_most_every_interval_with_rate_and_eta() -> None:
     now = [0.0]
     stream = io.StringIO()
     progress = LineProgress(stream, 100, interval=2.0, clock=lambda: now[0])
-    tally = Tally()
+    tally = BulkTally()
     for second in range(1, 6):
         now[0] = float(second)
         for _ in range(10):
-            tally.add(1, _receipt(True))
+            tally.add(_result(1, True))
         progress.update(tally)
-    tally.add(51, _receipt(False))
+    tally.add(_result(51, False))
     progress.close(tally)
     assert stream.getvalue().splitlines() == [
         "norq: 20/100 rows (20%), 0 failed, 10/s, ETA 0:00:08",
@@ -283,7 +293,7 @@ def test_line_progress_prints_at_most_every_interval_with_rate_and_eta() -> None
 def test_line_progress_without_a_total() -> None:
     stream = io.StringIO()
     progress = LineProgress(stream, None, clock=lambda: 1.0)
-    progress.close(Tally(delivered=3))
+    progress.close(BulkTally(delivered=3))
     assert stream.getvalue() == "norq: 3 rows, 0 failed, 0/s\n"
 
 
@@ -299,13 +309,13 @@ def test_auto_progress_is_a_bar_on_a_terminal() -> None:
 
     progress = make_progress("auto", Terminal(), 10)
     assert isinstance(progress, BarProgress)
-    progress.close(Tally())
+    progress.close(BulkTally())
 
 
 def test_tally_keeps_the_first_example_of_each_code() -> None:
-    tally = Tally()
-    tally.add(7, _receipt(False))
-    tally.add(9, _receipt(False))
+    tally = BulkTally()
+    tally.add(_result(7, False))
+    tally.add(_result(9, False))
     assert tally.by_code == {"rate_limited": 2}
     assert tally.examples == {"rate_limited": "row 7: rate_limited happened"}
 

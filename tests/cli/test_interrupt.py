@@ -18,7 +18,8 @@ pytest.importorskip("uvicorn")
 
 from norq_sandbox import SandboxServer
 
-from norq.journal import EntryState, SqliteJournal
+from norq.ledger import EntryState
+from norq.sqlite_ledger import SqliteLedger
 from tests.cli.conftest import sandbox_config
 
 pytestmark = pytest.mark.e2e
@@ -90,7 +91,7 @@ def _resume(workdir: Path) -> subprocess.CompletedProcess[str]:
 def _assert_each_row_delivered_once(workdir: Path, sandbox: SandboxServer) -> None:
     expected = Counter(f"+1555123{n:04d}" for n in range(1, ROWS + 1))
     assert Counter(message.draft.to for message in sandbox.messages()) == expected
-    with SqliteJournal(workdir / "run.db") as journal:
+    with SqliteLedger(workdir / "run.db") as journal:
         assert journal.counts()[EntryState.ACCEPTED] == ROWS
     final: dict[int, bool] = {}
     for line in (workdir / "receipts.jsonl").read_text().splitlines():
@@ -143,7 +144,7 @@ def test_sigterm_records_unfinished_requests_as_unconfirmed_and_resume_checks_th
         for line in (workdir / "receipts.jsonl").read_text().splitlines()
     )
     assert codes["interrupted"] >= 1
-    with SqliteJournal(workdir / "run.db") as journal:
+    with SqliteLedger(workdir / "run.db") as journal:
         assert journal.counts()[EntryState.UNCONFIRMED] == codes["interrupted"]
 
     time.sleep(0.5)  # the abandoned requests reach the sandbox after their delay

@@ -201,6 +201,40 @@ def test_unanswered_rows_that_cannot_be_checked_are_skipped_unless_asked(
     assert _copies(sandbox)[PEOPLE[0]] == 2  # the duplicate the user allowed, and counted
 
 
+def test_invalid_numbers_are_sent_once_over_resumes_and_retries(
+    run: Run, config: str, tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    invalid = "+15005550001"  # the sandbox refuses it with 21211, as Twilio does
+    people = tmp_path / "people.csv"
+    rows = [PEOPLE[0], invalid, PEOPLE[1], invalid, PEOPLE[2]]
+    people.write_text("to,name\n" + "".join(f"{to},P{n}\n" for n, to in enumerate(rows, 1)))
+    journal, receipts = str(tmp_path / "run.db"), tmp_path / "r.jsonl"
+    common = ("--csv", str(people), "--journal", journal, "--receipts", str(receipts))
+    first = _send(run, config, *common)
+    assert first.exit_code == 1, first.stderr
+    assert "2 rows failed for good" in first.stderr
+    assert "--retry-failed" not in first.stderr
+
+    resumed = [_send(run, config, *common, "--resume", "--json") for _ in range(2)]
+    retried = [
+        _send(run, config, "--retry-failed", str(receipts), "--receipts", str(receipts), "--json")
+        for _ in range(2)
+    ]
+
+    posts = Counter(send.params["To"][0] for send in sandbox.sends())
+    assert posts[invalid] == 2  # each invalid row once
+    assert all(posts[to] == 1 for to in PEOPLE[:3])
+    assert sorted(line["row"] for line in _lines(receipts)) == [1, 2, 3, 4, 5]
+    for result in resumed:
+        assert result.exit_code == 0, result.stderr
+        summary = json.loads(result.stdout)
+        assert (summary["rows"], summary["skipped_accepted"], summary["skipped_final"]) == (5, 3, 2)
+    for result in retried:
+        assert result.exit_code == 0, result.stderr
+        summary = json.loads(result.stdout)
+        assert (summary["rows"], summary["skipped_final"], summary["delivered"]) == (2, 2, 0)
+
+
 # -- --retry-failed ----------------------------------------------------------------------
 
 

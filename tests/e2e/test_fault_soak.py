@@ -25,12 +25,10 @@ import pytest
 from click.testing import CliRunner
 from norq_sandbox import SandboxServer
 
-from norq import Norq
+from norq import BulkTally, EntryState, Norq, SqliteLedger
 from norq.cli import main
 from norq.errors import UnsupportedOperation
 from norq.hookspecs import hookimpl
-from norq.journal import Claim, EntryState, SqliteJournal
-from norq.journaled import asend_journaled, send_journaled
 from norq.plugins import get_plugin_manager
 from norq.provider import MessageQuery
 from norq.providers.twilio.provider import TwilioProvider
@@ -72,8 +70,8 @@ class _Tracker:
         self.final: dict[int, Receipt] = {}
         self.may_duplicate = 0
 
-    def on_claim(self, row: int, claim: Claim) -> None:
-        self.may_duplicate += claim.may_duplicate
+    def count(self, tally: BulkTally) -> None:
+        self.may_duplicate += tally.may_duplicate
 
     def take(self, receipt: Receipt) -> None:
         assert receipt.index is not None
@@ -89,14 +87,12 @@ def test_async_soak_resumes_to_one_message_per_recipient(
 
     async def round_() -> None:
         async with Norq.from_dict(_config(sandbox)) as app:
-            receipts = asend_journaled(
-                app, journal, "sms", people, body="soak", concurrency=32,
-                on_claim=tracker.on_claim,
-            )  # fmt: skip
+            receipts = app.anotify_many("sms", people, body="soak", concurrency=32, ledger=ledger)
             async for receipt in receipts:
                 tracker.take(receipt)
+            tracker.count(receipts.tally)
 
-    with SqliteJournal(tmp_path / "run.db") as journal:
+    with SqliteLedger(tmp_path / "run.db") as ledger:
         asyncio.run(round_())
         first = Counter(receipt.ok for receipt in tracker.final.values())
         assert sorted(tracker.final) == list(range(len(people)))  # one receipt each
@@ -105,7 +101,7 @@ def test_async_soak_resumes_to_one_message_per_recipient(
         sandbox.faults.clear()
         asyncio.run(round_())
 
-        assert journal.counts()[EntryState.ACCEPTED] == len(people)
+        assert ledger.counts()[EntryState.ACCEPTED] == len(people)
     assert all(receipt.ok for receipt in tracker.final.values())
     assert [r.to for _, r in sorted(tracker.final.items())] == people
     assert tracker.may_duplicate == 0
@@ -122,16 +118,16 @@ def test_sync_soak_resumes_to_one_message_per_recipient(
 
     def round_() -> None:
         with Norq.from_dict(_config(sandbox)) as app:
-            for receipt in send_journaled(app, journal, "sms", people, body="soak"):
+            for receipt in app.notify_many("sms", people, body="soak", ledger=ledger):
                 tracker.take(receipt)
 
-    with SqliteJournal(tmp_path / "run.db") as journal:
+    with SqliteLedger(tmp_path / "run.db") as ledger:
         round_()
         assert sorted(tracker.final) == list(range(len(people)))
         round_()
         sandbox.faults.clear()
         round_()
-        assert journal.counts()[EntryState.ACCEPTED] == len(people)
+        assert ledger.counts()[EntryState.ACCEPTED] == len(people)
     assert all(receipt.ok for receipt in tracker.final.values())
     assert _copies(sandbox) == Counter(people)
 
@@ -172,25 +168,26 @@ def test_async_soak_with_resending_allowed_counts_every_duplicate(
     async def round_(resend: bool) -> None:
         config = _config(sandbox, "twilio-unlisted")
         async with Norq.from_dict(config, plugin_manager=unlisted_pm) as app:
-            receipts = asend_journaled(
-                app, journal, "sms", people, body="soak", concurrency=32,
-                resend_unconfirmed=resend, on_claim=tracker.on_claim,
+            receipts = app.anotify_many(
+                "sms", people, body="soak", concurrency=32, ledger=ledger,
+                resend_unconfirmed=resend,
             )  # fmt: skip
             async for receipt in receipts:
                 tracker.take(receipt)
+            tracker.count(receipts.tally)
 
-    with SqliteJournal(tmp_path / "run.db") as journal:
+    with SqliteLedger(tmp_path / "run.db") as ledger:
         asyncio.run(round_(resend=False))
         sandbox.faults.clear()
         asyncio.run(round_(resend=False))  # unanswered rows cannot be checked: skipped
-        skipped = journal.counts()[EntryState.UNCONFIRMED]
+        skipped = ledger.counts()[EntryState.UNCONFIRMED]
         assert skipped > 0
         assert tracker.may_duplicate == 0
         assert max(_copies(sandbox).values()) == 1
 
         asyncio.run(round_(resend=True))  # the user allows re-sending them
 
-        assert journal.counts()[EntryState.ACCEPTED] == len(people)
+        assert ledger.counts()[EntryState.ACCEPTED] == len(people)
     copies = _copies(sandbox)
     duplicates = sum(count - 1 for count in copies.values())
     assert set(copies) == set(people)

@@ -17,7 +17,7 @@ from norq import Norq
 from norq.cli import main
 from norq.errors import MessageError
 from norq.jobs.ledger import RedisLedger
-from norq.journal import RunInfo
+from norq.ledger import RunInfo
 from norq.receipt import DeliveryFailure, Receipt
 
 SID = "AC" + "1" * 32

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from norq.jobs.ledger import RedisLedger, alive_key
-from norq.journal import EntryState, JournalError, RunInfo
+from norq.ledger import EntryState, LedgerError, RunInfo
 from norq.receipt import DeliveryFailure, Receipt
 
 RUN = RunInfo("sms", "fingerprint", dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
@@ -140,14 +140,14 @@ def test_settle_open_turns_only_dead_workers_rows_unconfirmed(client: redis.Redi
 def test_a_row_whose_recipient_changed_is_refused(client: redis.Redis) -> None:
     ledger = ledger_for(client, Owner("a", client).live())
     ledger.claim(0, TO, {})
-    with pytest.raises(JournalError, match="row 0 of job job1 was"):
+    with pytest.raises(LedgerError, match="row 0 of job job1 was"):
         ledger.claim(0, "+15559999999", {})
 
 
 def test_a_job_id_names_one_send(client: redis.Redis) -> None:
     ledger_for(client, Owner("a", client).live())
     other = RedisLedger(client, "job1", heartbeat=Owner("b", client))  # type: ignore[arg-type]
-    with pytest.raises(JournalError, match="records another send"):
+    with pytest.raises(LedgerError, match="records another send"):
         other.open_run(RunInfo("sms", "other content", RUN.started_at))
 
 

@@ -1,7 +1,9 @@
-"""The delivery flow (pure), the Notification value, the bulk journal seam, and item-6 fixes."""
+"""The delivery flow (pure), the Notification value, the bulk ledger, and item-6 fixes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -112,72 +114,68 @@ def test_the_reported_non_ascii_number_is_refused(pm: pluggy.PluginManager) -> N
         app.prepare("sms", "+1٢٣٤٥٦٧٨", body="x")
 
 
-# -- the journal seam ----------------------------------------------------------------
+# -- the ledger ---------------------------------------------------------------------
 
 
-class Journal:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, Any]] = []
-
-    def before(self, index: int, notification: norq.Notification) -> None:
-        self.events.append(("before", (index, notification.to)))
-
-    def after(self, receipt: norq.Receipt) -> None:
-        self.events.append(("after", (receipt.index, receipt.ok)))
-
-
-def test_the_journal_sees_each_recipient_before_its_request_and_every_receipt(
-    pm: pluggy.PluginManager,
+def test_a_ledger_holds_each_recipient_before_its_request_and_records_every_receipt(
+    pm: pluggy.PluginManager, tmp_path: Path
 ) -> None:
-    journal = Journal()
-    mock = MockTransport(handler=lambda request: chirp_ok())
-    seen_by_transport: list[int] = []
+    ledger = norq.SqliteLedger(tmp_path / "run.db")
+    states_when_sent: list[norq.EntryState | None] = []
 
     def record_when_sent(request: Any) -> Any:
-        seen_by_transport.append(len(journal.events))
+        to = dict(request.form())["to"]
+        row = {ANN.lstrip("+"): 1, "15551230003": 3}[to]
+        entry = ledger.entry(row)
+        states_when_sent.append(entry.state if entry else None)
         return chirp_ok()
 
-    mock = MockTransport(handler=lambda recorded: record_when_sent(recorded))
+    mock = MockTransport(handler=record_when_sent)
     app = norq.Norq.from_dict(
         config(a=chirp()), plugin_manager=pm, environ={}, transports={"http": mock}
     )
-    receipts = list(
-        app.notify_many("sms", [ANN, "bad", "+15551230002"], body="hi", journal=journal)
-    )
+    people = [ANN, "bad", "+15551230003"]
+    receipts = list(app.notify_many("sms", people, body="hi", ledger=ledger))
+
     assert [r.ok for r in receipts] == [True, False, True]
-    assert journal.events == [
-        ("before", (0, ANN)),
-        ("after", (0, True)),
-        ("after", (1, False)),
-        ("before", (2, "+15551230002")),
-        ("after", (2, True)),
+    assert states_when_sent == [norq.EntryState.SENDING, norq.EntryState.SENDING]
+    assert [ledger.entry(row).state for row in (1, 2, 3)] == [  # type: ignore[union-attr]
+        norq.EntryState.ACCEPTED,
+        norq.EntryState.FAILED,
+        norq.EntryState.ACCEPTED,
     ]
-    # Each request went out after its "before" was recorded.
-    assert seen_by_transport == [1, 4]
+    assert list(app.notify_many("sms", people, body="hi", ledger=ledger)) == []
+    ledger.close()
 
 
-async def test_the_journal_works_for_async_bulk_sends(pm: pluggy.PluginManager) -> None:
-    journal = Journal()
+async def test_a_ledger_works_for_async_bulk_sends(
+    pm: pluggy.PluginManager, tmp_path: Path
+) -> None:
     mock = MockTransport(handler=lambda recorded: chirp_status("3", "bad"))
     app = norq.Norq.from_dict(
         config(a=chirp()), plugin_manager=pm, environ={}, transports={"http": mock}
     )
-    receipts = [r async for r in app.anotify_many("sms", [ANN], body="hi", journal=journal)]
-    assert [r.ok for r in receipts] == [False]
-    assert journal.events == [("before", (0, ANN)), ("after", (0, False))]
+    with norq.SqliteLedger(tmp_path / "run.db") as ledger:
+        receipts = [r async for r in app.anotify_many("sms", [ANN], body="hi", ledger=ledger)]
+        assert [r.ok for r in receipts] == [False]
+        assert ledger.entry(1).state is norq.EntryState.FAILED  # type: ignore[union-attr]
 
 
-def test_a_journal_that_cannot_write_stops_the_run(pm: pluggy.PluginManager) -> None:
-    class Broken(Journal):
-        def before(self, index: int, notification: norq.Notification) -> None:
+def test_a_ledger_that_cannot_write_stops_the_run_before_anything_is_sent(
+    pm: pluggy.PluginManager, tmp_path: Path
+) -> None:
+    class Full(norq.SqliteLedger):
+        def claim(
+            self, rows: Sequence[norq.LedgerRow], policy: norq.ResendPolicy
+        ) -> list[norq.Claim]:
             raise OSError("disk full")
 
     mock = MockTransport(json_response(200, {}))
     app = norq.Norq.from_dict(
         config(a=chirp()), plugin_manager=pm, environ={}, transports={"http": mock}
     )
-    with pytest.raises(OSError, match="disk full"):
-        list(app.notify_many("sms", [ANN], body="hi", journal=Broken()))
+    with Full(tmp_path / "run.db") as ledger, pytest.raises(OSError, match="disk full"):
+        list(app.notify_many("sms", [ANN], body="hi", ledger=ledger))
     assert mock.requests == []
 
 

@@ -128,7 +128,9 @@ def test_slack_reads_ok_false_inside_a_200(sandbox: SandboxServer) -> None:
     receipt = failed.value.receipt
     assert receipt.error is not None
     assert "internal_error" in (receipt.error.provider_code or "") + receipt.error.message
-    assert sandbox.outbox() == []
+    # Slack's internal_error "may have succeeded", and the sandbox's does: every
+    # attempt that got one posted the message.
+    assert len(sandbox.outbox("slack")) == receipt.attempts
 
 
 def slack_webhook(sandbox: SandboxServer) -> Norq:

@@ -33,7 +33,8 @@ from norq_sandbox.apis import APIS, api_for
 from norq_sandbox.clock import SandboxClock
 from norq_sandbox.emulated import EmulatedApi, attach_log_entry, masked, parse_fields
 from norq_sandbox.faults import Fault, FaultPlan, FaultSpecError, parse_counted, parse_fault
-from norq_sandbox.records import LoggedRequest, Records
+from norq_sandbox.guard import BodyTooLarge, Guard
+from norq_sandbox.records import InboxQuery, LoggedRequest, Records
 from norq_sandbox.settings import DEFAULT_API_KEY_SECRET
 from norq_sandbox.state import SandboxState, state_of
 from norq_sandbox.twilio_resources import MAGIC_FROM, MAGIC_TO
@@ -42,6 +43,7 @@ logger = logging.getLogger("norq_sandbox")
 
 STATIC_DIR = Path(__file__).parent / "static"
 _KEEPALIVE_SECONDS = 15.0
+MAX_INBOX_PAGE = 500
 
 
 # -- fault injection and the request log -------------------------------------------
@@ -66,7 +68,7 @@ class FaultsAndLog:
         user = api.user(headers, document if isinstance(document, dict) else params)
         record = records.record_request(
             scope["method"],
-            scope["path"],
+            api.public_path(scope["path"]),
             scope["query_string"].decode("latin-1"),
             masked(params),
             user,
@@ -74,16 +76,18 @@ class FaultsAndLog:
             body_json=masked(document),
         )
         limits = self.state.limits if api.account_limits else None
-        if limits is not None and not limits.enter():
-            records.update_request(record, fault="limit")
-            response = api.fault_response(Fault("429"), scope["path"])
-            await response(scope, receive, _recording(send, records, record))
-            return
         try:
-            await self._answer(scope, receive, send, api, body, record)
+            if limits is not None and not limits.enter():
+                limits = None  # not admitted, so nothing to leave
+                records.update_request(record, fault="limit")
+                response = api.fault_response(Fault("429"), scope["path"])
+                await response(scope, receive, _recording(send, records, record))
+            else:
+                await self._answer(scope, receive, send, api, body, record)
         finally:
             if limits is not None:
                 limits.leave()
+            logger.info("%s", _log_line(record))
 
     async def _answer(
         self,
@@ -98,7 +102,6 @@ class FaultsAndLog:
         fault = self.state.plans[api.name].next()
         if fault is not None:
             records.update_request(record, fault=str(fault))
-            logger.info("%s %s: injecting %s", scope["method"], scope["path"], fault)
             if fault.kind == "delay":
                 await asyncio.sleep(fault.seconds or 0.0)
             elif fault.kind == "drop":
@@ -109,12 +112,30 @@ class FaultsAndLog:
                 attach_log_entry(scope, record)
                 await self.app(scope, _replay(body, receive), _dropping(send, records, record))
                 return
+            elif fault.kind == "body-error" and api.body_error_accepts(scope["path"]):
+                # The provider says the request may have been carried out: so it is.
+                attach_log_entry(scope, record)
+                await self.app(scope, _replay(body, receive), _discard)
+                response = api.fault_response(fault, scope["path"])
+                await response(scope, receive, _recording(send, records, record))
+                return
             else:
                 response = api.fault_response(fault, scope["path"])
                 await response(scope, receive, _recording(send, records, record))
                 return
         attach_log_entry(scope, record)
         await self.app(scope, _replay(body, receive), _recording(send, records, record))
+
+
+def _log_line(record: LoggedRequest) -> str:
+    """One line per API request for the console: who, what, the answer, the fault."""
+    answer = "dropped" if record.dropped else str(record.status or "no answer")
+    line = f"{record.api} {record.method} {record.path} -> {answer}"
+    if record.message_sid:
+        line += f" {record.message_sid}"
+    if record.fault:
+        line += f" (fault {record.fault})"
+    return line
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -140,6 +161,10 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return replay
+
+
+async def _discard(message: Message) -> None:
+    """A ``send`` for an answer that is replaced before it goes out."""
 
 
 def _recording(send: Send, records: Records, record: LoggedRequest) -> Send:
@@ -210,9 +235,35 @@ async def admin_info(request: Request) -> Response:
 
 
 async def admin_messages(request: Request) -> Response:
-    """Every message of every channel, newest first, as the inbox shows it."""
-    state = state_of(request)
-    return JSONResponse({"messages": state.records.inbox()})
+    """A page of the messages of every channel, newest first, as the inbox shows them:
+    ``?q=`` searches, ``channel``, ``api`` and ``status`` filter, ``limit`` (1-500,
+    default 100) and ``before`` (the ``next`` of the previous page) page."""
+    params = request.query_params
+    try:
+        limit = int(params.get("limit", "100"))
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_INBOX_PAGE:
+        return JSONResponse(
+            {"error": f"limit must be a whole number from 1 to {MAX_INBOX_PAGE}"}, status_code=400
+        )
+    query = InboxQuery(
+        search=params.get("q", "").strip(),
+        channel=params.get("channel") or None,
+        api=params.get("api") or None,
+        status=params.get("status") or None,
+        before=params.get("before") or None,
+        limit=limit,
+    )
+    page = state_of(request).records.inbox(query)
+    return JSONResponse(
+        {
+            "messages": page.messages,
+            "matching": page.matching,
+            "counts": page.counts,
+            "next": page.next,
+        }
+    )
 
 
 async def admin_html(request: Request) -> Response:
@@ -225,10 +276,12 @@ async def admin_html(request: Request) -> Response:
         message.html,
         media_type="text/html; charset=utf-8",
         headers={
-            # Even opened on its own, the page gets a unique origin and runs nothing,
-            # and may load only inline styles and data: images.
+            # Even opened on its own, the page runs nothing (a sandbox without
+            # allow-scripts, and no script source) and may load only inline styles and
+            # data: images. allow-same-origin lets the inbox measure it, to size its frame.
             "Content-Security-Policy": (
-                "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+                "sandbox allow-same-origin; default-src 'none'; style-src 'unsafe-inline'; "
+                "img-src data:"
             ),
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "no-records",
@@ -334,6 +387,11 @@ async def admin_events(request: Request) -> Response:
     )
 
 
+async def _too_large(request: Request, exc: Exception) -> Response:
+    limit = state_of(request).settings.max_body_bytes
+    return Response(f"Request body too large: the sandbox reads at most {limit} bytes", 413)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     api = api_for(request.url.path)
@@ -342,9 +400,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
 
 
-def create_app(state: SandboxState, smtp_socket: socket.socket | None = None) -> ASGIApp:
-    """The sandbox as one ASGI app, ready for uvicorn; with ``smtp_socket``, the SMTP
-    server listens there on the same event loop while the app runs."""
+def create_app(
+    state: SandboxState, smtp_socket: socket.socket | None = None, *, host: str = "127.0.0.1"
+) -> ASGIApp:
+    """The sandbox as one ASGI app, ready for uvicorn, listening on ``host``; with
+    ``smtp_socket``, the SMTP server listens there on the same event loop while the app
+    runs."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -376,6 +437,7 @@ def create_app(state: SandboxState, smtp_socket: socket.socket | None = None) ->
         exception_handlers={
             **{kind: handler for api in APIS for kind, handler in api.exception_handlers.items()},
             HTTPException: _http_error,
+            BodyTooLarge: _too_large,
         },
         lifespan=lifespan,
     )
@@ -384,4 +446,10 @@ def create_app(state: SandboxState, smtp_socket: socket.socket | None = None) ->
     if smtp_socket is not None:
         host, port = smtp_socket.getsockname()[:2]
         app.state.smtp_address = f"{host}:{port}"
-    return FaultsAndLog(app, state)
+    settings = state.settings
+    return Guard(
+        FaultsAndLog(app, state),
+        listen_host=host,
+        allowed_hosts=settings.allowed_hosts,
+        max_body_bytes=settings.max_body_bytes,
+    )

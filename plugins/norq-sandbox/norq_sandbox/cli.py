@@ -18,6 +18,8 @@ from norq_sandbox.settings import (
     DEFAULT_SLACK_TOKEN,
     DEFAULT_VONAGE_API_KEY,
     DEFAULT_VONAGE_API_SECRET,
+    DEFAULT_VONAGE_SIGNATURE_SECRET,
+    VONAGE_SIGNATURE_METHODS,
     SandboxSettings,
 )
 from norq_sandbox.twilio_resources import DEFAULT_FAILED, DEFAULT_UNDELIVERED
@@ -121,6 +123,19 @@ Point Norq at it: NORQ_TWILIO_BASE_URL=http://127.0.0.1:8765
 @click.option("--sendgrid-api-key", default=DEFAULT_SENDGRID_API_KEY, show_default=True)
 @click.option("--vonage-api-key", default=DEFAULT_VONAGE_API_KEY, show_default=True)
 @click.option("--vonage-api-secret", default=DEFAULT_VONAGE_API_SECRET, show_default=True)
+@click.option(
+    "--vonage-signature-secret",
+    default=DEFAULT_VONAGE_SIGNATURE_SECRET,
+    show_default=True,
+    help="Checks Vonage requests signed with sig instead of an api_secret.",
+)
+@click.option(
+    "--vonage-signature-method",
+    type=click.Choice(VONAGE_SIGNATURE_METHODS),
+    default="md5",
+    show_default=True,
+    help="The HMAC hash of signed Vonage requests.",
+)
 @click.option("--slack-token", default=DEFAULT_SLACK_TOKEN, show_default=True)
 @click.option(
     "--rate-limit",
@@ -135,6 +150,13 @@ Point Norq at it: NORQ_TWILIO_BASE_URL=http://127.0.0.1:8765
     default=None,
     metavar="N",
     help="Requests in progress at once: past it, answer 429 / 20429.",
+)
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Answer requests for this host name too (it answers localhost, IP addresses and --host).",
 )
 @click.option("--quiet", is_flag=True, help="Do not log each request.")
 def sandbox(
@@ -160,15 +182,19 @@ def sandbox(
     sendgrid_api_key: str,
     vonage_api_key: str,
     vonage_api_secret: str,
+    vonage_signature_secret: str,
+    vonage_signature_method: str,
     slack_token: str,
     rate_limit: float | None,
     max_concurrent: int | None,
+    allowed_hosts: tuple[str, ...],
     quiet: bool,
 ) -> None:
     """Run local stand-ins for Twilio, SendGrid, Vonage, Slack and an SMTP server,
     with one web inbox for every channel at the root URL."""
     # Imported here so that `norq sandbox --help` does not load the server.
     from norq_sandbox.apis import fault_plans
+    from norq_sandbox.guard import is_loopback
     from norq_sandbox.server import bind, serve
     from norq_sandbox.state import SandboxState
 
@@ -184,9 +210,12 @@ def sandbox(
         sendgrid_api_key=sendgrid_api_key,
         vonage_api_key=vonage_api_key,
         vonage_api_secret=vonage_api_secret,
+        vonage_signature_secret=vonage_signature_secret,
+        vonage_signature_method=vonage_signature_method,
         slack_token=slack_token,
         rate_limit=rate_limit,
         max_concurrent=max_concurrent,
+        allowed_hosts=allowed_hosts,
     )
     try:
         settings = replace(
@@ -213,6 +242,13 @@ def sandbox(
                 )
     except FaultSpecError as exc:
         raise click.BadParameter(str(exc), param_hint="--fault") from None
+    if not is_loopback(host):
+        click.echo(
+            f"Warning: listening on {host}, beyond this machine. The sandbox has no "
+            "authentication: anyone who can reach it can read every message, inject faults "
+            "and reset it. Use it only on a network you trust.",
+            err=True,
+        )
     try:
         sock = bind(host, port)
     except OSError as exc:
@@ -226,9 +262,7 @@ def sandbox(
             "(choose another with --smtp-port)"
         ) from None
     url = f"http://{host}:{sock.getsockname()[1]}"
-    if not quiet:
-        logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-        logging.getLogger("norq_sandbox").setLevel(logging.INFO)
+    _log_to_console(quiet)
     click.echo(f"Norq sandbox on {url}")
     click.echo(f"  inbox:        {url}/")
     click.echo(f"  Twilio API:   {url}/2010-04-01/Accounts/{account_sid}/Messages.json")
@@ -246,4 +280,15 @@ def sandbox(
             f"  limits:       {rate_limit or 'no'} per second, {max_concurrent or 'any'} at once"
         )
     click.echo("Press Ctrl+C to stop.")
-    serve(state, sock, smtp_sock)
+    serve(state, sock, smtp_sock, host)
+
+
+def _log_to_console(quiet: bool) -> None:
+    """One line per request on stderr (only warnings with ``--quiet``), printed once:
+    the sandbox's logger has its own handler and does not pass records up."""
+    logger = logging.getLogger("norq_sandbox")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    logger.handlers = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)

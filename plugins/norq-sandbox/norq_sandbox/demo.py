@@ -5,8 +5,9 @@ example config's Twilio provider at it through ``NORQ_TWILIO_BASE_URL``, sends
 the ``otp`` template by SMS with ``notify()``, then an email through the
 sandbox's SMTP server (the norq-smtp plugin) and a chat message through its
 Slack API (the norq-slack plugin), and prints every receipt and the sandbox's
-copy of the SMS. On a terminal it keeps the sandbox up until
-Enter so the inbox can be opened; without one (CI, pipes) it stops at once.
+copy of the SMS. On a terminal it keeps the sandbox up until Enter and points
+at the inbox; without one (CI, pipes) it is a smoke run: it says how to see
+the inbox instead of offering a URL that is gone when it exits.
 """
 
 from __future__ import annotations
@@ -129,14 +130,18 @@ def main() -> int:
             print(f"  +{offset:5.2f}s  {step.status}")
 
         _section("Inbox")
-        print(f"Open {sandbox.url}/ to see the three messages in the sandbox's web inbox.")
-        print("Run `norq sandbox` to keep a sandbox running for your own app.")
         if interactive:
+            print(f"Open {sandbox.url}/ to see the three messages in the sandbox's web inbox.")
+            print("Run `norq sandbox` to keep a sandbox running for your own app.")
             try:
                 input("\nPress Enter to stop the sandbox... ")
             except (EOFError, KeyboardInterrupt):
                 print()
-    print("Sandbox stopped.")
+            print("Sandbox stopped.")
+        else:
+            # Nobody can open the inbox before this process ends, so do not offer it.
+            print("Not run from a terminal, so the demo ends here and its sandbox with it.")
+            print("To browse the inbox, run `make demo` in a terminal, or `norq sandbox`.")
     return 0
 
 

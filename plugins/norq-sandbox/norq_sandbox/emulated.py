@@ -25,6 +25,7 @@ from starlette.types import Scope
 
 from norq_sandbox.faults import COMMON_KINDS, Fault
 from norq_sandbox.records import LoggedRequest
+from norq_sandbox.state import state_of
 
 MASK = "********"
 # Form or JSON fields that carry a credential: recorded as MASK, never as sent.
@@ -47,6 +48,11 @@ class EmulatedApi:
     kinds it can suffer. ``exception_handlers`` and ``http_error`` (a 404 or
     405 under its prefixes) let it answer errors in its own shape;
     ``account_limits`` puts it under ``--rate-limit`` and ``--max-concurrent``.
+    ``public_path`` is a path as the request log and the console may show it: an
+    API whose URLs hold a secret (an incoming webhook) masks it there.
+    ``body_error_accepts(path)`` says whether the provider's failure inside a
+    200 may come after the request was carried out (Slack's ``internal_error``):
+    then the route runs first, and its answer is replaced by the failure.
     """
 
     name: str
@@ -58,6 +64,8 @@ class EmulatedApi:
     exception_handlers: Mapping[type[Exception], ExceptionHandler] = field(default_factory=dict)
     http_error: Callable[[Request, HTTPException], Response] | None = None
     account_limits: bool = False
+    public_path: Callable[[str], str] = lambda path: path
+    body_error_accepts: Callable[[str], bool] = lambda path: False
 
     def serves(self, path: str) -> bool:
         return path.startswith(self.prefixes)
@@ -115,12 +123,13 @@ async def read_fields(request: Request) -> dict[str, Any] | None:
     return {name: values[-1] for name, values in fields.items()}
 
 
-def log_entry(request: Request) -> LoggedRequest | None:
-    """The request log's entry for ``request``, to note the id of what it created."""
-    entry: LoggedRequest | None = request.scope.get(_LOG_ENTRY)
-    return entry
-
-
 def attach_log_entry(scope: Scope, entry: LoggedRequest) -> None:
-    """Leave ``entry`` in the ASGI scope for :func:`log_entry` (the middleware's half)."""
+    """Leave ``entry`` in the ASGI scope for :func:`note_created` (the middleware's half)."""
     scope[_LOG_ENTRY] = entry
+
+
+def note_created(request: Request, message_id: str) -> None:
+    """Note in the request log (and its console line) the id of what ``request`` created."""
+    entry: LoggedRequest | None = request.scope.get(_LOG_ENTRY)
+    if entry is not None:
+        state_of(request).records.update_request(entry, message_sid=message_id)

@@ -26,7 +26,12 @@ from norq_sandbox.twilio_resources import (
     new_message_sid,
 )
 
-Event = tuple[str, Any]  # ("message", inbox view) | ("reset", None); None ends a stream
+Event = tuple[str, Any]
+# The statuses the inbox counts as still moving, delivered, or not delivered.
+PENDING = frozenset({"scheduled", "accepted", "queued", "sending", "sent"})
+NOT_DELIVERED = frozenset(
+    {"failed", "undelivered", "canceled"}
+)  # ("message", inbox view) | ("reset", None); None ends a stream
 
 
 def _snapshot(message: SandboxMessage) -> SandboxMessage:
@@ -75,6 +80,98 @@ class LoggedRequest:
             "api": self.api,
             "json": self.body_json,
         }
+
+
+def message_id(message: SandboxMessage | OutboxMessage) -> str:
+    return message.sid if isinstance(message, SandboxMessage) else message.id
+
+
+def _created(message: SandboxMessage | OutboxMessage) -> dt.datetime:
+    if isinstance(message, SandboxMessage):
+        return message.timeline[0].at if message.timeline else message.date_created
+    return message.at
+
+
+def _status(message: SandboxMessage | OutboxMessage) -> str:
+    """A Twilio message's status; what another API accepted counts as delivered."""
+    return message.status if isinstance(message, SandboxMessage) else "delivered"
+
+
+def _channel(message: SandboxMessage | OutboxMessage) -> str:
+    return "sms" if isinstance(message, SandboxMessage) else message.channel
+
+
+def _api(message: SandboxMessage | OutboxMessage) -> str:
+    return "twilio" if isinstance(message, SandboxMessage) else message.api
+
+
+def _searchable(message: SandboxMessage | OutboxMessage) -> str:
+    """Recipients, sender, ids, subject and text, lower-case, for the inbox's search."""
+    if isinstance(message, SandboxMessage):
+        draft = message.draft
+        parts = [draft.to, message.sender or "", message.sid, draft.body]
+    else:
+        parts = [*message.to, message.sender or "", message.id, message.provider_id]
+        parts += [message.subject or "", message.text or ""]
+    return "\n".join(parts).lower()
+
+
+def _counts(messages: list[SandboxMessage | OutboxMessage]) -> dict[str, int]:
+    counts = {"all": len(messages), "sms": 0, "email": 0, "chat": 0}
+    counts |= {"delivered": 0, "pending": 0, "failed": 0}
+    for message in messages:
+        channel = _channel(message)
+        counts[channel] = counts.get(channel, 0) + 1
+        status = _status(message)
+        if status == "delivered":
+            counts["delivered"] += 1
+        elif status in PENDING:
+            counts["pending"] += 1
+        elif status in NOT_DELIVERED:
+            counts["failed"] += 1
+    return counts
+
+
+@dataclass(frozen=True, slots=True)
+class InboxQuery:
+    """What the inbox asks for: a search, filters, and where the page starts.
+
+    ``search`` matches, ignoring case, a recipient, the sender, an id, the
+    subject or the text; ``channel``, ``api`` and ``status`` match exactly
+    (``status`` ``delivered`` includes what the other APIs accepted,
+    ``pending`` and ``failed`` the statuses the summary groups so). ``before``
+    is the id of the last message of the previous page.
+    """
+
+    search: str = ""
+    channel: str | None = None
+    api: str | None = None
+    status: str | None = None
+    before: str | None = None
+    limit: int = 100
+
+    def matches(self, message: SandboxMessage | OutboxMessage) -> bool:
+        if self.channel is not None and _channel(message) != self.channel:
+            return False
+        if self.api is not None and _api(message) != self.api:
+            return False
+        if self.status is not None:
+            status = _status(message)
+            groups = {"pending": PENDING, "failed": NOT_DELIVERED}
+            if status not in groups.get(self.status, {self.status}):
+                return False
+        return not self.search or self.search.lower() in _searchable(message)
+
+
+@dataclass(frozen=True, slots=True)
+class InboxPage:
+    """One page of the inbox: ``matching`` counts every match, ``counts`` the whole inbox;
+    ``next`` is the ``before`` of the next page, None on the last."""
+
+    messages: list[dict[str, Any]]
+    matching: int
+    counts: dict[str, int]
+    next: str | None
 
 
 @dataclass(slots=True)
@@ -219,12 +316,33 @@ class Records:
         with self._lock:
             return self._outbox.get(message_id)
 
-    def inbox(self) -> list[dict[str, Any]]:
-        """Every message of every channel as the inbox shows it, newest first."""
+    def inbox(self, query: InboxQuery | None = None) -> InboxPage:
+        """One page of the messages of every channel that match ``query``, newest first,
+        as the inbox shows them, with the counts the inbox's summary and filters show."""
+        query = query or InboxQuery()
+        # Filter the stored objects and render only the page: at 10,000 messages,
+        # rendering every one (dates, timelines) would cost more than the rest.
         with self._lock:
-            views = [m.inbox_view() for m in self._messages.values()]
-            views += [m.inbox_view() for m in self._outbox.values()]
-        return sorted(views, key=lambda view: view["created_at"], reverse=True)
+            found: list[SandboxMessage | OutboxMessage] = [
+                *self._messages.values(),
+                *self._outbox.values(),
+            ]
+            found.sort(key=_created, reverse=True)
+            counts = _counts(found)
+            matching = [message for message in found if query.matches(message)]
+            start = 0
+            if query.before is not None:
+                ids = [message_id(message) for message in matching]
+                start = ids.index(query.before) + 1 if query.before in ids else len(ids)
+            page = matching[start : start + query.limit]
+            views = [message.inbox_view() for message in page]
+        more = start + query.limit < len(matching)
+        return InboxPage(
+            messages=views,
+            matching=len(matching),
+            counts=counts,
+            next=message_id(page[-1]) if more and page else None,
+        )
 
     # -- the request log ------------------------------------------------------
 

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from norq_sandbox.emulated import EmulatedApi, bearer_token, read_fields
+from norq_sandbox.emulated import EmulatedApi, bearer_token, note_created, read_fields
 from norq_sandbox.faults import Fault
 from norq_sandbox.outbox import OutboxMessage
 from norq_sandbox.state import state_of
@@ -96,8 +96,11 @@ def validate(document: Any) -> list[dict[str, Any]]:
     if "from" not in document:
         raise SendGridError(400, "The from object must be provided for every email send.", "from")
     sender = _address(document["from"], "from")
+    reply_to = [_address(document["reply_to"], "reply_to")] if "reply_to" in document else []
+    reply_to += _addresses(document, "reply_to_list", "reply_to_list")
     template = document.get("template_id")
     contents = _contents(document.get("content"), template)
+    attachments = _attachments(document.get("attachments"))
     emails = []
     for n, personalization in enumerate(personalizations):
         where = f"personalizations.{n}"
@@ -146,9 +149,68 @@ def validate(document: Any) -> list[dict[str, Any]]:
                     **_headers(personalization.get("headers")),
                 },
                 "categories": document.get("categories") or [],
+                "reply_to": reply_to,
+                "attachments": attachments,
+                "custom_args": {
+                    **_custom_args(document.get("custom_args"), "custom_args"),
+                    **_custom_args(personalization.get("custom_args"), f"{where}.custom_args"),
+                },
             }
         )
     return emails
+
+
+def _attachments(value: Any) -> list[dict[str, Any]]:
+    """What the inbox shows of each attachment: name, type, disposition, size, content id."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise SendGridError(400, "The attachments field must be an array.", "attachments")
+    found = []
+    for n, item in enumerate(value):
+        where = f"attachments.{n}"
+        if not isinstance(item, Mapping):
+            raise SendGridError(400, "An attachment must be an object.", where)
+        content, filename = item.get("content"), item.get("filename")
+        if not isinstance(content, str) or not content:
+            raise SendGridError(400, "The attachment content is required.", f"{where}.content")
+        try:
+            size = len(base64.b64decode(content, validate=True))
+        except ValueError:
+            raise SendGridError(
+                400, "The attachment content must be base64 encoded.", f"{where}.content"
+            ) from None
+        if not isinstance(filename, str) or not filename:
+            raise SendGridError(
+                400, "The attachment filename parameter is required.", f"{where}.filename"
+            )
+        disposition = item.get("disposition", "attachment")
+        if disposition not in ("attachment", "inline"):
+            raise SendGridError(
+                400, "The disposition must be either 'inline' or 'attachment'.", where
+            )
+        if disposition == "inline" and not item.get("content_id"):
+            raise SendGridError(
+                400, "The content_id is required for inline attachments.", f"{where}.content_id"
+            )
+        found.append(
+            {
+                "filename": filename,
+                "type": item.get("type"),
+                "disposition": disposition,
+                "content_id": item.get("content_id"),
+                "size": size,
+            }
+        )
+    return found
+
+
+def _custom_args(value: Any, where: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+        raise SendGridError(400, "Custom args must be an object whose values are strings.", where)
+    return {str(k): v for k, v in value.items()}
 
 
 def _contents(content: Any, template: Any) -> dict[str, str]:
@@ -218,6 +280,8 @@ async def mail_send(request: Request) -> Response:
         headers = [("From", email["from"]), ("To", ", ".join(email["to"]))]
         if email["cc"]:
             headers.append(("Cc", ", ".join(email["cc"])))
+        if email["reply_to"]:
+            headers.append(("Reply-To", ", ".join(email["reply_to"])))
         if email["subject"]:
             headers.append(("Subject", email["subject"]))
         headers += list(email["headers"].items())
@@ -239,11 +303,15 @@ async def mail_send(request: Request) -> Response:
                 headers=tuple(headers),
                 details={
                     "bcc": email["bcc"],
+                    "reply_to": email["reply_to"],
                     "categories": email["categories"],
+                    "custom_args": email["custom_args"],
+                    "attachments": email["attachments"],
                     "template_id": email["template_id"],
                 },
             )
         )
+    note_created(request, message_id)
     return Response(status_code=202, headers={"X-Message-Id": message_id})
 
 

@@ -74,10 +74,10 @@ def bind(
 
 
 def _config(
-    state: SandboxState, log_level: str, smtp_socket: socket.socket | None
+    state: SandboxState, log_level: str, smtp_socket: socket.socket | None, host: str
 ) -> uvicorn.Config:
     return uvicorn.Config(
-        create_app(state, smtp_socket),
+        create_app(state, smtp_socket, host=host),
         log_level=log_level,
         access_log=False,
         lifespan="on",
@@ -125,7 +125,7 @@ class SandboxServer:
         self.url = _url(self._socket)
         self.smtp_host = host
         self.smtp_port: int = self._smtp_socket.getsockname()[1]
-        config = _config(self.state, "warning", self._smtp_socket)
+        config = _config(self.state, "warning", self._smtp_socket, host)
         self._server = _Server(config, self.state.records)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -257,10 +257,12 @@ class SandboxServer:
         return f"<SandboxServer {self.url}>"
 
 
-def serve(state: SandboxState, sock: socket.socket, smtp_sock: socket.socket | None) -> None:
-    """Run a sandbox in the foreground on ``sock`` (and SMTP on ``smtp_sock``) until
-    interrupted (``norq sandbox``)."""
-    server = _Server(_config(state, "warning", smtp_sock), state.records)
+def serve(
+    state: SandboxState, sock: socket.socket, smtp_sock: socket.socket | None, host: str
+) -> None:
+    """Run a sandbox in the foreground on ``sock`` (bound to ``host``; SMTP on
+    ``smtp_sock``) until interrupted (``norq sandbox``)."""
+    server = _Server(_config(state, "warning", smtp_sock, host), state.records)
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:

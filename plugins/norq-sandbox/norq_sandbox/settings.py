@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from norq_sandbox.guard import DEFAULT_MAX_BODY_BYTES
 from norq_sandbox.twilio_resources import DEFAULT_FAILED, DEFAULT_UNDELIVERED
 
 # The same values norq.example.yaml falls back to, so the demo needs no setup.
@@ -14,6 +15,8 @@ DEFAULT_API_KEY_SECRET = "sandbox-api-key-secret"
 DEFAULT_SENDGRID_API_KEY = "SG.sandbox-api-key"
 DEFAULT_VONAGE_API_KEY = "sandboxkey"
 DEFAULT_VONAGE_API_SECRET = "sandbox-vonage-secret"
+DEFAULT_VONAGE_SIGNATURE_SECRET = "sandbox-vonage-signature-secret"
+VONAGE_SIGNATURE_METHODS = ("md5", "sha1", "sha256", "sha512")
 DEFAULT_SLACK_TOKEN = "xoxb-sandbox-token"
 # The number a Messaging Service sends from: Twilio's test number that always passes.
 DEFAULT_SERVICE_SENDER = "+15005550006"
@@ -29,13 +32,19 @@ class SandboxSettings:
     sent through a Messaging Service goes out from ``service_sender``.
 
     The other APIs accept ``sendgrid_api_key`` (Bearer), ``vonage_api_key`` and
-    ``vonage_api_secret`` (in the body) and ``slack_token`` (Bearer). The SMTP
+    ``vonage_api_secret`` (in the body or HTTP Basic; or a request signed with
+    ``vonage_signature_secret`` by HMAC-``vonage_signature_method``) and
+    ``slack_token`` (Bearer). The SMTP
     server requires AUTH as ``smtp_username``/``smtp_password`` when they are
     set, and offers STARTTLS when ``smtp_tls_cert`` and ``smtp_tls_key`` name a
     PEM certificate and key. Secrets stay out of ``repr``.
 
     ``rate_limit`` (requests per second) and ``max_concurrent`` limit the
     account as Twilio does, answering 429 with error 20429 past them.
+
+    It answers only requests whose ``Host`` is localhost, an IP address, the
+    host it listens on or one of ``allowed_hosts``, and reads request bodies
+    up to ``max_body_bytes`` (:mod:`norq_sandbox.guard`).
     """
 
     account_sid: str = DEFAULT_ACCOUNT_SID
@@ -49,6 +58,8 @@ class SandboxSettings:
     sendgrid_api_key: str = field(default=DEFAULT_SENDGRID_API_KEY, repr=False)
     vonage_api_key: str = DEFAULT_VONAGE_API_KEY
     vonage_api_secret: str = field(default=DEFAULT_VONAGE_API_SECRET, repr=False)
+    vonage_signature_secret: str = field(default=DEFAULT_VONAGE_SIGNATURE_SECRET, repr=False)
+    vonage_signature_method: str = "md5"
     slack_token: str = field(default=DEFAULT_SLACK_TOKEN, repr=False)
     # SMTP: AUTH is required when a username is set; STARTTLS is offered with a certificate.
     smtp_username: str | None = None
@@ -57,6 +68,9 @@ class SandboxSettings:
     smtp_tls_key: str | None = None
     rate_limit: float | None = None
     max_concurrent: int | None = None
+    # Host names it answers to besides localhost, IP addresses and the one it listens on.
+    allowed_hosts: tuple[str, ...] = ()
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     def __post_init__(self) -> None:
         if self.step_delay < 0:
@@ -69,6 +83,12 @@ class SandboxSettings:
             raise ValueError("rate_limit must be more than 0")
         if self.max_concurrent is not None and self.max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
+        if self.vonage_signature_method not in VONAGE_SIGNATURE_METHODS:
+            raise ValueError(
+                f"vonage_signature_method must be one of {', '.join(VONAGE_SIGNATURE_METHODS)}"
+            )
+        if self.max_body_bytes < 1:
+            raise ValueError("max_body_bytes must be at least 1")
 
     def secret_for(self, username: str) -> str | None:
         """The password that goes with ``username``, if it is one of ours."""

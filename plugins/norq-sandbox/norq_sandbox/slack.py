@@ -1,11 +1,12 @@
 """Slack's ``chat.postMessage`` and incoming webhooks, as Slack documents them.
 
-``POST /api/chat.postMessage`` takes a bot token (``Authorization: Bearer`` or
-a ``token`` field) and JSON or a form; it answers ``200`` with ``{"ok": true,
-"channel", "ts", "message"}`` or ``{"ok": false, "error": "..."}``, and ``429``
-with ``Retry-After`` when rate limited. An incoming webhook, ``POST
-/services/T.../B.../...`` with JSON, answers ``200`` and the text ``ok``, or an
-HTTP error whose body names the problem (``invalid_payload``, ``no_text``).
+``POST /api/chat.postMessage`` takes a bot token (``Authorization: Bearer``,
+or a ``token`` field in a form, never in JSON) and JSON or a form; it
+answers ``200`` with ``{"ok": true, "channel", "ts", "message"}`` or ``{"ok":
+false, "error": "..."}``, and ``429`` with ``Retry-After`` when rate limited.
+An incoming webhook, ``POST /services/T.../B.../...`` with JSON, answers
+``200`` and the text ``ok``, or an HTTP error whose body names the problem
+(``invalid_payload``, ``no_text``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from norq_sandbox.emulated import EmulatedApi, bearer_token, read_fields
+from norq_sandbox.emulated import MASK, EmulatedApi, bearer_token, note_created, read_fields
 from norq_sandbox.faults import COMMON_KINDS, Fault
 from norq_sandbox.outbox import OutboxMessage
 from norq_sandbox.state import state_of
@@ -83,7 +84,10 @@ async def post_message(request: Request) -> Response:
     fields = await read_fields(request)
     if fields is None:
         return refusal("invalid_json")
-    token = bearer_token(request) or fields.get("token")
+    # A token may come as a form field; in a JSON body Slack ignores it and
+    # wants the Authorization header.
+    form_token = None if _is_json(request) else fields.get("token")
+    token = bearer_token(request) or form_token
     if not token:
         return refusal("not_authed")
     if token != state.settings.slack_token:
@@ -124,6 +128,7 @@ async def post_message(request: Request) -> Response:
             },
         )
     )
+    note_created(request, ts)
     return JSONResponse({"ok": True, "channel": channel, "ts": ts, "message": message})
 
 
@@ -158,7 +163,12 @@ async def incoming_webhook(request: Request) -> Response:
             details={"webhook": webhook, "blocks": payload.get("blocks")},
         )
     )
+    note_created(request, ts)
     return PlainTextResponse("ok")
+
+
+def _is_json(request: Request) -> bool:
+    return "json" in request.headers.get("content-type", "").lower()
 
 
 def fault_response(fault: Fault, path: str) -> Response:
@@ -173,11 +183,23 @@ def fault_response(fault: Fault, path: str) -> Response:
         # A webhook has no 200 that fails; Slack answers its internal failures with 500.
         if webhook:
             return PlainTextResponse("rollup_error", 500)
+        # "It's possible some aspect of the operation succeeded": the message was
+        # posted (body_error_accepts), and the answer says it failed.
         return refusal("internal_error")
     status = fault.status or 500
     if webhook:
         return PlainTextResponse("rollup_error", status)
-    return JSONResponse({"ok": False, "error": "fatal_error"}, status)
+    if status == 503:
+        return JSONResponse({"ok": False, "error": "service_unavailable"}, status)
+    # A failure before Slack's API ran (its edge): nothing was posted.
+    return PlainTextResponse("Internal Server Error" if status == 500 else "Bad Gateway", status)
+
+
+def _public_path(path: str) -> str:
+    # An incoming webhook's URL is its credential: its last part stays out of the logs.
+    if path.startswith("/services/") and path.count("/") >= 4:
+        return path.rsplit("/", 1)[0] + "/" + MASK
+    return path
 
 
 def _user(headers: Mapping[str, str], fields: Mapping[str, Any]) -> str | None:
@@ -196,4 +218,6 @@ API = EmulatedApi(
     fault_response=fault_response,
     user=_user,
     faults=COMMON_KINDS | {"body-error"},
+    public_path=_public_path,
+    body_error_accepts=lambda path: path == POST_MESSAGE,
 )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import logging
 import ssl
 import uuid
 import warnings
@@ -28,7 +29,10 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from norq_sandbox.faults import COMMON_KINDS, Fault
 from norq_sandbox.outbox import OutboxMessage
+from norq_sandbox.records import LoggedRequest
 from norq_sandbox.state import SandboxState
+
+logger = logging.getLogger("norq_sandbox")
 
 NAME = "smtp"
 HOSTNAME = "norq-sandbox"
@@ -97,6 +101,7 @@ class MailHandler:
                 if fault.kind == "accept-drop":
                     records.update_request(record, message_sid=self._keep(envelope))
                 records.update_request(record, dropped=True)
+                logger.info("%s", _log_line(record))
                 if server.transport is not None:
                     server.transport.close()
                 # Let the close happen before aiosmtpd writes this reply, so none goes out.
@@ -106,9 +111,11 @@ class MailHandler:
             else:
                 reply = fault_reply(fault)
                 records.update_request(record, status=int(reply[:3]))
+                logger.info("%s", _log_line(record))
                 return reply
         queue_id = self._keep(envelope)
         records.update_request(record, status=250, message_sid=queue_id)
+        logger.info("%s", _log_line(record))
         return ACCEPTED.format(id=queue_id)
 
     def _keep(self, envelope: Envelope) -> str:
@@ -131,6 +138,17 @@ class MailHandler:
             )
         )
         return queue_id
+
+
+def _log_line(record: LoggedRequest) -> str:
+    rcpt = ", ".join(record.params.get("rcpt_to", []))
+    answer = "dropped" if record.dropped else str(record.status)
+    line = f"smtp DATA to {rcpt} -> {answer}"
+    if record.message_sid:
+        line += f" {record.message_sid}"
+    if record.fault:
+        line += f" (fault {record.fault})"
+    return line
 
 
 def tls_context(cert: str, key: str) -> ssl.SSLContext:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -23,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from norq_sandbox.emulated import EmulatedApi, basic_credentials, log_entry
+from norq_sandbox.emulated import EmulatedApi, basic_credentials, note_created
 from norq_sandbox.faults import Fault
 from norq_sandbox.state import state_of
 from norq_sandbox.twilio_resources import (
@@ -37,8 +36,6 @@ from norq_sandbox.twilio_resources import (
     parse_date_filter,
     validate_create,
 )
-
-logger = logging.getLogger("norq_sandbox")
 
 _DATE_FILTERS = ("DateSent", "DateSent<", "DateSent>")
 
@@ -76,11 +73,8 @@ async def create_message(request: Request) -> Response:
     params = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
     draft = validate_create(params, state.records.clock.now())
     message = state.records.create_message(draft, state.settings.service_sender)
-    logged = log_entry(request)
-    if logged is not None:
-        state.records.update_request(logged, message_sid=message.sid)
+    note_created(request, message.sid)
     state.journeys.start(message)
-    logger.info("%s accepted: to %s, %d segment(s)", message.sid, draft.to, message.num_segments)
     return JSONResponse(message.resource(), status_code=201)
 
 
@@ -113,7 +107,6 @@ async def update_message(request: Request) -> Response:
         raise not_found(request.url.path)
     if status == "canceled":
         state.journeys.canceled(message)
-        logger.info("%s canceled", message.sid)
     return JSONResponse(message.resource())
 
 
@@ -172,33 +165,20 @@ def _matches(
         return True
     if message.date_sent is None:
         return False
-    moment = message.date_sent
-    # A day compares with the day sent, an instant with the instant; Twilio's
-    # DateSent< and DateSent> are inclusive: "on or before", "on or after".
-    exact = sent.get("DateSent")
-    if exact is not None and _day(exact) != moment.date():
-        return False
-    before = sent.get("DateSent<")
-    if before is not None and not _on_or_before(moment, before):
-        return False
-    after = sent.get("DateSent>")
-    return after is None or _on_or_after(moment, after)
+    # Twilio's filters take GMT dates ("on and before", "on and after" for < and >);
+    # a time of day, such as twilio-python's T00:00:00Z for a date, names its day.
+    day = message.date_sent.date()
+    exact, before, after = (sent.get(name) for name in _DATE_FILTERS)
+    return (
+        (exact is None or _day(exact) == day)
+        and (before is None or day <= _day(before))
+        and (after is None or day >= _day(after))
+    )
 
 
 def _day(value: dt.date | dt.datetime) -> dt.date:
+    """The GMT date of a filter value (parse_date_filter gives instants in UTC)."""
     return value.date() if isinstance(value, dt.datetime) else value
-
-
-def _on_or_before(moment: dt.datetime, limit: dt.date | dt.datetime) -> bool:
-    if isinstance(limit, dt.datetime):
-        return moment <= limit
-    return moment.date() <= limit
-
-
-def _on_or_after(moment: dt.datetime, limit: dt.date | dt.datetime) -> bool:
-    if isinstance(limit, dt.datetime):
-        return moment >= limit
-    return moment.date() >= limit
 
 
 def _bounded_int(raw: str | None, default: int, low: int, high: int) -> int:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from norq_sandbox import DEFAULT_API_KEY_SECRET, DEFAULT_API_KEY_SID, SandboxServer
+from norq_sandbox.outbox import OutboxMessage
+from norq_sandbox.twilio_resources import MessageDraft
 
 from tests_sandbox.chromium import Chromium, find_chromium
 from tests_sandbox.conftest import MESSAGES_PATH, send
@@ -85,7 +88,7 @@ def test_a_message_sent_after_the_page_opened_appears_without_reload(
     )
     assert steps == ["queued", "sending", "sent", "delivered"]
     assert browser.evaluate("window.openedBeforeTheMessage") is True
-    assert browser.evaluate("document.getElementById('stat-delivered').textContent") == "1"
+    browser.wait_for("document.getElementById('stat-delivered').textContent === '1'")
 
     shot = browser.screenshot(tmp_path / "inbox.png")
     assert shot.read_bytes().startswith(PNG_SIGNATURE)
@@ -192,11 +195,12 @@ def test_an_sms_an_email_and_a_chat_message_arrive_live(
     assert "Alerts <alerts@example.com>" in email
     assert "ada@example.com" in email
     assert "Deploy finished" in browser.evaluate(f"{card(chat_id)}.innerText")
-    counts = browser.evaluate(
-        "Object.fromEntries([...document.querySelectorAll('[data-count]')]"
-        ".map(c => [c.dataset.count, c.textContent]))"
+    counts = (
+        "JSON.stringify(Object.fromEntries([...document.querySelectorAll('[data-count]')]"
+        ".map(c => [c.dataset.count, c.textContent])))"
     )
-    assert counts == {"all": "3", "sms": "1", "email": "1", "chat": "1"}
+    expected = {"all": "3", "sms": "1", "email": "1", "chat": "1"}
+    browser.wait_for(f"{counts} === {json.dumps(json.dumps(expected, separators=(',', ':')))}")
     browser.wait_for(f"{card(email_id)}.querySelector('iframe').dataset.loaded === 'true'")
 
     shot = browser.screenshot(tmp_path / "inbox-all-channels.png", full_page=True)
@@ -250,13 +254,21 @@ def test_an_emails_html_runs_no_script_in_its_sandboxed_frame(
         f"window.frameMessages.filter(([source]) => source === {frame}.contentWindow).length"
     )
     assert from_email == 0
-    assert browser.evaluate(f"{frame}.getAttribute('sandbox')") == ""
+    # No allow-scripts: the frame may be measured by the inbox, never run anything.
+    assert browser.evaluate(f"{frame}.getAttribute('sandbox')") == "allow-same-origin"
     assert browser.evaluate("document.title") == "Norq sandbox · inbox"
-    # A sandboxed frame without allow-same-origin is opaque: the inbox cannot reach into it.
-    assert browser.evaluate(f"{frame}.contentDocument") is None
-    headers = httpx.get(f"{sandbox.url}/_sandbox/messages/{email_id}/html").headers
-    assert "sandbox" in headers["content-security-policy"]
-    assert "default-src 'none'" in headers["content-security-policy"]
+    # The hostile script would have renamed its own document: it never ran.
+    assert browser.evaluate(f"{frame}.contentDocument.title") != "pwned"
+    assert browser.evaluate(f"{frame}.contentDocument.querySelector('h1').textContent") == (
+        "Quarterly report"
+    )
+    policy = httpx.get(f"{sandbox.url}/_sandbox/messages/{email_id}/html").headers[
+        "content-security-policy"
+    ]
+    assert policy.startswith("sandbox allow-same-origin;")
+    assert "allow-scripts" not in policy
+    assert "script-src" not in policy
+    assert "default-src 'none'" in policy
 
 
 def test_the_channel_filters_show_one_channel(
@@ -270,8 +282,166 @@ def test_the_channel_filters_show_one_channel(
 
     browser.evaluate("document.querySelector('[data-filter=\"email\"]').click()")
 
+    browser.wait_for("document.querySelectorAll('.card').length === 1")
     visible = browser.evaluate(
         "[...document.querySelectorAll('.card')].filter(c => c.offsetParent !== null)"
         ".map(c => c.dataset.channel)"
     )
     assert visible == ["email"]
+
+
+def test_clear_asks_before_it_deletes(
+    browser: Chromium, sandbox: SandboxServer, api: httpx.Client
+) -> None:
+    send(api)
+    open_inbox(browser, sandbox)
+    browser.wait_for("document.querySelectorAll('.message').length === 1")
+    click = "document.getElementById('{}').click()"
+
+    browser.evaluate(click.format("clear"))
+    assert browser.evaluate("document.getElementById('confirm-clear').hidden") is False
+    assert "Delete all 1 messages" in browser.evaluate(
+        "document.getElementById('clear-question').textContent"
+    )
+    browser.evaluate(click.format("clear-cancel"))
+    assert browser.evaluate("document.getElementById('confirm-clear').hidden") is True
+    assert len(sandbox.messages()) == 1
+
+    browser.evaluate(click.format("clear"))
+    browser.evaluate(click.format("clear-confirm"))
+    browser.wait_for("document.querySelectorAll('.message').length === 0")
+    assert sandbox.messages() == []
+
+
+def test_an_email_frame_is_as_tall_as_its_content(
+    browser: Chromium, sandbox: SandboxServer
+) -> None:
+    open_inbox(browser, sandbox)
+    short = send_email(sandbox, "Short", "<p>One line.</p>")
+    tall = send_email(sandbox, "Tall", "".join(f"<p>Paragraph {n}</p>" for n in range(30)))
+    for email_id in (short, tall):
+        browser.wait_for(f"{card(email_id)}?.querySelector('iframe').dataset.loaded === 'true'")
+
+    def heights(email_id: str) -> tuple[int, int]:
+        frame = f"{card(email_id)}.querySelector('iframe')"
+        shown = browser.evaluate(f"{frame}.getBoundingClientRect().height")
+        content = browser.evaluate(f"{frame}.contentDocument.documentElement.scrollHeight")
+        return round(shown), content
+
+    short_shown, short_content = heights(short)
+    tall_shown, tall_content = heights(tall)
+    assert tall_shown > 3 * short_shown
+    # The frame's box is its content plus its border.
+    assert abs(tall_shown - tall_content) <= 4
+    assert abs(short_shown - max(short_content, 40)) <= 4
+
+
+def test_timeline_labels_pass_under_the_sticky_header(
+    browser: Chromium, sandbox: SandboxServer, api: httpx.Client
+) -> None:
+    open_inbox(browser, sandbox)
+    sids = [send(api, To=f"+1555000{n:04d}", Body=f"message {n}").json()["sid"] for n in range(8)]
+    browser.wait_for(f"{card(sids[-1])}?.querySelectorAll('.step').length >= 2")
+    label = f"{card(sids[-1])}.querySelector('.step-name')"
+    # Scroll the newest message's first label up until it sits behind the header.
+    browser.evaluate(
+        f"window.scrollBy(0, {label}.getBoundingClientRect().top"
+        " - document.querySelector('.topbar').getBoundingClientRect().height / 2)"
+    )
+    behind = browser.evaluate(
+        f"(() => {{ const box = {label}.getBoundingClientRect();"
+        " const bar = document.querySelector('.topbar').getBoundingClientRect();"
+        " const y = box.top + box.height / 2;"
+        " const hit = document.elementFromPoint(box.left + 4, y);"
+        " return [y > bar.top && y < bar.bottom, hit.closest('.topbar') !== null]; })()"
+    )
+    assert behind == [True, True]
+
+
+def test_the_page_says_it_is_loading_not_empty_until_the_first_page_is_in(
+    browser: Chromium, sandbox: SandboxServer
+) -> None:
+    page = httpx.get(sandbox.url + "/").text
+    assert '<section id="loading" class="empty loading" aria-live="polite">' in page
+    assert '<section id="empty" class="empty" hidden>' in page
+
+    open_inbox(browser, sandbox)
+    browser.wait_for("document.getElementById('loading').hidden")
+    assert browser.evaluate("document.getElementById('empty').hidden") is False
+
+
+# -- 10,000 messages ---------------------------------------------------------------------
+
+BULK = 10_000
+
+
+def fill(sandbox: SandboxServer, count: int) -> None:
+    """``count`` messages straight into the sandbox's records: SMS, emails and chat."""
+    records = sandbox.records
+    for n in range(count):
+        to = f"+1555{n:07d}"
+        if n % 3 == 0:
+            draft = MessageDraft(to, "+15005550006", f"Your code is {n:06d}", None, None)
+            records.create_message(draft)
+        else:
+            records.deliver(
+                OutboxMessage(
+                    id=f"bulk-{n}",
+                    api="sendgrid" if n % 3 == 1 else "slack",
+                    channel="email" if n % 3 == 1 else "chat",
+                    at=records.clock.now(),
+                    sender="alerts@example.com",
+                    to=(f"user{n}@example.com" if n % 3 == 1 else "#alerts",),
+                    provider_id=f"bulk-{n}",
+                    subject=f"Receipt {n}" if n % 3 == 1 else None,
+                    text=f"Message number {n}",
+                )
+            )
+
+
+def search_for(browser: Chromium, text: str) -> None:
+    browser.evaluate(
+        "(() => { const box = document.getElementById('search');"
+        f" box.value = {json.dumps(text)}; box.dispatchEvent(new Event('input')); }})()"
+    )
+
+
+def test_an_inbox_of_ten_thousand_messages_loads_a_page_searches_and_pages(
+    browser: Chromium, sandbox: SandboxServer
+) -> None:
+    fill(sandbox, BULK)
+    assert sandbox.records.inbox().counts["all"] == BULK
+
+    started = time.perf_counter()
+    browser.goto(sandbox.url + "/")
+    browser.wait_for("document.querySelectorAll('.card').length > 0", timeout=30)
+    first_cards = time.perf_counter() - started
+    paint = browser.evaluate(
+        "({fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime,"
+        " cards: window.inboxFirstPaint})"
+    )
+    print(
+        f"\ninbox with {BULK:,} messages: first contentful paint {paint['fcp']:.0f} ms, "
+        f"first page of cards {paint['cards']:.0f} ms after navigation "
+        f"({first_cards * 1000:.0f} ms seen from the test)"
+    )
+    assert browser.evaluate("document.getElementById('stat-total').textContent") == str(BULK)
+    assert browser.evaluate("document.querySelectorAll('.message').length") == 50
+
+    # Search one recipient: the server finds it among 10,000.
+    wanted = "+15550004242"
+    search_for(browser, wanted)
+    browser.wait_for("document.querySelectorAll('.message').length === 1")
+    assert wanted in browser.evaluate("document.querySelector('.thread').innerText")
+    assert browser.evaluate("document.getElementById('more').hidden") is True
+
+    # Clear the search, then page: each page adds 50 older messages.
+    search_for(browser, "")
+    browser.wait_for("document.querySelectorAll('.message').length === 50")
+    newest_first = browser.evaluate("window.inboxFirstPaint")
+    assert newest_first is not None
+    browser.evaluate("document.getElementById('more').click()")
+    browser.wait_for("document.querySelectorAll('.message').length === 100")
+    assert browser.evaluate("document.getElementById('shown').textContent") == (
+        f"showing 100 of {BULK}"
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
@@ -361,22 +361,24 @@ def test_date_filters_take_every_format_twilio_documents(
     assert listed("DateSent>", day + dt.timedelta(days=1)) == []
 
 
-def test_an_instant_filter_compares_to_the_second(
-    api: httpx.Client, sandbox: SandboxServer
-) -> None:
+def test_an_instant_filter_names_its_gmt_day(api: httpx.Client, sandbox: SandboxServer) -> None:
+    # Twilio's filters take GMT dates: twilio-python sends date_sent_before=date(...)
+    # as midnight, T00:00:00Z, and "on and before" that date includes the whole day.
     sid = send(api).json()["sid"]
     sent = sandbox.wait_for_status(sid, "delivered").date_sent
     assert sent is not None
-    second = dt.timedelta(seconds=1)
+    midnight = dt.datetime.combine(sent.date(), dt.time(), dt.UTC)
+    day = dt.timedelta(days=1)
 
     def listed(name: str, moment: dt.datetime) -> list[str]:
-        query = {name: format_datetime(moment)}
+        query = {name: moment.strftime("%Y-%m-%dT%H:%M:%SZ")}
         return [m["sid"] for m in api.get(MESSAGES_PATH, params=query).json()["messages"]]
 
-    assert listed("DateSent>", sent) == [sid]
-    assert listed("DateSent<", sent) == [sid]
-    assert listed("DateSent>", sent + second) == []
-    assert listed("DateSent<", sent - second) == []
+    assert listed("DateSent<", midnight) == [sid]
+    assert listed("DateSent>", midnight + day - dt.timedelta(seconds=1)) == [sid]
+    assert listed("DateSent", midnight) == [sid]
+    assert listed("DateSent<", midnight - day) == []
+    assert listed("DateSent>", midnight + day) == []
 
 
 @pytest.mark.parametrize("written", ["yesterday", "2019-13-01", "06/11/2019 22:05:25 XYZ"])

@@ -255,3 +255,55 @@ def test_the_request_log_never_holds_the_api_key(
     (record,) = sandbox.requests_to("sendgrid")
     assert (record.username, record.status) == ("apikey", 202)
     assert record.body_json["subject"] == "Disk almost full"
+
+
+ATTACHMENT = {
+    "content": "aGVsbG8gd29ybGQ=",  # "hello world"
+    "filename": "report.txt",
+    "type": "text/plain",
+    "disposition": "attachment",
+}
+
+
+def test_the_inbox_keeps_reply_to_attachments_and_custom_args(
+    mail: httpx.Client, sandbox: SandboxServer
+) -> None:
+    body = email(
+        reply_to={"email": "support@example.com", "name": "Support"},
+        attachments=[ATTACHMENT],
+        custom_args={"order": "1042"},
+        personalizations=[{"to": [{"email": "ada@example.com"}], "custom_args": {"user": "7"}}],
+    )
+
+    assert mail.post(PATH, json=body).status_code == 202
+
+    (stored,) = sandbox.outbox("sendgrid")
+    assert ("Reply-To", "Support <support@example.com>") in stored.headers
+    assert stored.details["reply_to"] == ["Support <support@example.com>"]
+    assert stored.details["custom_args"] == {"order": "1042", "user": "7"}
+    assert stored.details["attachments"] == [
+        {
+            "filename": "report.txt",
+            "type": "text/plain",
+            "disposition": "attachment",
+            "content_id": None,
+            "size": 11,
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("attachment", "field"),
+    [
+        ({**ATTACHMENT, "content": "not base64!"}, "attachments.0.content"),
+        ({k: v for k, v in ATTACHMENT.items() if k != "filename"}, "attachments.0.filename"),
+        ({**ATTACHMENT, "disposition": "inline"}, "attachments.0.content_id"),
+    ],
+)
+def test_a_malformed_attachment_is_refused_naming_the_field(
+    mail: httpx.Client, attachment: dict[str, Any], field: str
+) -> None:
+    response = mail.post(PATH, json=email(attachments=[attachment]))
+
+    assert response.status_code == 400
+    assert [f for f, _ in errors_of(response)] == [field]

@@ -141,3 +141,45 @@ def test_the_request_log_masks_the_api_secret(sandbox: SandboxServer) -> None:
     assert form.username == document.username == DEFAULT_VONAGE_API_KEY
     assert form.params["api_secret"] == ["********"]
     assert document.body_json["api_secret"] == "********"
+
+
+def test_http_basic_credentials_are_accepted_as_vonages_v4_sdk_sends_them(
+    sandbox: SandboxServer,
+) -> None:
+    auth = (DEFAULT_VONAGE_API_KEY, DEFAULT_VONAGE_API_SECRET)
+    response = httpx.post(sandbox.url + PATH, data=sms(api_key=None, api_secret=None), auth=auth)
+
+    assert only_message(response)["status"] == "0"
+    (logged,) = sandbox.requests_to("vonage")
+    assert logged.username == DEFAULT_VONAGE_API_KEY
+
+
+def test_wrong_basic_credentials_are_bad_credentials(sandbox: SandboxServer) -> None:
+    auth = (DEFAULT_VONAGE_API_KEY, "not-the-secret")
+    response = httpx.post(sandbox.url + PATH, data=sms(api_key=None, api_secret=None), auth=auth)
+
+    assert only_message(response) == {"status": "4", "error-text": "Bad Credentials"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "parts"),
+    [
+        ("unicode", "x" * 100, 2),  # UCS-2 even for ASCII: 70 a part, 67 once split
+        ("text", "ж" * 100, 1),  # GSM-7 as asked: 160 a part
+        ("text", "x" * 161, 2),
+        ("unicode", "ж" * 70, 1),
+    ],
+)
+def test_parts_are_counted_in_the_encoding_the_type_asks_for(
+    sandbox: SandboxServer, kind: str, text: str, parts: int
+) -> None:
+    response = httpx.post(sandbox.url + PATH, data=sms(type=kind, text=text))
+
+    assert response.json()["message-count"] == str(parts)
+    assert len(response.json()["messages"]) == parts
+
+
+def test_each_accepted_part_names_the_recipients_network(sandbox: SandboxServer) -> None:
+    response = httpx.post(sandbox.url + PATH, data=sms(text="x" * 200))
+
+    assert [part["network"] for part in response.json()["messages"]] == ["00101", "00101"]

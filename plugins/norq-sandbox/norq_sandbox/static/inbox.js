@@ -1,17 +1,26 @@
-// The sandbox inbox: every channel in one list, loaded once, then kept live by the
-// server's event stream. SMS are grouped into threads (recipient and sender), emails
-// and chat messages each get a card. Message content is set with textContent only,
-// never parsed as HTML; an email's HTML part is shown in a sandboxed frame that runs
-// no script and is served with a Content-Security-Policy that loads nothing remote.
+// The sandbox inbox: every channel in one list, a page at a time from the server
+// (searched and filtered there), then kept live by the server's event stream. SMS
+// are grouped into threads (recipient and sender), emails and chat messages each get
+// a card. Message content is set with textContent only, never parsed as HTML; an
+// email's HTML part is shown in a sandboxed frame that runs no script and is served
+// with a Content-Security-Policy that loads nothing remote.
 "use strict";
 
 const messages = new Map(); // id -> inbox view, the newest version seen
-const seen = new Map(); // id -> when this page first learned of it (performance.now())
 const cards = new Map(); // thread key or message id -> card element
 const list = document.getElementById("cards");
 const connection = document.getElementById("connection");
 const PENDING = new Set(["scheduled", "accepted", "queued", "sending", "sent"]);
+const NOT_DELIVERED = new Set(["failed", "undelivered", "canceled"]);
 const CHANNELS = ["sms", "email", "chat"];
+const PAGE_SIZE = 50;
+
+// What the list shows: the server applies the same search and filters to each page,
+// and live messages that do not match are left out.
+const query = { q: "", channel: "", api: "", status: "" };
+let next = null; // where the next (older) page starts, or null on the last
+let loaded = false; // a first page has arrived for the current query
+let generation = 0; // bumped by every new query, so a late page of an old one is dropped
 
 function setConnection(state, label) {
   connection.dataset.state = state;
@@ -160,7 +169,10 @@ function renderEmail(message) {
   const parts = [];
   if (message.has_html) {
     frame.src = `/_sandbox/messages/${encodeURIComponent(message.id)}/html`;
-    frame.addEventListener("load", () => { frame.dataset.loaded = "true"; });
+    frame.addEventListener("load", () => {
+      sizeToContent(frame);
+      frame.dataset.loaded = "true";
+    });
     parts.push(["HTML", frame]);
   }
   if (message.body) {
@@ -179,6 +191,16 @@ function renderEmail(message) {
   if (parts.length) showPart(card, tabs.firstElementChild, parts[0][1]);
   card.querySelector(".sid").textContent = message.provider_id;
   return card;
+}
+
+function sizeToContent(frame) {
+  // The frame may be read (allow-same-origin) but runs nothing (no allow-scripts, and
+  // its CSP allows no script), so the inbox measures it and fits the frame to it.
+  const page = frame.contentDocument?.documentElement;
+  if (!page) return;
+  const height = Math.min(Math.max(page.scrollHeight, 40), 1600);
+  frame.style.height = `${height}px`;
+  frame.dataset.contentHeight = String(page.scrollHeight);
 }
 
 function showPart(card, tab, part) {
@@ -229,11 +251,25 @@ function place(card) {
   }
 }
 
+function matches(message) {
+  // The server's search and filters, for messages that arrive live.
+  if (query.channel && (message.channel || "sms") !== query.channel) return false;
+  if (query.api && message.api !== query.api) return false;
+  if (query.status) {
+    const status = message.api === "twilio" ? message.status : "delivered";
+    const group = { pending: PENDING, failed: NOT_DELIVERED }[query.status];
+    if (group ? !group.has(status) : status !== query.status) return false;
+  }
+  if (!query.q) return true;
+  const text = [recipients(message), message.from, message.id, message.sid, message.provider_id, message.subject, message.body]
+    .filter(Boolean).join("\n").toLowerCase();
+  return text.includes(query.q.toLowerCase());
+}
+
 function upsert(message, { fresh = false } = {}) {
   const known = messages.get(message.id);
   if (known && known.version > message.version) return; // an older update arrived late
   messages.set(message.id, message);
-  if (!seen.has(message.id)) seen.set(message.id, performance.now());
   const channel = message.channel || "sms";
   let card;
   if (channel === "sms") {
@@ -245,67 +281,88 @@ function upsert(message, { fresh = false } = {}) {
     if (fresh) flash(card);
   }
   place(card);
-  renderSummary();
-}
-
-function forget(id) {
-  const message = messages.get(id);
-  messages.delete(id);
-  seen.delete(id);
-  if (!message) return;
-  if ((message.channel || "sms") === "sms") {
-    const card = cards.get(threadKey(message));
-    card?.querySelector(`[data-sid="${CSS.escape(id)}"]`)?.remove();
-    if (card && !card.querySelector(".thread-messages > .message")) {
-      card.remove();
-      cards.delete(threadKey(message));
-    } else if (card) {
-      updateThreadHead(card);
-    }
-  } else {
-    cards.get(id)?.remove();
-    cards.delete(id);
-  }
+  renderState();
 }
 
 function clearAll() {
   messages.clear();
-  seen.clear();
   cards.clear();
   list.replaceChildren();
-  renderSummary();
+  renderState();
 }
 
-function renderSummary() {
-  const all = [...messages.values()];
-  const count = (test) => all.filter(test).length;
-  // Only Twilio messages have a journey; what another API accepted is in this inbox, delivered.
-  const delivered = (m) => m.status === "delivered" || (m.api !== "twilio" && m.status === "accepted");
-  document.getElementById("stat-total").textContent = all.length;
-  document.getElementById("stat-delivered").textContent = count(delivered);
-  document.getElementById("stat-pending").textContent = count((m) => m.api === "twilio" && PENDING.has(m.status));
-  document.getElementById("stat-failed").textContent = count((m) => m.status === "failed" || m.status === "undelivered");
-  document.querySelector('[data-count="all"]').textContent = all.length;
-  for (const channel of CHANNELS) {
-    document.querySelector(`[data-count="${channel}"]`).textContent = count((m) => (m.channel || "sms") === channel);
+function renderCounts(counts) {
+  document.getElementById("stat-total").textContent = counts.all;
+  document.getElementById("stat-delivered").textContent = counts.delivered;
+  document.getElementById("stat-pending").textContent = counts.pending;
+  document.getElementById("stat-failed").textContent = counts.failed;
+  for (const channel of ["all", ...CHANNELS]) {
+    document.querySelector(`[data-count="${channel}"]`).textContent = counts[channel] || 0;
   }
-  document.getElementById("empty").hidden = all.length > 0;
 }
 
-async function loadAll() {
-  // Merge the snapshot instead of replacing the list: events that arrived
-  // while it was in flight are newer than it and must stay. A message known
-  // from before the request that the snapshot lacks is gone (server restart).
-  const requestedAt = performance.now();
-  const response = await fetch("/_sandbox/messages", { cache: "no-store" });
-  const { messages: current } = await response.json();
-  const present = new Set(current.map((message) => message.id));
-  for (const [id, seenAt] of seen) {
-    if (!present.has(id) && seenAt < requestedAt) forget(id);
-  }
-  // The list is newest first; insert oldest first so each lands on top.
-  for (const message of current.reverse()) upsert(message);
-  renderSummary();
+function renderState() {
+  // "Loading" until the first page is in; "no messages" only once it is, and empty.
+  const empty = loaded && messages.size === 0;
+  const filtered = Boolean(query.q || query.channel || query.api || query.status);
+  document.getElementById("loading").hidden = loaded;
+  document.getElementById("empty").hidden = !empty || filtered;
+  document.getElementById("no-match").hidden = !empty || !filtered;
+  const more = document.getElementById("more");
+  more.hidden = !loaded || next === null;
+  document.getElementById("shown").textContent = loaded && messages.size
+    ? `showing ${messages.size} of ${document.getElementById("shown").dataset.matching}`
+    : "";
+}
+
+function pageUrl(before) {
+  const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  for (const [name, value] of Object.entries(query)) if (value) params.set(name, value);
+  if (before) params.set("before", before);
+  return `/_sandbox/messages?${params}`;
+}
+
+async function loadPage({ first }) {
+  // The first page fills the emptied list; a later one adds older messages below.
+  // Pages merge with what is shown: events that arrived while a page was in flight
+  // are newer than it and stay (an update racing a page is applied by version).
+  const mine = generation;
+  const response = await fetch(pageUrl(first ? null : next), { cache: "no-store" });
+  const page = await response.json();
+  if (mine !== generation) return;
+  next = page.next;
+  loaded = true;
+  document.getElementById("shown").dataset.matching = page.matching;
+  renderCounts(page.counts);
+  // Each page is newest first; insert oldest first so each lands above the older ones.
+  for (const message of page.messages.reverse()) upsert(message);
+  renderState();
+  if (first) window.inboxFirstPaint ??= performance.now();
+}
+
+function reload() {
+  generation += 1;
+  loaded = false;
+  next = null;
+  clearAll();
+  return loadPage({ first: true }).catch(() => setConnection("offline", "cannot load messages"));
+}
+
+let countsPending = null;
+function refreshCounts() {
+  // Live events change the counts; ask the server again, at most a few times a second.
+  if (countsPending) return;
+  countsPending = setTimeout(async () => {
+    countsPending = null;
+    try {
+      const page = await (await fetch(pageUrl(null).replace(`limit=${PAGE_SIZE}`, "limit=1"), { cache: "no-store" })).json();
+      renderCounts(page.counts);
+      document.getElementById("shown").dataset.matching = page.matching;
+      renderState();
+    } catch {
+      // The connection indicator reports the server being away.
+    }
+  }, 150);
 }
 
 async function loadInfo() {
@@ -328,21 +385,61 @@ function follow() {
   // Subscribe first, then load: an update racing the load is applied by version.
   events.addEventListener("open", () => {
     setConnection("live", "live");
-    loadAll().catch(() => setConnection("offline", "cannot load messages"));
+    reload();
   });
-  events.addEventListener("message", (event) => upsert(JSON.parse(event.data), { fresh: true }));
-  events.addEventListener("reset", clearAll);
+  events.addEventListener("message", (event) => {
+    const message = JSON.parse(event.data);
+    if (matches(message)) upsert(message, { fresh: true });
+    refreshCounts();
+  });
+  events.addEventListener("reset", () => {
+    next = null;
+    clearAll();
+    refreshCounts();
+  });
   events.addEventListener("error", () => setConnection("offline", "reconnecting…"));
 }
 
 for (const button of document.querySelectorAll(".filter")) {
   button.addEventListener("click", () => {
-    list.dataset.filter = button.dataset.filter;
+    query.channel = button.dataset.filter === "all" ? "" : button.dataset.filter;
     for (const other of document.querySelectorAll(".filter")) other.setAttribute("aria-pressed", String(other === button));
+    reload();
   });
 }
 
-document.getElementById("clear").addEventListener("click", async () => {
+for (const [id, name] of [["api-filter", "api"], ["status-filter", "status"]]) {
+  document.getElementById(id).addEventListener("change", (event) => {
+    query[name] = event.target.value;
+    reload();
+  });
+}
+
+let searchTimer = null;
+document.getElementById("search").addEventListener("input", (event) => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => {
+    query.q = event.target.value.trim();
+    reload();
+  }, 200);
+});
+
+document.getElementById("more").addEventListener("click", () => {
+  loadPage({ first: false }).catch(() => setConnection("offline", "cannot load messages"));
+});
+
+// Clear forgets every message of every channel: ask first, in the page itself.
+const confirmClear = document.getElementById("confirm-clear");
+document.getElementById("clear").addEventListener("click", () => {
+  const total = document.getElementById("stat-total").textContent;
+  document.getElementById("clear-question").textContent =
+    `Delete all ${total} messages and the request log? This cannot be undone.`;
+  confirmClear.hidden = false;
+  document.getElementById("clear-cancel").focus();
+});
+document.getElementById("clear-cancel").addEventListener("click", () => { confirmClear.hidden = true; });
+document.getElementById("clear-confirm").addEventListener("click", async () => {
+  confirmClear.hidden = true;
   await fetch("/_sandbox/reset", { method: "POST" });
 });
 
@@ -350,6 +447,6 @@ setInterval(() => {
   for (const time of list.querySelectorAll("time.created")) time.textContent = ago(time.dateTime);
 }, 5000);
 
-renderSummary();
+renderState();
 loadInfo();
 follow();

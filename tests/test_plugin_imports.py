@@ -70,7 +70,14 @@ PLUGIN_DIRS = sorted(path.parent for path in PLUGINS.glob("*/pyproject.toml"))
 
 def test_the_repository_ships_plugins() -> None:
     names = {path.name for path in PLUGIN_DIRS}
-    assert {"norq-example", "norq-sendgrid", "norq-vonage", "norq-slack", "norq-smtp"} <= names
+    assert {
+        "norq-example",
+        "norq-sendgrid",
+        "norq-vonage",
+        "norq-slack",
+        "norq-smtp",
+        "norq-sandbox",
+    } <= names
 
 
 @pytest.mark.parametrize("plugin", PLUGIN_DIRS, ids=lambda path: path.name)

@@ -68,6 +68,8 @@ from norq.retry import Disposition as Disposition
 from norq.retry import RetryPolicy as RetryPolicy
 from norq.send_result import SendResult as SendResult
 from norq.sqlite_ledger import SqliteLedger as SqliteLedger
+from norq.tokens import Token as Token
+from norq.tokens import TokenSource as TokenSource
 from norq.transports.base import Response as Response
 from norq.transports.base import Transport as Transport
 from norq.transports.base import TransportFailure as TransportFailure

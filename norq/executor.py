@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from norq.receipt import DeliveryFailure
 from norq.request import PreparedRequest
 from norq.retry import Disposition, RetryPolicy
 from norq.send_result import SendResult, read_declared
+from norq.tokens import UNSEEN, Token, TokenSource
 from norq.transports.base import (
     DEFAULT_MAX_CONNECTIONS,
     AttemptResult,
@@ -198,6 +200,7 @@ class Executor:
         self._rng = rng or random.Random()
         self._clock = clock
         self.redact = redact
+        self._tokens = _Tokens(self)
 
     def transport(self, name: str) -> Transport:
         """The transport registered as ``name``, built on first use (once, across threads)."""
@@ -225,15 +228,32 @@ class Executor:
         """Send ``request`` until it succeeds or a retry is pointless; ``read`` reads answers.
 
         Every attempt, retries included, waits for ``throttle`` (the provider's rate limits).
+        A request that names a token source carries its token, obtained here (see
+        :mod:`norq.tokens`); an answer refusing the token renews it and sends again, once.
         """
         transport = self.transport(request.transport)
-        attempts = Attempts(request, read, self._rng, self._clock, self.redact)
+        attempts = Attempts(request, read, self._rng, self._clock, self._tokens.mask)
+        described = request if isinstance(request, PreparedRequest) else None
+        source = described.token if described is not None else None
+        renewed = False
         while True:
+            sent: Prepared = request
+            if source is not None and described is not None:
+                token = self._tokens.get(source)
+                if not isinstance(token, Token):
+                    return _without_token(token, attempts.count)
+                used = token
+                sent = source.authorize(described, used)
             if throttle is None:
-                result = _attempt(transport, request)
+                result = _attempt(transport, sent)
             else:
                 with throttle.hold():
-                    result = _attempt(transport, request)
+                    result = _attempt(transport, sent)
+            if source is not None and not renewed and _refused(source, result):
+                renewed = True
+                attempts.count += 1
+                self._tokens.discard(source, used)
+                continue
             step = attempts.record(result)
             if isinstance(step, Outcome):
                 return step
@@ -245,13 +265,28 @@ class Executor:
     ) -> Outcome:
         """Async :meth:`send`."""
         transport = self.transport(request.transport)
-        attempts = Attempts(request, read, self._rng, self._clock, self.redact)
+        attempts = Attempts(request, read, self._rng, self._clock, self._tokens.mask)
+        described = request if isinstance(request, PreparedRequest) else None
+        source = described.token if described is not None else None
+        renewed = False
         while True:
+            sent: Prepared = request
+            if source is not None and described is not None:
+                token = await self._tokens.aget(source)
+                if not isinstance(token, Token):
+                    return _without_token(token, attempts.count)
+                used = token
+                sent = source.authorize(described, used)
             if throttle is None:
-                result = await _aattempt(transport, request)
+                result = await _aattempt(transport, sent)
             else:
                 async with throttle.ahold():
-                    result = await _aattempt(transport, request)
+                    result = await _aattempt(transport, sent)
+            if source is not None and not renewed and _refused(source, result):
+                renewed = True
+                attempts.count += 1
+                self._tokens.discard(source, used)
+                continue
             step = attempts.record(result)
             if isinstance(step, Outcome):
                 return step
@@ -265,6 +300,151 @@ class Executor:
     async def aclose(self) -> None:
         for transport in self._transports.values():
             await transport.aclose()
+
+
+def _refused(source: TokenSource, result: AttemptResult) -> bool:
+    return isinstance(result, Response) and source.refused(result)
+
+
+def _without_token(failure: DeliveryFailure, attempts: int) -> Outcome:
+    return Outcome(False, None, None, attempts, failure)
+
+
+class _Tokens:
+    """The executor's tokens, one per :class:`~norq.tokens.TokenSource`, for every thread and loop.
+
+    One exchange at a time per source: whoever finds the token missing or due
+    obtains it, and everyone else, in any thread or event loop, waits for that
+    same exchange (a ``concurrent.futures.Future`` can be awaited from any
+    loop and waited on from any thread). While a token is being renewed
+    before it expires, the old one still serves. A failed exchange is not
+    cached: the next send tries again.
+    """
+
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
+        self._lock = threading.Lock()
+        self._entries: dict[TokenSource, _TokenEntry] = {}
+        self._issued: list[str] = []
+
+    def get(self, source: TokenSource) -> Token | DeliveryFailure:
+        pending, mine = self._claim(source)
+        if isinstance(pending, Token):
+            return pending
+        if not mine:
+            waited: Token | DeliveryFailure = pending.result()
+            return waited
+        result: Token | DeliveryFailure | None = None
+        try:
+            result = self._obtain(source)
+        finally:
+            self._settle(source, pending, result)
+        return result
+
+    async def aget(self, source: TokenSource) -> Token | DeliveryFailure:
+        import asyncio
+
+        pending, mine = self._claim(source)
+        if isinstance(pending, Token):
+            return pending
+        if not mine:
+            return await asyncio.wrap_future(pending)
+        result: Token | DeliveryFailure | None = None
+        try:
+            result = await self._aobtain(source)
+        finally:
+            self._settle(source, pending, result)
+        return result
+
+    def discard(self, source: TokenSource, refused: Token) -> None:
+        """Forget the ``refused`` token, unless another was obtained meanwhile."""
+        with self._lock:
+            entry = self._entries.get(source)
+            if entry is not None and entry.token is refused:
+                entry.token = None
+
+    def mask(self, text: str) -> str:
+        """``text`` with the executor's redaction and every token obtained so far masked."""
+        text = self._executor.redact(text)
+        for value in self._issued:
+            text = text.replace(value, UNSEEN)
+        return text
+
+    def _claim(self, source: TokenSource) -> tuple[Token | Future[Any], bool]:
+        """A token that serves now, or the exchange to wait for and whether it is ours to run."""
+        now = self._executor._clock()
+        with self._lock:
+            entry = self._entries.setdefault(source, _TokenEntry())
+            token = entry.token
+            if token is not None and now < token.expires_at - source.refresh_margin:
+                return token, False
+            if entry.pending is not None:
+                if token is not None and now < token.expires_at:
+                    return token, False
+                return entry.pending, False
+            entry.pending = Future()
+            return entry.pending, True
+
+    def _settle(
+        self, source: TokenSource, pending: Future[Any], result: Token | DeliveryFailure | None
+    ) -> None:
+        with self._lock:
+            entry = self._entries[source]
+            entry.pending = None
+            if isinstance(result, Token):
+                entry.token = result
+                # A few are enough: a token is renewed about hourly.
+                self._issued = [result.value, *self._issued[:7]]
+        if result is None:
+            pending.set_exception(RuntimeError("obtaining the token was interrupted"))
+        else:
+            pending.set_result(result)
+
+    def _obtain(self, source: TokenSource) -> Token | DeliveryFailure:
+        now = self._executor._clock()
+        prepared = source.prepare_token(now)
+        if isinstance(prepared, Token):
+            return prepared
+        return _token_of(self._executor.send(prepared, _token_reader(source, now)), prepared)
+
+    async def _aobtain(self, source: TokenSource) -> Token | DeliveryFailure:
+        now = self._executor._clock()
+        prepared = source.prepare_token(now)
+        if isinstance(prepared, Token):
+            return prepared
+        outcome = await self._executor.asend(prepared, _token_reader(source, now))
+        return _token_of(outcome, prepared)
+
+
+class _TokenEntry:
+    __slots__ = ("pending", "token")
+
+    def __init__(self) -> None:
+        self.token: Token | None = None
+        self.pending: Future[Any] | None = None
+
+
+def _token_reader(source: TokenSource, now: float) -> Reader:
+    def read(request: Any, response: Response) -> SendResult:
+        found = source.read_token(request, response, now)
+        return SendResult.accepted(None, data=found) if isinstance(found, Token) else found
+
+    return read
+
+
+def _token_of(outcome: Outcome, request: PreparedRequest) -> Token | DeliveryFailure:
+    if outcome.ok and isinstance(outcome.data, Token):
+        return outcome.data
+    error = outcome.error
+    why = error.message if error is not None else "no token in the answer"
+    # Nothing was sent to the recipient, so another provider may well succeed.
+    return DeliveryFailure(
+        code=error.code if error is not None else ErrorCode.BAD_RESPONSE,
+        message=f"could not obtain an access token from {request.shown_url}: {why}",
+        provider_code=error.provider_code if error is not None else None,
+        more_info=error.more_info if error is not None else None,
+        disposition=Disposition.FAILOVER,
+    )
 
 
 def _attempt(transport: Transport, request: Prepared) -> AttemptResult:

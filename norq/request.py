@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from norq.retry import Disposition, RetryPolicy
+from norq.tokens import UNSEEN, Token, TokenSource
 
 Pairs = tuple[tuple[str, str], ...]
 
@@ -106,7 +107,9 @@ class PreparedRequest:
     at ``message_id_path`` (``$.sid``) or from the ``message_id_header``.
     ``transport`` names the registered transport that sends it (``"http"``).
     ``secret_url`` marks a URL that is itself a credential (an incoming-webhook
-    URL): reprs and log lines then show only its scheme and host.
+    URL): reprs and log lines then show only its scheme and host. ``token``
+    names the :class:`norq.TokenSource` whose token the executor adds when it
+    sends (a dry run shows it as ``***``).
     """
 
     method: str
@@ -123,6 +126,7 @@ class PreparedRequest:
     errors: ErrorFormat = DEFAULT_ERROR_FORMAT
     transport: str = "http"
     secret_url: bool = False
+    token: TokenSource | None = None
 
     def __post_init__(self) -> None:
         if self.form is not None and self.json is not None:
@@ -162,6 +166,9 @@ class PreparedRequest:
             headers.setdefault("Content-Type", "application/json")
         if self.auth is not None:
             headers["Authorization"] = self.auth.header_value
+        if self.token is not None:
+            # Not obtained yet (a dry run): show where it goes, never what it is.
+            headers.update(self.token.authorize(self, Token(UNSEEN, 0.0)).headers)
         return headers
 
     def __repr__(self) -> str:

@@ -35,7 +35,7 @@ def module() -> Iterator[types.ModuleType]:
 
 
 def test_the_marked_examples_cover_every_new_section() -> None:
-    assert len(examples()) == 7
+    assert len(examples()) == 8
 
 
 def test_the_examples_run_and_their_tests_pass(module: types.ModuleType) -> None:

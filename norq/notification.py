@@ -40,12 +40,14 @@ class Notification:
         if self.body is not None and self.template is not None:
             raise MessageError("pass either body= or template=, not both")
         if self.template is None:
-            if self.body is None or self.body == "":
+            # Options alone may be the content (a data-only push); the provider decides.
+            if self.body == "" or (self.body is None and not self.fields):
                 raise MessageError(
                     f"{self.channel} notification has no content: pass a non-empty body= or a "
                     "template= from the config"
                 )
-            check_body(self.body, source="body=")
+            if self.body is not None:
+                check_body(self.body, source="body=")
         for name in ("template", "provider"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):

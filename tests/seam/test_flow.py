@@ -16,7 +16,7 @@ from norq.delivery import Attempt, Delivery
 from norq.executor import Outcome
 from norq.formats import is_e164
 from norq.testing import MockTransport, json_response
-from tests.seam.conftest import CHIRP_SECRET, chirp, config
+from tests.seam.conftest import CHIRP_SECRET, chirp, config, parcel
 from tests.seam.test_public_providers import chirp_ok, chirp_status
 
 ANN = "+15551230001"
@@ -80,6 +80,19 @@ def test_a_notification_checks_its_shape_once_at_the_edge() -> None:
         norq.Notification("sms", " +15551234567", body="x")
     with pytest.raises(norq.MessageError, match="fields= must be a mapping"):
         norq.Notification("sms", ANN, body="x", fields=["a"])  # type: ignore[arg-type]
+
+
+def test_options_alone_may_be_the_content_and_the_provider_decides(
+    pm: pluggy.PluginManager,
+) -> None:
+    # A data-only push has no body: the notification takes it, its provider judges it.
+    data_only = norq.Notification("push", "device-1", fields={"app_data": {"k": "v"}})
+    assert data_only.body is None
+    with pytest.raises(norq.MessageError, match="no content"):
+        norq.Notification("sms", ANN, body="", fields={"x": 1})
+    app = norq.Norq.from_dict(config(p=parcel()), plugin_manager=pm, environ={})
+    with pytest.raises(norq.MessageError, match="has an empty body"):
+        app.preview(norq.Notification("email", "ann@norq.test", fields={"subject": "hi"}))
 
 
 def test_for_recipient_merges_data_and_fields() -> None:

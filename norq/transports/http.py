@@ -22,6 +22,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from norq._version import __version__
+from norq.errors import PluginError
 from norq.hookspecs import hookimpl
 from norq.request import PreparedRequest
 from norq.transports.base import (
@@ -75,6 +76,27 @@ class HttpTransport:
         await self._async.aclose()
 
 
+class Http2Transport(HttpTransport):
+    """The ``http2`` transport: HTTP/2 through httpx, sync and async (APNs accepts nothing else).
+
+    httpx speaks HTTP/2 when its ``http2`` extra (the ``h2`` package) is
+    installed; over ``https`` it is agreed in the TLS handshake (ALPN), so a
+    server that offers only HTTP/1.1 still gets HTTP/1.1. aiohttp has no
+    HTTP/2, so async sends use httpx here too.
+    """
+
+    def __init__(self, settings: TransportSettings) -> None:
+        import importlib.util
+
+        if importlib.util.find_spec("h2") is None:
+            raise PluginError(
+                "the http2 transport needs httpx's http2 extra: pip install 'httpx[http2]' "
+                "(the plugin that sends over HTTP/2 should depend on it)"
+            )
+        self._sync = HttpxTransport(settings, http2=True)
+        self._async = HttpxAsyncTransport(settings, http2=True)
+
+
 def _wire(request: PreparedRequest) -> tuple[dict[str, str], bytes | None]:
     # The executor picks a transport by the name a request gives; a plugin's
     # request that names "http" by mistake must fail clearly, not half-send.
@@ -89,6 +111,7 @@ def _wire(request: PreparedRequest) -> tuple[dict[str, str], bytes | None]:
 @hookimpl
 def register_transports(register: Callable[[str, TransportFactory], None]) -> None:
     register("http", HttpTransport)
+    register("http2", Http2Transport)
 
 
 class HttpxTransport:
@@ -100,8 +123,9 @@ class HttpxTransport:
     environment variables are set, an ``httpx.Client`` routes them as usual.
     """
 
-    def __init__(self, settings: TransportSettings) -> None:
+    def __init__(self, settings: TransportSettings, *, http2: bool = False) -> None:
         self._settings = settings
+        self._http2 = http2
         self._client: _Pool | None = None
         self._extensions: dict[str, Any] = {
             "timeout": {
@@ -133,13 +157,14 @@ class HttpxTransport:
                     timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
                     limits=limits,
                     follow_redirects=False,
+                    http2=self._http2,
                 )
                 for mounted in [client._transport, *client._mounts.values()]:
                     if mounted is not None:
                         _bound_by_deadline(mounted)
                 pool = _ClientTransport(client)
             else:
-                transport = httpx.HTTPTransport(limits=limits)
+                transport = httpx.HTTPTransport(limits=limits, http2=self._http2)
                 _bound_by_deadline(transport)
                 pool = transport
             self._client = pool
@@ -451,8 +476,9 @@ def _close_later(loop: asyncio.AbstractEventLoop, entry: _LoopClient[Any]) -> No
 class HttpxAsyncTransport:
     """Async HTTP through one ``httpx.AsyncClient`` per event loop: the fallback to aiohttp."""
 
-    def __init__(self, settings: TransportSettings) -> None:
+    def __init__(self, settings: TransportSettings, *, http2: bool = False) -> None:
         self._settings = settings
+        self._http2 = http2
         self._clients: _PerLoop[httpx.AsyncClient] = _PerLoop(
             self._new_client, _aclose_httpx, _drop
         )
@@ -468,6 +494,7 @@ class HttpxAsyncTransport:
                 max_keepalive_connections=settings.max_connections,
             ),
             headers={"User-Agent": USER_AGENT},
+            http2=self._http2,
         )
 
     async def send(

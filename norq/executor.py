@@ -328,33 +328,40 @@ class _Tokens:
         self._issued: list[str] = []
 
     def get(self, source: TokenSource) -> Token | DeliveryFailure:
-        pending, mine = self._claim(source)
-        if isinstance(pending, Token):
-            return pending
-        if not mine:
-            waited: Token | DeliveryFailure = pending.result()
-            return waited
-        result: Token | DeliveryFailure | None = None
-        try:
-            result = self._obtain(source)
-        finally:
-            self._settle(source, pending, result)
-        return result
+        while True:
+            pending, mine = self._claim(source)
+            if isinstance(pending, Token):
+                return pending
+            if not mine:
+                waited: Token | DeliveryFailure | None = pending.result()
+                if waited is None:
+                    continue  # that exchange was abandoned: obtain one here
+                return waited
+            result: Token | DeliveryFailure | None = None
+            try:
+                result = self._obtain(source)
+            finally:
+                self._settle(source, pending, result)
+            return result
 
     async def aget(self, source: TokenSource) -> Token | DeliveryFailure:
         import asyncio
 
-        pending, mine = self._claim(source)
-        if isinstance(pending, Token):
-            return pending
-        if not mine:
-            return await asyncio.wrap_future(pending)
-        result: Token | DeliveryFailure | None = None
-        try:
-            result = await self._aobtain(source)
-        finally:
-            self._settle(source, pending, result)
-        return result
+        while True:
+            pending, mine = self._claim(source)
+            if isinstance(pending, Token):
+                return pending
+            if not mine:
+                waited: Token | DeliveryFailure | None = await asyncio.wrap_future(pending)
+                if waited is None:
+                    continue  # that exchange was abandoned (cancelled): obtain one here
+                return waited
+            result: Token | DeliveryFailure | None = None
+            try:
+                result = await self._aobtain(source)
+            finally:
+                self._settle(source, pending, result)
+            return result
 
     def discard(self, source: TokenSource, refused: Token) -> None:
         """Forget the ``refused`` token, unless another was obtained meanwhile."""
@@ -395,10 +402,9 @@ class _Tokens:
                 entry.token = result
                 # A few are enough: a token is renewed about hourly.
                 self._issued = [result.value, *self._issued[:7]]
-        if result is None:
-            pending.set_exception(RuntimeError("obtaining the token was interrupted"))
-        else:
-            pending.set_result(result)
+        # None: the exchange ended without a result (cancelled, or it raised); whoever
+        # waited for it obtains one itself.
+        pending.set_result(result)
 
     def _obtain(self, source: TokenSource) -> Token | DeliveryFailure:
         now = self._executor._clock()

@@ -253,3 +253,44 @@ def test_no_token_appears_in_any_output(
     verbatim = dryrun.render(prepared, None)
     assert "Authorization: Bearer ***" in verbatim
     assert repr(norq.Token("tok-9", 0.0)) == "<Token expiring at 0>"
+
+
+class SlowExchange:
+    """A transport whose first token exchange never answers; the rest answer at once."""
+
+    def __init__(self) -> None:
+        self.exchanges = 0
+
+    def send(self, request: Any) -> norq.Response:
+        raise AssertionError("async only")
+
+    async def asend(self, request: Any) -> norq.Response:
+        if request.url.endswith("/token"):
+            self.exchanges += 1
+            if self.exchanges == 1:
+                await asyncio.sleep(3600)  # cancelled long before
+            return json_response(200, {"access_token": "t2", "expires_in": 600})
+        return json_response(200, {"id": request.headers[-1][1]})
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+
+async def test_a_cancelled_exchange_leaves_its_waiters_to_obtain_their_own() -> None:
+    transport = SlowExchange()
+    executor = Executor(transports={"http": transport})
+    provider = VaultProvider(VaultConfig(base_url="https://vault.test"))
+    request = provider.prepare_send(norq.Message("push", "d", "hi"))
+    first = asyncio.create_task(executor.asend(request, provider.read_send))
+    await asyncio.sleep(0)  # first is obtaining the token
+    second = asyncio.create_task(executor.asend(request, provider.read_send))
+    await asyncio.sleep(0)  # second waits for first's exchange
+    first.cancel()
+    outcome = await second
+    assert (outcome.ok, outcome.message_id) == (True, "Bearer t2")
+    assert transport.exchanges == 2
+    with pytest.raises(asyncio.CancelledError):
+        await first

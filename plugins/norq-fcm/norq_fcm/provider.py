@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any, ClassVar
 
 import norq
@@ -70,16 +69,11 @@ class FcmProvider(norq.Provider[FcmConfig]):
         code = error_code(data)
         if code is None:
             return result
-        meaning = FCM_ERRORS.meaning(code)
-        normalised = meaning.code
-        message = result.message or code
-        if code == "INVALID_ARGUMENT" and "registration token" in message:
+        said = f"FCM: {code}: {result.message or code}"
+        hints = {"retry_after": result.retry_after, "retry_at": result.retry_at, "data": data}
+        if code == "INVALID_ARGUMENT" and "registration token" in said:
             # FCM's word for a token that was never valid (cut short, or another app's).
-            normalised = norq.ErrorCode.INVALID_RECIPIENT
-        return replace(
-            result,
-            code=str(normalised),
-            provider_code=code,
-            message=f"FCM: {code}: {message}",
-            disposition=meaning.disposition,
-        )
+            return norq.SendResult.failed(
+                norq.ErrorCode.INVALID_RECIPIENT, said, provider_code=code, **hints
+            )
+        return FCM_ERRORS.failed(code, said, **hints)

@@ -10,12 +10,16 @@ router's. ``to`` is ``None`` only for the shared part of a bulk send, which
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from norq.errors import MessageError
 from norq.message import EMPTY, check_address, check_body
+
+# Jinja2's expression and statement delimiters, as written in a template.
+_TEMPLATE_SYNTAX = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,7 @@ class Notification:
                 )
             if self.body is not None:
                 check_body(self.body, source="body=")
+                _check_not_a_template(self.body)
         for name in ("template", "provider"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
@@ -78,4 +83,19 @@ class Notification:
             data=merged_data,
             fields=merged_fields,
             provider=self.provider,
+        )
+
+
+def _check_not_a_template(body: str) -> None:
+    """A body is sent as written; one that looks like a template would reach every
+    recipient with its ``{{ ... }}`` unfilled, so it is refused with the way to fill it."""
+    if "{" not in body:
+        return
+    found = _TEMPLATE_SYNTAX.search(body)
+    if found is not None:
+        raise MessageError(
+            f"the body holds template syntax ({found[0][:40]}), but a body is sent exactly as "
+            "written, never filled in from data: put the text under templates: in the config "
+            "and send it with template=NAME (norq send: --template NAME), whose variables "
+            "come from data (and from the columns of a --csv file)"
         )

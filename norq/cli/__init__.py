@@ -55,9 +55,22 @@ SUMMARIES = {
 # and running one that is not installed says how to get it.
 EXTRA_COMMANDS = {"sandbox": "pip install 'norq[sandbox]'"}
 
-USAGE_ERROR = 2
 FAILED = 1
+USAGE_ERROR = 2
 BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool killed by it
+
+#: The exit status of every command; docs/cli.md shows this table and a test
+#: keeps the two the same.
+EXIT_STATUSES = {
+    0: "success: every recipient delivered, or the command did what it was asked",
+    FAILED: "the command ran and something failed at the provider: a recipient or a row "
+    "was not delivered, a status query or an API call was refused",
+    USAGE_ERROR: "bad input (an option, an argument such as a malformed --to address, the "
+    "config, a CSV header): reported before anything is sent",
+    130: "stopped by Ctrl-C; with a --journal, --resume continues",
+    BROKEN_PIPE: "the program reading the output stopped early (as `head` does)",
+    143: "stopped by SIGTERM; with a --journal, --resume continues",
+}
 
 
 class LazyGroup(click.Group):

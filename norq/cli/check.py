@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from norq.cli import USAGE_ERROR
+
 if TYPE_CHECKING:
     from norq.config import NorqConfig
     from norq.provider import Provider
     from norq.redaction import Redactor
-
-USAGE_ERROR = 2
 
 
 @click.group()

@@ -6,9 +6,8 @@ import json
 
 import click
 
+from norq.cli import FAILED
 from norq.cli._common import bad_value, config_option, load_norq
-
-FAILED = 1
 
 
 @click.command("request")

@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from norq.cli import UsageFailure
+from norq.cli import FAILED, UsageFailure
 from norq.cli._common import (
     bad_value,
     config_option,
@@ -46,8 +46,6 @@ if TYPE_CHECKING:
     from norq.receipt import Receipt
     from norq.redaction import Redactor
     from norq.sqlite_ledger import SqliteLedger
-
-FAILED = 1
 
 
 @click.command(
@@ -232,6 +230,13 @@ def send(
         content = Notification(channel, None, body, template, data, fields, provider)
     except MessageError as exc:
         raise UsageFailure(str(exc)) from None
+    for to in recipients:
+        # An address typed on the command line is checked before anything is sent,
+        # as `norq notify` checks its --email/--sms/--chat; a file's rows get receipts.
+        try:
+            content.for_recipient(to)
+        except MessageError as exc:
+            raise UsageFailure(f"--to {to}: {exc}") from None
     # Problems shared by every recipient (unknown channel, provider or template)
     # raise here, before any row is read; nothing is sent.
     norq.send_many(content, ())

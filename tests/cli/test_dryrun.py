@@ -166,25 +166,40 @@ def test_template_is_rendered_in_the_dry_run(run: Run, fake_config: str) -> None
     assert "Body=DNS is down, Ann" in result.stdout
 
 
-def test_bad_recipient_in_a_dry_run_is_reported_and_exits_1(
-    run: Run, fake_config: str, no_connections: list[object]
+def test_bad_row_in_a_dry_run_is_reported_and_exits_1(
+    run: Run, fake_config: str, no_connections: list[object], tmp_path: Path
 ) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text(f"to\n555\n{ANN}\n")
     result = run(
-        "send", "sms", "--to", "555", "--to", ANN, "--body", "hi", "--dry-run",
-        "--config", fake_config,
+        "send", "sms", "--csv", str(people), "--body", "hi", "--dry-run", "--config", fake_config,
     )  # fmt: skip
     assert result.exit_code == 1
     assert result.stdout.startswith("# row 1: 555: not sent: invalid_recipient: ")
     assert f"# sms to {ANN} via fakesms" in result.stdout
 
 
-def test_bad_recipient_in_a_json_dry_run(run: Run, fake_config: str) -> None:
+def test_bad_row_in_a_json_dry_run(run: Run, fake_config: str, tmp_path: Path) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text("to\n555\n")
     result = run(
-        "send", "sms", "--to", "555", "--body", "hi", "--dry-run", "--json",
+        "send", "sms", "--csv", str(people), "--body", "hi", "--dry-run", "--json",
         "--config", fake_config,
     )  # fmt: skip
     assert result.exit_code == 1
     assert json.loads(result.stdout)["error"]["code"] == "invalid_recipient"
+
+
+def test_a_malformed_to_address_in_a_dry_run_is_a_usage_error(
+    run: Run, fake_config: str, no_connections: list[object]
+) -> None:
+    result = run(
+        "send", "sms", "--to", "555", "--to", ANN, "--body", "hi", "--dry-run",
+        "--config", fake_config,
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: --to 555: ")
 
 
 def test_dry_run_of_a_csv_prints_every_row(

@@ -37,25 +37,26 @@ def test_one_failed_recipient_exits_1_and_the_others_are_still_sent(
     assert api.posts == 2
 
 
-def test_a_malformed_number_is_a_failed_receipt_and_sends_nothing(
+def test_a_malformed_to_address_is_a_usage_error_and_nothing_is_sent(
     run: Run, fake_config: str, api: FakeApi
 ) -> None:
-    result = run("send", "sms", "--to", "555", "--body", "hi", "--config", fake_config)
-    assert result.exit_code == 1
-    assert "invalid_recipient" in result.stdout
-    assert "(0 attempts)" in result.stdout
+    result = run("send", "sms", "--to", ANN, "--to", "555", "--body", "hi", "--config", fake_config)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: --to 555: ")
+    assert "E.164" in result.stderr
     assert api.posts == 0
 
 
 def test_json_prints_one_receipt_per_line(run: Run, fake_config: str, api: FakeApi) -> None:
+    api.rejected.add(BOB)
     result = run(
-        "send", "sms", "--to", ANN, "--to", "bad", "--body", "hi", "--json", "--config", fake_config
+        "send", "sms", "--to", ANN, "--to", BOB, "--body", "hi", "--json", "--config", fake_config
     )
     assert result.exit_code == 1
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(line["row"], line["to"], line["ok"]) for line in lines] == [
         (1, ANN, True),
-        (2, "bad", False),
+        (2, BOB, False),
     ]
     assert lines[0]["message_id"] in api.messages
     assert lines[0]["attempts"] == 1
@@ -112,8 +113,9 @@ def test_receipts_are_written_for_to_recipients(
     run: Run, fake_config: str, api: FakeApi, tmp_path: Path
 ) -> None:
     out = tmp_path / "receipts.jsonl"
+    api.rejected.add(BOB)
     result = run(
-        "send", "sms", "--to", ANN, "--to", "nope", "--body", "hi",
+        "send", "sms", "--to", ANN, "--to", BOB, "--body", "hi",
         "--receipts", str(out), "--config", fake_config,
     )  # fmt: skip
     assert result.exit_code == 1

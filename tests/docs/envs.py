@@ -1,0 +1,134 @@
+"""One virtual environment per set of requirements a docs page names.
+
+A page runs with Norq and only what its ``pip install`` lines (and ``docs:
+requires`` markers) name, so an example that needs an extra the page never
+mentions fails. Norq and the plugins of this repository are installed from
+this checkout as wheels built once per source state; everything else comes
+through pip as configured on the machine, with pip's cache. Environments are
+kept under ``.venv/docs-envs/``, keyed by their requirements and the state of
+the sources, so a second run builds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / ".venv" / "docs-envs"
+PLUGINS = ROOT / "plugins"
+# A requirement naming this repository's Norq or one of its plugins, extras allowed.
+_LOCAL = re.compile(r"^(?P<name>norq(?:-[a-z0-9-]+)?)(?P<extras>\[[a-z0-9,_-]+\])?$")
+
+
+def local_projects() -> dict[str, Path]:
+    """Distribution name -> source folder, for Norq and every plugin in plugins/."""
+    projects = {"norq": ROOT}
+    for pyproject in sorted(PLUGINS.glob("*/pyproject.toml")):
+        projects[pyproject.parent.name] = pyproject.parent
+    return projects
+
+
+def normalised(requirements: Iterable[str]) -> tuple[str, ...]:
+    """The requirement set of a page: always Norq itself, each name once, sorted.
+
+    A path into plugins/ (``pip install -e plugins/norq-smtp``) names that plugin.
+    """
+    found = {"norq", *(_named(r) for r in requirements if r.strip())}
+    if any(r.startswith("norq[") for r in found):
+        found.discard("norq")
+    return tuple(sorted(found))
+
+
+def sources_digest() -> str:
+    """Changes whenever a file that goes into a local wheel changes."""
+    digest = hashlib.sha256()
+    for folder in local_projects().values():
+        package_files = [folder / "pyproject.toml"]
+        for package in folder.glob("norq*/"):
+            package_files += sorted(p for p in package.rglob("*") if p.is_file())
+        for path in package_files:
+            if "__pycache__" in path.parts:
+                continue
+            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _named(requirement: str) -> str:
+    requirement = requirement.strip().lower()
+    if requirement.startswith("plugins/"):
+        return requirement.removeprefix("plugins/").rstrip("/")
+    return requirement
+
+
+class Environments:
+    """Builds (or finds) the environment of each requirement set, once per session."""
+
+    def __init__(self, cache: Path = CACHE) -> None:
+        self.cache = cache
+        self.digest = sources_digest()
+        self._wheels: dict[str, Path] | None = None
+
+    def python(self, requirements: tuple[str, ...]) -> Path:
+        key = hashlib.sha256("\n".join([self.digest, *requirements]).encode()).hexdigest()[:16]
+        home = self.cache / key
+        python = home / "bin" / "python"
+        if (home / ".complete").exists():
+            return python
+        shutil.rmtree(home, ignore_errors=True)
+        subprocess.run(
+            [sys.executable, "-m", "venv", "--without-pip", str(home)],
+            check=True,
+            capture_output=True,
+        )
+        self._pip("--python", str(python), "install", *self._specs(requirements))
+        (home / "requirements.txt").write_text("\n".join(requirements) + "\n", "utf-8")
+        (home / ".complete").touch()
+        return python
+
+    def _specs(self, requirements: tuple[str, ...]) -> list[str]:
+        """pip arguments: local projects as direct references to their wheels."""
+        wheels = self.wheels()
+        specs = ["--quiet"]
+        for requirement in requirements:
+            local = _LOCAL.match(requirement)
+            if local is not None and local["name"] in wheels:
+                wheel = wheels[local["name"]].as_uri()
+                specs.append(f"{local['name']}{local['extras'] or ''} @ {wheel}")
+            else:
+                specs.append(requirement)
+        return specs
+
+    def wheels(self) -> dict[str, Path]:
+        """One wheel per local project, built from this checkout (no dependencies)."""
+        if self._wheels is None:
+            folder = self._wheel_dir()
+            if not (folder / ".complete").exists():
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir(parents=True)
+                projects = [str(path) for path in local_projects().values()]
+                self._pip("wheel", "--no-deps", "--wheel-dir", str(folder), *projects)
+                (folder / ".complete").touch()
+            self._wheels = {
+                wheel.name.split("-")[0].replace("_", "-"): wheel
+                for wheel in sorted(folder.glob("*.whl"))
+            }
+        return self._wheels
+
+    def _wheel_dir(self) -> Path:
+        return self.cache / f"wheels-{self.digest}"
+
+    def _pip(self, *args: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"pip {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")

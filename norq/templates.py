@@ -106,20 +106,15 @@ class Templates:
     def channels_of(self, name: str) -> list[str]:
         return sorted(channel for n, channel in self._compiled if n == name)
 
+    def variables(self, name: str, channel: str) -> frozenset[str]:
+        """The data that every part of template ``name`` for ``channel`` needs."""
+        parts = self._parts(name, channel).values()
+        return frozenset[str]().union(*(part.required for part in parts))
+
     def render(self, name: str, channel: str, data: Mapping[str, Any]) -> dict[str, str]:
         """Render every part of template ``name`` for ``channel``."""
-        parts = self._compiled.get((name, channel))
-        if parts is None:
-            if name not in self.names():
-                known = ", ".join(self.names()) or "none are configured"
-                raise TemplateError(f"unknown template {name!r} (known: {known})")
-            raise TemplateError(
-                f"template {name!r} has no {channel!r} version; it has: "
-                + ", ".join(self.channels_of(name))
-                + f". Add templates.{name}.{channel} to the config"
-            )
         rendered = {}
-        for part, compiled in parts.items():
+        for part, compiled in self._parts(name, channel).items():
             missing = compiled.required.difference(data)
             if missing:
                 raise TemplateError(
@@ -135,6 +130,19 @@ class Templates:
                     f"template {name!r} ({channel}.{part}) failed to render: {exc}"
                 ) from exc
         return rendered
+
+    def _parts(self, name: str, channel: str) -> dict[str, _CompiledPart]:
+        parts = self._compiled.get((name, channel))
+        if parts is None:
+            if name not in self.names():
+                known = ", ".join(self.names()) or "none are configured"
+                raise TemplateError(f"unknown template {name!r} (known: {known})")
+            raise TemplateError(
+                f"template {name!r} has no {channel!r} version; it has: "
+                + ", ".join(self.channels_of(name))
+                + f". Add templates.{name}.{channel} to the config"
+            )
+        return parts
 
 
 def _plain_pattern(ast: jinja2.nodes.Template, environment_names: frozenset[str]) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -37,11 +37,16 @@ def rows_from_recipients(recipients: Sequence[str]) -> list[Row]:
     return [Row(number, to) for number, to in enumerate(recipients, start=1)]
 
 
-def rows_from_csv(stream: IO[bytes], to_column: str, name: str) -> Iterator[Row]:
+def rows_from_csv(
+    stream: IO[bytes], to_column: str, name: str, needs: Collection[str] = ()
+) -> Iterator[Row]:
     """Stream the rows of a UTF-8 CSV file with a header line; the header is checked at once.
 
-    Lines are decoded one at a time, so a byte that is not UTF-8 is reported
-    with its row and line instead of somewhere in an 8 KB chunk.
+    ``needs`` are the template variables the rows must supply: a header
+    without one of them is refused before any row is read, and so is a file
+    whose columns are not separated by commas. Lines are decoded one at a time,
+    so a byte that is not UTF-8 is reported with its row and line instead of
+    somewhere in an 8 KB chunk.
     """
     source = _Utf8Lines(stream)
     reader = csv.DictReader(source)
@@ -58,13 +63,39 @@ def rows_from_csv(stream: IO[bytes], to_column: str, name: str) -> Iterator[Row]
             f"{name}: the header names {', '.join(map(repr, duplicated))} more than once; "
             "each column needs its own name",
         )
+    separator = _other_separator(columns)
+    if separator is not None:
+        raise bad_value(
+            "--csv",
+            f"{name}: the header is one column, {columns[0]!r}: the file separates its columns "
+            f"with {separator}; Norq reads comma-separated files: save it as CSV with commas",
+        )
     if to_column not in columns:
         raise bad_value(
             "--csv",
             f"{name} has no {to_column!r} column (columns: {', '.join(columns)}); "
             "name the recipient column with --to-column",
         )
+    missing = sorted(set(needs).difference(columns))
+    if missing:
+        listed = ", ".join(map(repr, missing))
+        raise bad_value(
+            "--csv",
+            f"{name}: the template needs {listed}, which the header does not name "
+            f"(columns: {', '.join(columns)}); add the column to the file, or give the same "
+            f"value to every row with --data {missing[0]}=VALUE",
+        )
     return _csv_rows(reader, source, to_column, name)
+
+
+_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def _other_separator(columns: Sequence[str]) -> str | None:
+    """How a file whose header read as one column separates its columns, if it does."""
+    if len(columns) != 1:
+        return None
+    return next((word for mark, word in _SEPARATORS.items() if mark in columns[0]), None)
 
 
 class _NotUtf8(Exception):

@@ -253,7 +253,11 @@ def send(
             stream = _open_csv(csv_path)
             if stream is not sys.stdin.buffer:
                 stack.callback(stream.close)
-            rows = rows_from_csv(stream, to_column, "<stdin>" if csv_path == "-" else csv_path)
+            # The header must name every variable the template needs and --data lacks:
+            # checked before the first row is sent.
+            needs = _variables(norq, content).difference(content.data)
+            name = "<stdin>" if csv_path == "-" else csv_path
+            rows = rows_from_csv(stream, to_column, name, needs)
             total = None
             if csv_path != "-" and progress_mode != "none" and not dry_run:
                 total = count_csv_rows(csv_path)
@@ -292,6 +296,12 @@ def send(
                 ctx, norq, content, rows, log, total, plan, concurrency, progress_mode, as_json
             )
     ctx.exit(FAILED if failures else 0)
+
+
+def _variables(norq: Norq, content: Notification) -> frozenset[str]:
+    if content.template is None:
+        return frozenset()
+    return norq.config.templates.variables(content.template, content.channel)
 
 
 def _fields(pairs: Sequence[str], json_pairs: Sequence[str]) -> dict[str, Any]:

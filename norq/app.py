@@ -29,7 +29,13 @@ from norq.bulk import (
     check_recipients,
     indexed,
 )
-from norq.config import NorqConfig, discover_config_path, load_config, read_yaml
+from norq.config import (
+    NO_CONFIG_FILE,
+    NorqConfig,
+    discover_config_path,
+    load_config,
+    read_yaml,
+)
 from norq.contact import ContactLike
 from norq.delivery import Hooks, adeliver, deliver
 from norq.dryrun import RequestRedactor
@@ -87,7 +93,9 @@ class Norq:
             )
         self.config = config
         self._pm = plugin_manager if plugin_manager is not None else get_plugin_manager()
-        self._router = Router(config.routing, config.providers, config.templates)
+        self._router = Router(
+            config.routing, config.providers, config.templates, origin=config.origin()
+        )
         self._transports = dict(transports or {})
         if console_stream is not None:
             from norq.providers.console import TRANSPORT, ConsoleTransport
@@ -242,7 +250,11 @@ class Norq:
         """``$NORQ_CONFIG``, else ``./norq.yaml``, else providers from the environment."""
         path = discover_config_path(environ)
         if path is None:
-            return cls.from_dict({}, environ=environ)
+            pm = get_plugin_manager()
+            registry = provider_registry(pm)
+            return cls(
+                load_config({}, registry, environ=environ, source=NO_CONFIG_FILE), plugin_manager=pm
+            )
         return cls.from_yaml(path, environ=environ)
 
     # -- introspection -------------------------------------------------------
@@ -617,8 +629,9 @@ class Norq:
         if self._dispatcher is None:
             if self.config.celery is None:
                 raise MessageError(
-                    "background jobs need a celery: section in the config, with at least "
-                    "broker_url: redis://HOST:6379/0 (see docs/scale.md)"
+                    f"background jobs need a celery: section in the config, with at least "
+                    f"broker_url: redis://HOST:6379/0 (see docs/scale.md); Norq read "
+                    f"{self.config.read_from()}"
                 )
             try:
                 from norq.jobs.dispatch import Dispatcher

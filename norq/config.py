@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 
 CONFIG_ENV = "NORQ_CONFIG"
 DEFAULT_CONFIG_FILE = "norq.yaml"
+#: The ``source`` of a config that discovery found no file for.
+NO_CONFIG_FILE = "<no config file>"
+# Variables Norq reads besides the providers' NORQ_<PREFIX>_<FIELD> ones.
+_OTHER_VARIABLES = frozenset({CONFIG_ENV, "NORQ_LOAD_PLUGINS"})
 
 Problems = list[tuple[str, str]]
 
@@ -240,6 +244,41 @@ TOP_LEVEL_KEYS = tuple(NorqDocument.model_fields)
 SectionT = TypeVar("SectionT", bound=BaseModel)
 
 
+@dataclass(frozen=True)
+class EnvironmentScan:
+    """The ``NORQ_*`` variables seen while loading: those a provider reads, and the
+    ones that look like a misspelling of one (``NORQ_TWILO_ACCOUNT_SID``)."""
+
+    variables: tuple[str, ...] = ()
+    near_misses: tuple[tuple[str, str], ...] = ()
+
+    def notes(self) -> list[str]:
+        return [f"{typed} looks like {meant}" for typed, meant in self.near_misses]
+
+
+def scan_environment(
+    environ: Mapping[str, str], registry: Mapping[str, RegisteredProvider]
+) -> EnvironmentScan:
+    """Names only, never values: what is set, and what was probably meant."""
+    import difflib
+
+    known = {
+        variable
+        for entry in registry.values()
+        if entry.cls.env_prefix is not None
+        for variable in env_var_names(entry.cls).values()
+    }
+    present = sorted(name for name in environ if name.startswith("NORQ_"))
+    near = []
+    for name in present:
+        if name in known or name in _OTHER_VARIABLES:
+            continue
+        close = difflib.get_close_matches(name, known | _OTHER_VARIABLES, n=1, cutoff=0.85)
+        if close:
+            near.append((name, close[0]))
+    return EnvironmentScan(tuple(n for n in present if n in known), tuple(near))
+
+
 @dataclass
 class NorqConfig:
     """A validated configuration: provider instances, routes, templates."""
@@ -254,6 +293,26 @@ class NorqConfig:
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     celery: CelerySettings | None = None
     notifications: dict[str, NotificationSettings] = field(default_factory=dict)
+    environment: EnvironmentScan = field(default_factory=EnvironmentScan)
+
+    def read_from(self) -> str:
+        """Which config this is: the file read, or why there was none."""
+        if self.source == NO_CONFIG_FILE:
+            return (
+                f"no config file (${CONFIG_ENV} is not set and there is no ./{DEFAULT_CONFIG_FILE})"
+            )
+        if self.source == "<dict>":
+            return "the config passed as a dict"
+        return f"the config file {self.source}"
+
+    def origin(self) -> str:
+        """Where Norq looked, for an error a wrong or missing config may cause."""
+        found = ", ".join(self.environment.variables) or "none"
+        lines = [f"Norq read {self.read_from()}", f"NORQ_<PROVIDER>_* variables set: {found}"]
+        lines += self.environment.notes()
+        if not self.from_env:
+            lines.append("`norq providers` lists the variables that configure each provider")
+        return "; ".join(lines)
 
     def secret_values(self) -> list[str]:
         found = [secret for p in self.providers.values() for secret in p.secret_values()]
@@ -384,13 +443,20 @@ def load_config(
         if provider is not None:
             providers[instance] = provider
     from_env = _providers_from_env(entries, registry, environ, providers, errors)
-    routing = _resolve_routing(
-        _routing_section(document.get("routing"), errors), providers, from_env, entries, errors
-    )
+    declared_routes = _routing_section(document.get("routing"), errors)
+    routing = _resolve_routing(declared_routes, providers, from_env, entries, errors)
     templates = _templates(document, base_dir, errors)
-    notifications = _notifications(document.get("notifications"), routing, templates, errors)
+    # A channel whose routing is already reported (say its provider has a bad
+    # type) is not reported again as "not routed" by the notifications using it.
+    reported = set(declared_routes).difference(routing)
+    notifications = _notifications(
+        document.get("notifications"), routing, reported, templates, errors
+    )
 
+    environment = scan_environment(environ, registry)
     if errors:
+        for typed, meant in environment.near_misses:
+            errors.append((f"env {typed}", f"not a variable Norq reads; did you mean {meant}?"))
         raise ConfigError.collect(errors, {p: w for p, _ in errors if (w := _where(p, marks))})
     # No errors, so both sections validated.
     assert executor is not None
@@ -406,6 +472,7 @@ def load_config(
         webhooks=webhooks,
         celery=celery,
         notifications=notifications,
+        environment=environment,
     )
 
 
@@ -731,7 +798,11 @@ class _NotificationSection(_Section):
 
 
 def _notifications(
-    raw: Any, routing: Mapping[str, tuple[str, ...]], templates: Templates, errors: Problems
+    raw: Any,
+    routing: Mapping[str, tuple[str, ...]],
+    reported: set[str],
+    templates: Templates,
+    errors: Problems,
 ) -> dict[str, NotificationSettings]:
     """``notifications:``, each channel routed and templated: checked now, not at send time."""
     if not raw:
@@ -754,7 +825,7 @@ def _notifications(
                 )
             )
         for channel in settings.channels:
-            if channel not in routing:
+            if channel not in routing and channel not in reported:
                 errors.append(
                     (
                         f"{path}.channels",

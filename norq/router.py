@@ -27,7 +27,12 @@ class Router:
         routing: Mapping[str, tuple[str, ...]],
         providers: Mapping[str, Provider],
         templates: Templates,
+        *,
+        origin: str = "",
     ) -> None:
+        # Where the config came from, said when a channel is not routed: the
+        # usual cause is a missing file or a misspelt variable, not the routing.
+        self._origin = origin
         self._routing = routing
         self._providers = providers
         self._templates = templates
@@ -54,9 +59,10 @@ class Router:
         chain = self._chains.get(channel)
         if chain is None:
             routed = ", ".join(sorted(self._chains)) or "none"
+            looked = f". {self._origin}" if self._origin else ""
             raise MessageError(
                 f"channel {channel!r} is not routed (routed channels: {routed}); add "
-                f"`routing: {{{channel}: <provider>}}` to the config"
+                f"`routing: {{{channel}: <provider>}}` to the config{looked}"
             )
         return chain
 

@@ -23,9 +23,11 @@ def config() -> None:
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 def check(file: str | None) -> None:
     """Validate FILE (default: $NORQ_CONFIG, else ./norq.yaml, else the
-    environment) and print the resolved providers, routing and templates with
-    secrets shown as ***. On an invalid config, list every problem as
-    `path: reason` and exit with status 2."""
+    environment) and print the resolved providers, routing, templates,
+    notifications and celery settings with secrets shown as ***. On an invalid
+    config, list every problem as `path: reason` and exit with status 2; a
+    config that routes no channel (it can send nothing) exits 2 too, saying
+    where Norq looked and which NORQ_* variables it found."""
     from norq.app import Norq
     from norq.config import discover_config_path
     from norq.errors import ConfigError, problem_line
@@ -42,9 +44,19 @@ def check(file: str | None) -> None:
             click.echo(f"  {line}", err=True)
         click.get_current_context().exit(USAGE_ERROR)
     with norq:
+        config = norq.config
+        for note in config.environment.notes():
+            click.echo(f"norq: warning: {note}", err=True)
+        if not config.routing:
+            # Valid, but every send would fail: say where Norq looked instead of "valid".
+            click.echo(
+                f"Error: this config can send nothing: no channel is routed. {config.origin()}",
+                err=True,
+            )
+            click.get_current_context().exit(USAGE_ERROR)
         source = str(path) if path is not None else "no config file; the environment only"
         click.echo(f"{source}: valid")
-        click.echo(norq.redactor.text(describe_config(norq.config, norq.redactor)))
+        click.echo(norq.redactor.text(describe_config(config, norq.redactor)))
 
 
 @config.command()
@@ -83,6 +95,19 @@ def describe_config(config: NorqConfig, redactor: Redactor) -> str:
         lines.append("  (none)")
     for name in names:
         lines.append(f"  {name}: {', '.join(sorted(config.templates.channels_of(name)))}")
+    lines.append("notifications:")
+    if not config.notifications:
+        lines.append("  (none)")
+    for name, settings_of in config.notifications.items():
+        template = settings_of.template or name
+        lines.append(
+            f"  {name}: {', '.join(settings_of.channels)} ({settings_of.strategy}), "
+            f"template {template}"
+        )
+    if config.celery is not None:
+        lines.append("celery:")
+        for key, value in config.celery.model_dump(mode="json").items():
+            lines.append(f"  {key}: {value}")
     settings = config.executor
     lines.append(
         f"executor: timeout {settings.timeout}s, connect timeout {settings.connect_timeout}s, "

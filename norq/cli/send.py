@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -385,9 +386,12 @@ def _enqueue(norq: Norq, content: Notification, rows: Iterable[Row]) -> None:
         **content.fields,
     )
     click.echo(job_id)
+    # The same config file, or the watcher finds no celery: section (or another Redis).
+    source = norq.config.source
+    config = f" --config {shlex.quote(source)}" if Path(source).is_file() else ""
     click.echo(
-        f"queued; follow it with: norq jobs watch {job_id}  "
-        f"(receipts: norq jobs receipts {job_id} -o receipts.jsonl)",
+        f"queued; follow it with: norq jobs watch {job_id}{config}  "
+        f"(receipts: norq jobs receipts {job_id} -o receipts.jsonl{config})",
         err=True,
     )
 

@@ -70,10 +70,36 @@ def test_check_with_no_file_reports_the_environment(
     assert "  sms: fakesms" in result.stdout
 
 
-def test_check_of_an_empty_environment(run: Run) -> None:
+def test_a_config_that_can_send_nothing_fails_and_says_where_norq_looked(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NORQ_TWILO_ACCOUNT_SID", "AC11111111111111111111111111111111")
     result = run("config", "check")
-    assert result.exit_code == 0
-    assert "providers:\n  (none)\nrouting:\n  (none)\ntemplates:\n  (none)" in result.stdout
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "norq: warning: NORQ_TWILO_ACCOUNT_SID looks like NORQ_TWILIO_ACCOUNT_SID",
+        "Error: this config can send nothing: no channel is routed. Norq read no config file "
+        "($NORQ_CONFIG is not set and there is no ./norq.yaml); NORQ_<PROVIDER>_* variables "
+        "set: none; NORQ_TWILO_ACCOUNT_SID looks like NORQ_TWILIO_ACCOUNT_SID; `norq "
+        "providers` lists the variables that configure each provider",
+    ]
+
+
+def test_check_shows_notifications_and_celery_with_the_password_hidden(
+    run: Run, write_config: Callable[..., str]
+) -> None:
+    path = write_config(
+        "providers: {console: {}}\nrouting: {sms: console, email: console}\n"
+        "templates:\n  hi: {sms: {body: hi}, email: {subject: s, body: hi}}\n"
+        "notifications:\n  welcome: {channels: [email, sms], strategy: first, template: hi}\n"
+        "celery: {broker_url: 'redis://:hunter2@127.0.0.1:6379/0'}\n"
+    )
+    result = run("config", "check", path)
+    assert result.exit_code == 0, result.output
+    assert "notifications:\n  welcome: email, sms (first), template hi\n" in result.stdout
+    assert "celery:\n  broker_url: redis://:***@127.0.0.1:6379/0\n" in result.stdout
+    assert "hunter2" not in result.stdout
 
 
 def test_invalid_environment_is_reported(

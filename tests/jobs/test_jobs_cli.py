@@ -64,6 +64,11 @@ def test_send_queue_enqueues_the_csv_and_prints_the_job_id(tmp_path: Path, redis
     )
     assert result.exit_code == 0, result.output
     job_id = result.stdout.strip()
+    # The hint names the config, or `norq jobs watch` would look for another one.
+    assert result.stderr == (
+        f"queued; follow it with: norq jobs watch {job_id} --config {path}  "
+        f"(receipts: norq jobs receipts {job_id} -o receipts.jsonl --config {path})\n"
+    )
     client = redis.Redis.from_url(redis_url)
     try:
         # Three rows in chunks of two: two tasks on the queue.

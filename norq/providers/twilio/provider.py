@@ -279,7 +279,9 @@ def _message_options(fields: Mapping[str, Any]) -> Pairs:
 def _check_media_urls(value: Any) -> None:
     if isinstance(value, str) or not isinstance(value, Sequence):
         raise MessageError(
-            "media_urls must be a list of URLs, e.g. media_urls=['https://example.com/a.png']"
+            "media_urls must be a list of URLs: in Python "
+            'media_urls=["https://example.com/a.png"]; with norq send, '
+            "--field-json 'media_urls=[\"https://example.com/a.png\"]'"
         )
     if len(value) > MAX_MEDIA_URLS:
         raise MessageError(

@@ -1,3 +1,5 @@
+import sys
+
 from benchmarks.suite import main
 
-main()
+sys.exit(main())

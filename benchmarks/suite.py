@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from importlib.util import find_spec
@@ -229,9 +229,6 @@ def bench_async(
         results.samples[name] = rates
 
 
-BUILD = c.BuildOnly.name
-
-
 # -- CLI start-up --------------------------------------------------------------------
 
 DRY_RUN_CONFIG = """\
@@ -382,6 +379,70 @@ def versions() -> str:
     return ", ".join(found)
 
 
+@dataclass(frozen=True)
+class Target:
+    """A ratio between two contenders measured in the same rounds, and its bound."""
+
+    label: str
+    top: str
+    bottom: str
+    ratio: float
+    at_most: bool = False
+    sections: tuple[str, ...] = ()
+
+
+N64 = "norq anotify_many conc 64"
+TARGETS = (
+    Target("async conc 64 vs twilio async", N64, c.TwilioAsync(64).name, 1.0, sections=("async",)),
+    Target("async conc 64 vs raw aiohttp", N64, c.AiohttpAsync(64).name, 0.9, sections=("async",)),
+    Target(
+        "async conc 256 vs conc 16 (no drop)",
+        "norq anotify_many conc 256",
+        "norq anotify_many conc 16",
+        0.95,
+        sections=("async",),
+    ),
+    Target(
+        "sync loop vs raw httpx.Client", c.NorqSync.name, c.HttpxSync.name, 0.9, sections=("sync",)
+    ),
+    Target("sync loop vs twilio sync", c.NorqSync.name, c.TwilioSync.name, 1.3, sections=("sync",)),
+    Target(
+        "build rate vs raw aiohttp send rate (conc 64)",
+        c.BuildOnly.name,
+        c.AiohttpAsync(64).name,
+        20.0,
+        sections=("async", "build"),
+    ),
+    Target(
+        "norq --version vs apprise --version",
+        "norq --version",
+        "apprise --version",
+        0.5,
+        at_most=True,
+        sections=("cli",),
+    ),
+    Target(
+        "norq --help vs apprise --version",
+        "norq --help",
+        "apprise --version",
+        0.5,
+        at_most=True,
+        sections=("cli",),
+    ),
+    # A dry run validates the config with pydantic, the stack the design names
+    # (docs/performance.md says what that costs).
+    Target(
+        "norq send --dry-run vs apprise --version",
+        "norq send --dry-run",
+        "apprise --version",
+        1.5,
+        at_most=True,
+        sections=("cli",),
+    ),
+)
+RSS_RATIO = 1.2  # peak memory of the large bulk run against the small one
+
+
 def judge(
     results: Results, label: str, value: float | None, target: float, *, at_most: bool = False
 ) -> None:
@@ -408,62 +469,33 @@ def paired(results: Results, top: str, bottom: str) -> float | None:
     return statistics.median(x / y for x, y in zip(a, b, strict=True))
 
 
-def verdicts(results: Results) -> None:
-    def pair(top: str, bottom: str) -> float | None:
-        return paired(results, top, bottom)
-
-    n64 = "norq anotify_many conc 64"
-    judge(results, "async conc 64 vs twilio async", pair(n64, c.TwilioAsync(64).name), 1.0)
-    judge(results, "async conc 64 vs raw aiohttp", pair(n64, c.AiohttpAsync(64).name), 0.9)
-    judge(
-        results,
-        "async conc 256 vs conc 16 (no drop)",
-        pair("norq anotify_many conc 256", "norq anotify_many conc 16"),
-        0.95,
-    )
-    judge(results, "sync loop vs raw httpx.Client", pair(c.NorqSync.name, c.HttpxSync.name), 0.9)
-    judge(results, "sync loop vs twilio sync", pair(c.NorqSync.name, c.TwilioSync.name), 1.3)
-    judge(
-        results,
-        "build rate vs raw aiohttp send rate (conc 64)",
-        pair(BUILD, c.AiohttpAsync(64).name),
-        20.0,
-    )
-    judge(
-        results,
-        "norq --version vs apprise --version",
-        pair("norq --version", "apprise --version"),
-        0.5,
-        at_most=True,
-    )
-    judge(
-        results,
-        "norq --help vs apprise --version",
-        pair("norq --help", "apprise --version"),
-        0.5,
-        at_most=True,
-    )
-    # A dry run validates the config with pydantic (issue 11 reset this target
-    # from 1.0x: the stack the design names comes first; docs/performance.md).
-    judge(
-        results,
-        "norq send --dry-run vs apprise --version",
-        pair("norq send --dry-run", "apprise --version"),
-        1.5,
-        at_most=True,
-    )
+def verdicts(
+    results: Results, sections: Sequence[str], ratios: Mapping[str, float] | None = None
+) -> None:
+    """Judge every target whose sections ran; ``ratios`` overrides bounds by label."""
+    ratios = ratios or {}
+    for target in TARGETS:
+        if set(target.sections) <= set(sections):
+            value = paired(results, target.top, target.bottom)
+            bound = ratios.get(target.label, target.ratio)
+            judge(results, target.label, value, bound, at_most=target.at_most)
     sizes = sorted({int(k.split()[1].replace(",", "")) for k in results.rss_kib})
-    if len(sizes) == 2:
+    if "rss" in sections and len(sizes) == 2:
         for source in ("generator", "csv"):
             small = results.rss_kib.get(rss_key(source, sizes[0]))
             large = results.rss_kib.get(rss_key(source, sizes[1]))
+            label = f"peak RSS {sizes[1]:,} vs {sizes[0]:,} recipients ({source})"
             judge(
                 results,
-                f"peak RSS {sizes[1]:,} vs {sizes[0]:,} recipients ({source})",
+                label,
                 large / small if large and small else None,
-                1.2,
+                ratios.get(label, RSS_RATIO),
                 at_most=True,
             )
+
+
+def target_labels() -> list[str]:
+    return [target.label for target in TARGETS]
 
 
 def report(results: Results) -> None:
@@ -509,10 +541,61 @@ def report(results: Results) -> None:
         say(f"  {line}")
 
 
+def markdown(results: Results, rounds: int) -> str:
+    """The results as docs/performance.md's "Results" section shows them, ready to paste."""
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    lines = [
+        f"Measured {when} by `python -m benchmarks` ({rounds} rounds) on {machine()}; "
+        f"load average {load} when it ended; {versions()}.",
+    ]
+    sync_base = results.rates.get(c.HttpxSync.name)
+    async_base = results.rates.get(c.AiohttpAsync(64).name)
+    tables = [
+        (
+            "sync, one message at a time",
+            "vs raw `httpx.Client`",
+            sync_base,
+            lambda k: "conc" not in k and "build" not in k,
+        ),
+        ("async bulk", "vs raw aiohttp conc 64", async_base, lambda k: "conc" in k or "build" in k),
+    ]
+    for title, versus, base, belongs in tables:
+        rows = [(name, rate) for name, rate in results.rates.items() if belongs(name)]
+        if not rows:
+            continue
+        lines += [
+            "",
+            f"| {title} | msg/s (median) | rounds min–max | {versus} |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, rate in rows:
+            low, high = min(results.samples[name]), max(results.samples[name])
+            ratio = f"{rate / base:.2f}×" if base else "–"
+            lines.append(f"| {name} | {rate:,.0f} | {low:,.0f}–{high:,.0f} | {ratio} |")
+    cli = {k: v for k, v in results.seconds.items() if not k.startswith("bulk")}
+    if cli:
+        apprise = cli.get("apprise --version")
+        lines += ["", "| CLI wall time | ms (median) | vs `apprise --version` |", "|---|---:|---:|"]
+        for name, seconds in cli.items():
+            ratio = f"{seconds / apprise:.2f}×" if apprise else "–"
+            lines.append(f"| `{name}` | {seconds * 1000:,.0f} | {ratio} |")
+    if results.rss_kib:
+        lines += [
+            "",
+            "| bulk `anotify_many`, console provider to /dev/null | peak RSS MiB | seconds |",
+            "|---|---:|---:|",
+        ]
+        for name, kib in results.rss_kib.items():
+            lines.append(f"| {name} | {kib / 1024:.1f} | {results.seconds[name]:.1f} |")
+    lines += ["", "```", *(line for _, line in results.verdicts), "```"]
+    return "\n".join(lines) + "\n"
+
+
 SECTIONS = ("sync", "async", "build", "cli", "rss")
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny counts, one round (smoke test)")
     parser.add_argument("--rounds", type=int, help="rounds per section (default 9, quick 1)")
@@ -524,11 +607,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     parser.add_argument(
+        "--markdown",
+        metavar="FILE",
+        help="also write the results as the tables of docs/performance.md's Results section",
+    )
+    parser.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="LABEL=RATIO",
+        help="judge a target against another ratio (its label as the report prints it); repeatable",
+    )
+    parser.add_argument(
         "--no-gc-freeze",
         action="store_true",
         help="do not gc.freeze() the start-up heap before the async rounds",
     )
     args = parser.parse_args(argv)
+    ratios = _target_ratios(parser, args.target)
     # A terminated run still stops its fake server (the `finally` below).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     profile = QUICK if args.quick else FULL
@@ -559,8 +655,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     if "rss" in sections:
         say("… rss")
         bench_rss(profile, results)
-    verdicts(results)
+    verdicts(results, sections, ratios)
     report(results)
     say(f"\n{len(sections)} section(s) in {time.perf_counter() - started:.0f}s")
     if args.json:
         Path(args.json).write_text(json.dumps(results.__dict__, indent=2, default=list))
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(results, profile.rounds), "utf-8")
+    failed = [line for ok, line in results.verdicts if not ok]
+    if failed:
+        say(f"{len(failed)} of {len(results.verdicts)} targets not met")
+    return 1 if failed else 0
+
+
+def _target_ratios(parser: argparse.ArgumentParser, given: Sequence[str]) -> dict[str, float]:
+    ratios = {}
+    for text in given:
+        label, _, ratio = text.rpartition("=")
+        if label not in target_labels() and not label.startswith("peak RSS"):
+            parser.error(f"--target {text!r}: no target is called {label!r}")
+        try:
+            ratios[label] = float(ratio)
+        except ValueError:
+            parser.error(f"--target {text!r}: {ratio!r} is not a number")
+    return ratios

@@ -49,7 +49,7 @@ def test_quick_benchmark_prints_every_contender_and_target() -> None:
         text=True,
         timeout=180,
     )
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode in (0, 1), done.stderr[-2000:]
     out = done.stdout
     for line, modules in LINES.items():
         # Outside CI a missing contender is reported as skipped; in CI the suite fails.
@@ -59,3 +59,43 @@ def test_quick_benchmark_prints_every_contender_and_target() -> None:
     verdicts = [row.split()[0] for row in targets.splitlines() if row.strip()]
     verdicts = [word for word in verdicts if word in {"PASS", "FAIL", "SKIP"}]
     assert len(verdicts) == 11, targets
+    # Tiny counts judge nothing about speed, but the exit status must follow the verdicts.
+    assert done.returncode == (0 if set(verdicts) == {"PASS"} else 1), targets
+
+
+CLI_TARGETS = (
+    "norq --version vs apprise --version",
+    "norq --help vs apprise --version",
+    "norq send --dry-run vs apprise --version",
+)
+
+
+def start_up_targets(*targets: str) -> subprocess.CompletedProcess[str]:
+    """The start-up section alone (a few seconds), judged against the given bounds."""
+    options = [option for target in targets for option in ("--target", target)]
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", "cli", *options],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_a_target_that_cannot_be_met_makes_the_run_exit_1() -> None:
+    done = start_up_targets(*(f"{label}=1000" for label in CLI_TARGETS[1:]), f"{CLI_TARGETS[0]}=0")
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    assert f"FAIL  {CLI_TARGETS[0]}: " in done.stdout
+    assert "1 of 3 targets not met" in done.stdout
+
+
+def test_targets_that_are_met_make_the_run_exit_0() -> None:
+    done = start_up_targets(*(f"{label}=1000" for label in CLI_TARGETS))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert done.stdout.count("PASS  ") == 3
+
+
+def test_an_unknown_target_is_refused() -> None:
+    done = start_up_targets("norq --versio vs apprise --version=1")
+    assert done.returncode == 2
+    assert "no target is called 'norq --versio vs apprise --version'" in done.stderr

@@ -5,8 +5,9 @@ requires`` markers) name, so an example that needs an extra the page never
 mentions fails. Norq and the plugins of this repository are installed from
 this checkout as wheels built once per source state; everything else comes
 through pip as configured on the machine, with pip's cache. Environments are
-kept under ``.venv/docs-envs/``, keyed by their requirements and the state of
-the sources, so a second run builds nothing.
+kept under ``.venv/docs-envs/``, keyed by their requirements and the projects'
+declared dependencies: when only the sources changed, a later run reinstalls
+just the local wheels.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".venv" / "docs-envs"
 PLUGINS = ROOT / "plugins"
 # A requirement naming this repository's Norq or one of its plugins, extras allowed.
+# Examples compile what they import; compiling every installed file up front
+# would only slow the build down.
+QUIET = ("--quiet", "--no-compile")
 _LOCAL = re.compile(r"^(?P<name>norq(?:-[a-z0-9-]+)?)(?P<extras>\[[a-z0-9,_-]+\])?$")
 
 
@@ -45,12 +49,13 @@ def normalised(requirements: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def sources_digest() -> str:
-    """Changes whenever a file that goes into a local wheel changes."""
+def sources_digest(*, packages: bool = True) -> str:
+    """Changes whenever a file that goes into a local wheel changes (with ``packages``),
+    or, without, whenever a project's declared dependencies may have."""
     digest = hashlib.sha256()
     for folder in local_projects().values():
         package_files = [folder / "pyproject.toml"]
-        for package in folder.glob("norq*/"):
+        for package in folder.glob("norq*/") if packages else ():
             package_files += sorted(p for p in package.rglob("*") if p.is_file())
         for path in package_files:
             if "__pycache__" in path.parts:
@@ -73,29 +78,45 @@ class Environments:
     def __init__(self, cache: Path = CACHE) -> None:
         self.cache = cache
         self.digest = sources_digest()
+        self.dependencies = sources_digest(packages=False)
         self._wheels: dict[str, Path] | None = None
 
     def python(self, requirements: tuple[str, ...]) -> Path:
-        key = hashlib.sha256("\n".join([self.digest, *requirements]).encode()).hexdigest()[:16]
-        home = self.cache / key
+        key = hashlib.sha256("\n".join([self.dependencies, *requirements]).encode()).hexdigest()
+        home = self.cache / key[:16]
         python = home / "bin" / "python"
-        if (home / ".complete").exists():
+        built = home / ".sources"
+        if built.exists() and built.read_text("utf-8") == self.digest:
             return python
-        shutil.rmtree(home, ignore_errors=True)
-        subprocess.run(
-            [sys.executable, "-m", "venv", "--without-pip", str(home)],
-            check=True,
-            capture_output=True,
-        )
-        self._pip("--python", str(python), "install", *self._specs(requirements))
-        (home / "requirements.txt").write_text("\n".join(requirements) + "\n", "utf-8")
-        (home / ".complete").touch()
+        if built.exists():
+            # Same dependencies, newer sources: only this checkout's wheels change.
+            local = [self.wheels()[name] for name in self._local_names(requirements)]
+            self._pip("--python", str(python), "install", *QUIET, "--no-deps",
+                      "--force-reinstall", *map(str, local))  # fmt: skip
+        else:
+            shutil.rmtree(home, ignore_errors=True)
+            subprocess.run(
+                [sys.executable, "-m", "venv", "--without-pip", str(home)],
+                check=True,
+                capture_output=True,
+            )
+            self._pip("--python", str(python), "install", *QUIET, *self._specs(requirements))
+            (home / "requirements.txt").write_text("\n".join(requirements) + "\n", "utf-8")
+        built.write_text(self.digest, "utf-8")
         return python
+
+    def _local_names(self, requirements: tuple[str, ...]) -> list[str]:
+        names = {"norq"}
+        for requirement in requirements:
+            local = _LOCAL.match(requirement)
+            if local is not None and local["name"] in self.wheels():
+                names.add(local["name"])
+        return sorted(names)
 
     def _specs(self, requirements: tuple[str, ...]) -> list[str]:
         """pip arguments: local projects as direct references to their wheels."""
         wheels = self.wheels()
-        specs = ["--quiet"]
+        specs = []
         for requirement in requirements:
             local = _LOCAL.match(requirement)
             if local is not None and local["name"] in wheels:
@@ -110,7 +131,8 @@ class Environments:
         if self._wheels is None:
             folder = self._wheel_dir()
             if not (folder / ".complete").exists():
-                shutil.rmtree(folder, ignore_errors=True)
+                for stale in self.cache.glob("wheels-*"):
+                    shutil.rmtree(stale, ignore_errors=True)
                 folder.mkdir(parents=True)
                 projects = [str(path) for path in local_projects().values()]
                 self._pip("wheel", "--no-deps", "--wheel-dir", str(folder), *projects)

@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -65,6 +66,36 @@ def sources_digest(*, packages: bool = True) -> str:
     return digest.hexdigest()[:16]
 
 
+def _pulled_in(requirements: tuple[str, ...]) -> set[str]:
+    """The local projects that the requested extras of Norq depend on, extras of extras too."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"][
+        "optional-dependencies"
+    ]
+    wanted = [
+        extra
+        for requirement in requirements
+        if (local := _LOCAL.match(requirement)) is not None and local["name"] == "norq"
+        for extra in (local["extras"] or "[]")[1:-1].split(",")
+        if extra
+    ]
+    found: set[str] = set()
+    seen: set[str] = set()
+    while wanted:
+        extra = wanted.pop()
+        if extra in seen:
+            continue
+        seen.add(extra)
+        for dependency in extras.get(extra, []):
+            local = _LOCAL.match(re.split(r"[<>=!~; ]", dependency, maxsplit=1)[0])
+            if local is None:
+                continue
+            if local["name"] == "norq":
+                wanted += (local["extras"] or "[]")[1:-1].split(",")
+            elif local["name"] in local_projects():
+                found.add(local["name"])
+    return found
+
+
 def _named(requirement: str) -> str:
     requirement = requirement.strip().lower()
     if requirement.startswith("plugins/"):
@@ -106,7 +137,7 @@ class Environments:
         return python
 
     def _local_names(self, requirements: tuple[str, ...]) -> list[str]:
-        names = {"norq"}
+        names = {"norq", *_pulled_in(requirements)}
         for requirement in requirements:
             local = _LOCAL.match(requirement)
             if local is not None and local["name"] in self.wheels():
@@ -114,7 +145,8 @@ class Environments:
         return sorted(names)
 
     def _specs(self, requirements: tuple[str, ...]) -> list[str]:
-        """pip arguments: local projects as direct references to their wheels."""
+        """pip arguments: local projects as direct references to their wheels, also
+        those an extra of Norq pulls in (``norq[sandbox]`` is ``norq-sandbox``)."""
         wheels = self.wheels()
         specs = []
         for requirement in requirements:
@@ -124,6 +156,9 @@ class Environments:
                 specs.append(f"{local['name']}{local['extras'] or ''} @ {wheel}")
             else:
                 specs.append(requirement)
+        named = {spec.split(" @ ")[0].split("[")[0] for spec in specs}
+        for name in sorted(_pulled_in(requirements) - named):
+            specs.append(f"{name} @ {wheels[name].as_uri()}")
         return specs
 
     def wheels(self) -> dict[str, Path]:

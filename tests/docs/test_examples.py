@@ -21,19 +21,20 @@ import pytest
 
 pytest.importorskip("uvicorn")
 
-from norq.sandbox import (
+from norq_sandbox import (
     DEFAULT_ACCOUNT_SID,
     DEFAULT_API_KEY_SECRET,
     DEFAULT_API_KEY_SID,
     DEFAULT_AUTH_TOKEN,
     SandboxServer,
 )
-from norq.sandbox.settings import (
+from norq_sandbox.settings import (
     DEFAULT_SENDGRID_API_KEY,
     DEFAULT_SLACK_TOKEN,
     DEFAULT_VONAGE_API_KEY,
     DEFAULT_VONAGE_API_SECRET,
 )
+
 from tests.docs.envs import ROOT, Environments, normalised
 from tests.docs.markdown import (
     Block,

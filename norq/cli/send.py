@@ -231,16 +231,17 @@ def send(
         content = Notification(channel, None, body, template, data, fields, provider)
     except MessageError as exc:
         raise UsageFailure(str(exc)) from None
-    for to in recipients:
-        # An address typed on the command line is checked before anything is sent,
-        # as `norq notify` checks its --email/--sms/--chat; a file's rows get receipts.
-        try:
-            content.for_recipient(to)
-        except MessageError as exc:
-            raise UsageFailure(f"--to {to}: {exc}") from None
     # Problems shared by every recipient (unknown channel, provider or template)
     # raise here, before any row is read; nothing is sent.
     norq.send_many(content, ())
+    for to in recipients:
+        # What is typed on the command line is checked before anything is sent (the
+        # message is built, purely), as `norq notify` does; a file's rows get receipts.
+        try:
+            norq.preview(content.for_recipient(to))
+        except MessageError as exc:
+            about = f"--to {to}: " if exc.code == "invalid_recipient" else ""
+            raise UsageFailure(f"{about}{exc}") from None
     plan = _BulkPlan(ResendPolicy(resend_unconfirmed, retry_final), grace=grace)
 
     with ExitStack() as stack:

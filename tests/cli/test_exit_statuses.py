@@ -38,7 +38,7 @@ def test_a_malformed_address_exits_2_from_send_and_from_notify(
 ) -> None:
     config = write_config(NOTIFY_CONFIG)
     sent = run("send", "sms", "--to", "555", "--body", "hi", "--config", config)
-    notified = run("notify", "welcome", "--sms", "555", "--config", config)
+    notified = run("notify", "welcome", "--to", "sms=555", "--config", config)
     assert (sent.exit_code, notified.exit_code) == (2, 2)
     assert sent.stdout == notified.stdout == ""
     assert "E.164" in sent.stderr

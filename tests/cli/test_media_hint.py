@@ -24,8 +24,8 @@ def test_a_single_media_url_gets_a_hint_in_cli_syntax(
         "send", "sms", "--to", "+15551230001", "--body", "See attached", "--dry-run",
         "--field", "media_urls=https://example.com/a.png", "--config", write_config(CONFIG),
     )  # fmt: skip
-    assert result.exit_code == 1
-    assert "--field-json 'media_urls=[\"https://example.com/a.png\"]'" in result.stdout
+    assert result.exit_code == 2
+    assert "--field-json 'media_urls=[\"https://example.com/a.png\"]'" in result.stderr
 
     hinted = run(
         "send", "sms", "--to", "+15551230001", "--body", "See attached", "--dry-run",

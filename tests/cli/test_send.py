@@ -85,16 +85,16 @@ def test_data_json_reads_stdin(run: Run, fake_config: str, api: FakeApi) -> None
     assert [m["body"] for m in api.messages.values()] == ["Web is down, Bo"]
 
 
-def test_a_missing_template_variable_fails_that_recipient(
+def test_a_missing_template_variable_is_bad_input_and_nothing_is_sent(
     run: Run, fake_config: str, api: FakeApi
 ) -> None:
     result = run(
         "send", "sms", "--to", ANN, "--template", "outage", "--data", "service=Web",
         "--config", fake_config,
     )  # fmt: skip
-    assert result.exit_code == 1
-    assert "template_error" in result.stdout
-    assert "name" in result.stdout
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "template 'outage' (sms.body) needs 'name'" in result.stderr
     assert api.posts == 0
 
 

@@ -273,7 +273,7 @@ def build_rate_run(norq: Any, n: int) -> None:
     """
     from norq.notification import Notification
 
-    router = norq._router
+    router = norq._wiring.router
     shared = Notification("sms", None, template="code")
     chain = router.plan(shared)
     compose, prepare_send = router.compose, chain[0].prepare_send

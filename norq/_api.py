@@ -6,16 +6,16 @@ Every name imported here ``as`` itself is public: ``norq.<name>``, in
 """
 
 from norq.app import Norq as Norq
-from norq.app import PreparedNotification as PreparedNotification
-from norq.app import aclose as aclose
-from norq.app import anotify as anotify
-from norq.app import close as close
-from norq.app import notify as notify
 from norq.bulk import AsyncBulkReceipts as AsyncBulkReceipts
 from norq.bulk import BulkReceipts as BulkReceipts
 from norq.bulk import BulkTally as BulkTally
 from norq.bulk import Recipient as Recipient
 from norq.contact import Contact as Contact
+from norq.default import aclose as aclose
+from norq.default import anotify as anotify
+from norq.default import close as close
+from norq.default import notify as notify
+from norq.dryrun import PreparedNotification as PreparedNotification
 from norq.error_codes import ErrorCode as ErrorCode
 from norq.error_table import ErrorMeaning as ErrorMeaning
 from norq.error_table import ErrorTable as ErrorTable

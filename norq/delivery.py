@@ -4,14 +4,15 @@
 next provider (the failure's disposition is ``retry`` or ``failover``) or to
 stop with a :class:`~norq.receipt.Receipt`. It performs no I/O, like the
 executor's :class:`~norq.executor.Attempts`; :func:`deliver` and
-:func:`adeliver` drive it with the executor and call the plugins' hooks.
+:func:`adeliver` drive it with the executor, hold each request to its
+provider's rate limits and call the plugins' hooks.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -19,12 +20,10 @@ from norq.receipt import Receipt
 from norq.retry import Disposition
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from norq.executor import Executor, Outcome
     from norq.message import Message
     from norq.provider import Provider
-    from norq.throttle import Throttle
+    from norq.throttle import Throttles
     from norq.transports.base import Prepared
 
 logger = logging.getLogger("norq")
@@ -119,33 +118,24 @@ class Hooks:
             logger.exception("an after_send hook failed")
 
 
-def _unthrottled(provider: Provider) -> Throttle | None:
-    return None
-
-
-#: The rate limits of a provider, or ``None`` (see ``Norq._throttle``).
-ThrottleFor: TypeAlias = "Callable[[Provider], Throttle | None]"
-
-
 def deliver(
     message: Message,
     chain: tuple[Provider, ...],
     executor: Executor,
     hooks: Hooks,
+    throttles: Throttles,
     index: int | None = None,
-    *,
-    throttle: ThrottleFor = _unthrottled,
 ) -> Receipt:
     """Send ``message`` through ``chain`` with failover; the receipt, delivered or not.
 
-    ``throttle`` gives each provider's rate limits (:mod:`norq.throttle`).
+    Every request waits for its provider's rate limits (``throttles``).
     """
     delivery = Delivery(message, chain, index)
     step: Attempt | Receipt = delivery.first()
     while isinstance(step, Attempt):
         hooks.before(step, message)
         provider = step.provider
-        outcome = executor.send(step.request, provider.read_send, throttle(provider))
+        outcome = executor.send(step.request, provider.read_send, throttles.of(provider))
         step = delivery.record(outcome)
     hooks.after(step)
     return step
@@ -156,9 +146,8 @@ async def adeliver(
     chain: tuple[Provider, ...],
     executor: Executor,
     hooks: Hooks,
+    throttles: Throttles,
     index: int | None = None,
-    *,
-    throttle: ThrottleFor = _unthrottled,
 ) -> Receipt:
     """Async :func:`deliver`."""
     delivery = Delivery(message, chain, index)
@@ -166,7 +155,7 @@ async def adeliver(
     while isinstance(step, Attempt):
         hooks.before(step, message)
         provider = step.provider
-        outcome = await executor.asend(step.request, provider.read_send, throttle(provider))
+        outcome = await executor.asend(step.request, provider.read_send, throttles.of(provider))
         step = delivery.record(outcome)
     hooks.after(step)
     return step

@@ -1,7 +1,10 @@
-"""Showing a prepared request to a person, as HTTP or as a runnable curl command.
+"""Dry runs: a notification built but not sent, and its request shown to a person.
 
-Pure functions: a :class:`~norq.request.PreparedRequest` and a
-:class:`~norq.redaction.Redactor` in, text out. With a redactor the
+:func:`prepare` builds what the first provider would send
+(:class:`PreparedNotification`). The rest are pure functions: a
+:class:`~norq.request.PreparedRequest` and a
+:class:`~norq.redaction.Redactor` in, text out, as HTTP or as a runnable
+curl command. With a redactor the
 ``Authorization`` header and every secret config value read ``***``, also
 where they appear percent-encoded; pass ``None`` to show the request verbatim.
 """
@@ -10,16 +13,39 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote_plus
 
 from norq.redaction import MASK, Redactor
 from norq.request import PreparedRequest
 from norq.transports.base import Prepared
 
+if TYPE_CHECKING:
+    from norq.message import Message
+    from norq.provider import Provider
+
 Format = Literal["http", "curl"]
 FORMATS: tuple[Format, ...] = ("http", "curl")
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedNotification:
+    """A notification built but not sent: what a dry run shows."""
+
+    provider: str
+    message: Message
+    request: Prepared
+    notes: Mapping[str, str]
+
+
+def prepare(chain: tuple[Provider, ...], message: Message) -> PreparedNotification:
+    """What the first of ``chain`` would send for ``message``."""
+    first = chain[0]
+    return PreparedNotification(
+        first.instance, message, first.prepare_send(message), first.describe(message)
+    )
 
 
 class RequestRedactor(Redactor):

@@ -21,6 +21,9 @@ from norq.message import EMPTY, check_address, check_body
 # Jinja2's expression and statement delimiters, as written in a template.
 _TEMPLATE_SYNTAX = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 
+#: The keyword arguments that say what to send; any other is a per-message option.
+CONTENT_KEYWORDS = frozenset({"body", "template", "data", "provider"})
+
 
 @dataclass(frozen=True, slots=True)
 class Notification:
@@ -65,6 +68,24 @@ class Notification:
                 raise MessageError(f"{name}= must be a mapping, got {type(value).__name__}")
         if self.to is not None:
             check_address(self.to)
+
+    @classmethod
+    def from_keywords(
+        cls, channel: str | None, to: str | None, content: Mapping[str, Any]
+    ) -> Notification:
+        """The notification a verb's keyword arguments describe (``notify(channel, to, ...)``).
+
+        ``content`` holds ``body``, ``template``, ``data`` and ``provider``;
+        every other keyword is a per-message option for the provider.
+        """
+        if channel is None:
+            raise MessageError(
+                "pass a channel, or notification= to send a multi-channel notification"
+            )
+        get = content.get
+        fields = {key: value for key, value in content.items() if key not in CONTENT_KEYWORDS}
+        data = get("data") or EMPTY
+        return cls(channel, to, get("body"), get("template"), data, fields, get("provider"))
 
     def for_recipient(
         self,

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 from norq.provider import MessageQuery
 
 if TYPE_CHECKING:
-    from norq.app import Norq
     from norq.notification import Notification
+    from norq.sender import Sender
 
 #: How far the provider's clock may lag ours and still count a message as this run's.
 CLOCK_SKEW = dt.timedelta(seconds=60)
 
 
-def find_sent(norq: Norq, notification: Notification, *, since: dt.datetime) -> str | None:
+def find_sent(sender: Sender, notification: Notification, *, since: dt.datetime) -> str | None:
     """The id of a message like ``notification`` (same recipient, same text) created
     since ``since``, or ``None``.
 
@@ -30,10 +30,10 @@ def find_sent(norq: Norq, notification: Notification, *, since: dt.datetime) -> 
     :class:`~norq.errors.UnsupportedOperation` when it cannot list messages,
     and :class:`~norq.errors.QueryError` when the listing fails.
     """
-    prepared = norq.preview(notification)
+    prepared = sender.preview(notification)
     earliest = since.replace(microsecond=0) - CLOCK_SKEW
     query = MessageQuery(to=prepared.message.to)
-    for message in norq.messages(query, provider=prepared.provider):
+    for message in sender.messages(query, provider=prepared.provider):
         if message.date_created is not None and message.date_created < earliest:
             return None  # newest first: everything after this is older still
         if message.body == prepared.message.body:

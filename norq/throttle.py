@@ -22,9 +22,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from typing import Protocol
+from dataclasses import replace
+from typing import TYPE_CHECKING, Protocol
 
 from norq.rate_limits import RateLimits
+
+if TYPE_CHECKING:
+    from norq.provider import Provider
 
 # How long a waiting request sleeps between looks at a full in-flight limit:
 # starts short (a slot usually frees within one round trip), grows to the cap.
@@ -209,3 +213,52 @@ class Throttle:
                 return token, wait
             await asyncio.sleep(poll)
             poll = min(poll * 2, _MAX_POLL)
+
+
+class Throttles:
+    """Each provider instance's throttle, built on its first request; ``None`` without limits.
+
+    The store is opened with the first throttle, so a config without rate
+    limits never opens one (nor connects to Redis).
+    """
+
+    def __init__(self, open_store: Callable[[], LimitStore], *, lease: float) -> None:
+        self._open_store = open_store
+        self._store: LimitStore | None = None
+        self._lease = lease
+        self._throttles: dict[tuple[str, bool], Throttle | None] = {}
+
+    def of(self, provider: Provider, *, query: bool = False) -> Throttle | None:
+        """``provider``'s throttle, or ``None`` if it has no limits.
+
+        A ``query`` (status, listing, raw request) counts against the
+        instance's limits but not its sender's: it sends no message.
+        """
+        key = (provider.instance, query)
+        try:
+            return self._throttles[key]
+        except KeyError:
+            pass
+        limits = provider.rate_limits
+        if query:
+            limits = replace(limits, sender_per_second=None)
+        throttle = None
+        if limits.active:
+            throttle = Throttle(
+                provider.instance,
+                limits,
+                self._store_now(),
+                sender=provider.sender,
+                lease=self._lease,
+            )
+        self._throttles[key] = throttle
+        return throttle
+
+    def _store_now(self) -> LimitStore:
+        if self._store is None:
+            self._store = self._open_store()
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()

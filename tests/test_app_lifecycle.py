@@ -14,7 +14,7 @@ import pluggy
 import pytest
 
 import norq
-from norq import app as app_module
+from norq import default as default_module
 from norq import executor as executor_module
 from norq.testing import MockTransport, json_response
 from norq.transports.base import Response
@@ -127,7 +127,7 @@ def test_the_default_norq_is_built_once_and_closed_on_request(
         built.append(app)
         return app
 
-    monkeypatch.setattr(app_module, "_default", None)
+    monkeypatch.setattr(default_module, "_default", None)
     monkeypatch.setattr(norq.Norq, "discover", staticmethod(discover))
     run_in_threads(THREADS, lambda _: norq.notify("sms", "+15551234567", body="hi"))
     assert len(built) == 1

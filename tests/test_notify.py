@@ -13,7 +13,7 @@ import pytest
 import respx
 
 import norq
-from norq import app as app_module
+from norq import default as default_module
 from tests.conftest import ACME_SECRET, acme_config
 
 URL = "https://api.acme.test/v1/messages"
@@ -480,7 +480,7 @@ def test_module_level_notify_uses_the_discovered_config(
     config = tmp_path / "norq.yaml"
     config.write_text("providers: {console: {}}\nrouting: {sms: console}\n")
     monkeypatch.setenv("NORQ_CONFIG", str(config))
-    monkeypatch.setattr(app_module, "_default", None)
+    monkeypatch.setattr(default_module, "_default", None)
     receipt = norq.notify("sms", "+15551234567", body="hello")
     assert receipt.provider == "console"
     assert "hello" in capsys.readouterr().out
@@ -492,7 +492,7 @@ async def test_module_level_anotify(
     config = tmp_path / "norq.yaml"
     config.write_text("providers: {console: {}}\nrouting: {sms: console}\n")
     monkeypatch.setenv("NORQ_CONFIG", str(config))
-    monkeypatch.setattr(app_module, "_default", None)
+    monkeypatch.setattr(default_module, "_default", None)
     receipt = await norq.anotify("sms", "+15551234567", body="async hello")
     assert receipt.ok
     assert "async hello" in capsys.readouterr().out

@@ -92,7 +92,7 @@ def receipts(job_id: str, config_path: str | None, output: Path | None) -> None:
         _status(norq, job_id)
         stream = output.open("w", encoding="utf-8") if output is not None else sys.stdout
         try:
-            found = norq._jobs().jobs.receipts_with_data(job_id)
+            found = norq.jobs.store.receipts_with_data(job_id)
             for receipt, data in found:
                 index = receipt.index or 0
                 row = Row(index + 1, receipt.to, data)

@@ -576,7 +576,7 @@ def _send_bulk(
         # not check with the provider) stay.
         logging.getLogger("norq").setLevel(logging.ERROR)
         logging.getLogger("norq.bulk").setLevel(logging.WARNING)
-    bulk = norq._bulk_send(content, ledger=plan.ledger, policy=plan.policy)
+    bulk = norq.bulk_send(content, ledger=plan.ledger, policy=plan.policy)
     progress = make_progress(progress_mode, sys.stderr, total)
     started = time.monotonic()
     stop = _Stop()

@@ -18,17 +18,18 @@ from norq.ledger import content_fingerprint
 if TYPE_CHECKING:
     from celery import Celery
 
-    from norq.app import Norq
     from norq.config import CelerySettings
     from norq.notification import Notification
 
 
 class Dispatcher:
-    """Sends a Norq's bulk jobs to its Celery workers and reads their progress."""
+    """Sends bulk jobs to the Celery workers and reads their progress.
 
-    def __init__(self, norq: Norq, settings: CelerySettings) -> None:
+    Tasks are sent by name: this process only enqueues, the workers send.
+    """
+
+    def __init__(self, settings: CelerySettings) -> None:
         self.settings = settings
-        self._norq = norq
         self._client = redis.Redis.from_url(settings.store_url)
         self.jobs = JobStore(self._client, settings.result_ttl)
         self._celery: Celery | None = None
@@ -36,7 +37,7 @@ class Dispatcher:
     @property
     def celery(self) -> Celery:
         if self._celery is None:
-            self._celery = celery_app(self.settings, self._norq)
+            self._celery = celery_app(self.settings)
         return self._celery
 
     def enqueue_many(self, shared: Notification, recipients: Iterable[RecipientLike]) -> str:

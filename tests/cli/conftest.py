@@ -78,8 +78,9 @@ def console_config(write_config: Callable[[str], str]) -> str:
 @pytest.fixture
 def fakesms(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every plugin manager the CLI builds also has the test provider ``fakesms``."""
-    import norq.app
     import norq.plugins
+    import norq.sender
+    import norq.wiring
     from tests.cli import fakesms as plugin
 
     original = norq.plugins.get_plugin_manager
@@ -90,7 +91,8 @@ def fakesms(monkeypatch: pytest.MonkeyPatch) -> None:
         return pm
 
     monkeypatch.setattr(norq.plugins, "get_plugin_manager", with_fakesms)
-    monkeypatch.setattr(norq.app, "get_plugin_manager", with_fakesms)
+    monkeypatch.setattr(norq.sender, "get_plugin_manager", with_fakesms)
+    monkeypatch.setattr(norq.wiring, "get_plugin_manager", with_fakesms)
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
 """Norq: send notifications through pluggable providers, declared in YAML.
 
-The public names are listed once, in ``norq/_api.py``: type checkers read its
-imports, and this module reads the same lines as data to load each name from
-its own module on first use. So ``import norq`` (and the ``norq`` command's
-start-up) stays cheap: nothing imports httpx, aiohttp or jinja2 until needed.
+Each public name is loaded from its own module on first use, so ``import
+norq`` (and the ``norq`` command's start-up) stays cheap: nothing imports
+httpx, aiohttp or jinja2 until needed. ``_EXPORTS`` below is what Python
+loads; ``norq/_api.py`` imports the same names for type checkers, and
+tests/test_plugins.py keeps the two equal.
 """
 
 from __future__ import annotations
@@ -15,34 +16,78 @@ from norq._version import __version__ as __version__
 if TYPE_CHECKING:
     from norq._api import *  # noqa: F403
 
-_exports: dict[str, str] = {}
+#: Public name -> the module that defines it.
+_EXPORTS = {
+    "ApiBase": "norq.request",
+    "BasicAuth": "norq.request",
+    "Claim": "norq.journal",
+    "ConfigError": "norq.errors",
+    "Contact": "norq.contact",
+    "DeliveryError": "norq.errors",
+    "DeliveryFailure": "norq.receipt",
+    "Disposition": "norq.retry",
+    "EntryState": "norq.journal",
+    "ErrorCode": "norq.error_codes",
+    "ErrorFormat": "norq.request",
+    "Executor": "norq.executor",
+    "InboundMessage": "norq.provider",
+    "JournalEntry": "norq.journal",
+    "JournalError": "norq.journal",
+    "Ledger": "norq.journal",
+    "Message": "norq.message",
+    "MessageError": "norq.errors",
+    "MessageQuery": "norq.provider",
+    "MessageStatus": "norq.provider",
+    "Norq": "norq.app",
+    "NorqError": "norq.errors",
+    "Notification": "norq.notification",
+    "Outcome": "norq.executor",
+    "Page": "norq.provider",
+    "PluginError": "norq.errors",
+    "PreparedNotification": "norq.dryrun",
+    "PreparedRequest": "norq.request",
+    "Provider": "norq.provider",
+    "ProviderConfig": "norq.provider",
+    "QueryError": "norq.errors",
+    "RawResponse": "norq.raw",
+    "Receipt": "norq.receipt",
+    "Recipient": "norq.bulk",
+    "Register": "norq.register",
+    "RegisterTransport": "norq.register",
+    "Response": "norq.transports.base",
+    "RetryPolicy": "norq.retry",
+    "RunInfo": "norq.journal",
+    "SendJournal": "norq.bulk",
+    "SendResult": "norq.send_result",
+    "SqliteJournal": "norq.journal",
+    "TemplateError": "norq.errors",
+    "Transport": "norq.transports.base",
+    "TransportFailure": "norq.transports.base",
+    "TransportSettings": "norq.transports.base",
+    "UnsupportedOperation": "norq.errors",
+    "aclose": "norq.default",
+    "anotify": "norq.default",
+    "asend_journaled": "norq.journaled",
+    "check_recipient": "norq.message",
+    "close": "norq.default",
+    "hookimpl": "norq.hookspecs",
+    "notify": "norq.default",
+    "send_journaled": "norq.journaled",
+}
 
-
-def _public() -> dict[str, str]:
-    """Public name -> its module, from the ``from M import N as N`` lines of ``_api.py``."""
-    if not _exports:
-        import re
-        from pathlib import Path
-
-        listing = Path(__file__).with_name("_api.py").read_text(encoding="utf-8")
-        for module, name in re.findall(r"^from (norq[\w.]*) import (\w+) as \2$", listing, re.M):
-            _exports[name] = module
-    return _exports
+__all__ = [*sorted(_EXPORTS), "__version__"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "__all__":
-        value: Any = [*sorted(_public()), "__version__"]
-    else:
-        module = _public().get(name)
-        if module is None:
-            raise AttributeError(f"module 'norq' has no attribute {name!r}")
-        from importlib import import_module
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'norq' has no attribute {name!r}")
+    from importlib import import_module
 
-        value = getattr(import_module(module), name)
+    value = getattr(import_module(module), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_public()))
+    return sorted(set(globals()) | set(_EXPORTS))

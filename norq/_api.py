@@ -1,8 +1,10 @@
-"""Norq's public API, listed once. ``norq/__init__.py`` loads it on first use.
+"""Norq's public API, as type checkers see it: ``norq/__init__.py`` imports this only for them.
 
 Every name imported here ``as`` itself is public: ``norq.<name>``, in
-``norq.__all__``, and documented in docs/api.md or docs/plugins.md. No
-``from __future__`` import here: it would add a public name.
+``norq.__all__``, and documented in docs/api.md or docs/plugins.md. At run
+time ``norq/__init__.py`` loads each from the module its ``_EXPORTS`` names;
+tests/test_plugins.py keeps the two lists equal. No ``from __future__``
+import here: it would add a public name.
 """
 
 from norq.app import Norq as Norq

@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import types
+import zipfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -176,6 +178,26 @@ def test_public_names_are_norq_objects_listed_once() -> None:
         value = getattr(norq, name)
         assert value is getattr(_api, name)
         assert not isinstance(value, types.ModuleType), name
+
+
+def test_the_public_names_load_from_a_zipped_package(tmp_path: Path) -> None:
+    # Nothing reads norq's own source files to find its names: a zip (or a
+    # build that ships only .pyc files) loads them like a checkout does.
+    archive = tmp_path / "norq.zip"
+    package = Path(norq.__file__).parent
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for source in package.rglob("*.py"):
+            zipped.write(source, source.relative_to(package.parent))
+    code = "import norq; print(norq.__file__, norq.Receipt.__module__, len(norq.__all__))"
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(archive)!r}); {code}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    where, module, count = result.stdout.split()
+    assert where.startswith(str(archive))
+    assert (module, int(count)) == ("norq.receipt", len(norq.__all__))
 
 
 def test_private_and_unknown_names_are_not_exported() -> None:

@@ -10,6 +10,7 @@ import click
 
 if TYPE_CHECKING:
     from norq.app import Norq
+    from norq.receipt import Receipt
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -109,3 +110,16 @@ def given(ctx: click.Context, name: str) -> bool:
 def dumps(value: Any) -> str:
     """One JSON line; dates and other non-JSON values as strings."""
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def receipt_text(receipt: Receipt) -> str:
+    """One receipt as one line for a person: delivered or failed, to whom, how."""
+    attempts = f"{receipt.attempts} attempt" + ("" if receipt.attempts == 1 else "s")
+    if receipt.ok:
+        return (
+            f"delivered {receipt.to} via {receipt.provider}: "
+            f"{receipt.message_id or '(no message id)'} ({attempts})"
+        )
+    error = receipt.error
+    why = f"{error.code}: {' '.join(error.message.split())}" if error else "failed"
+    return f"failed    {receipt.to} via {receipt.provider}: {why} ({attempts})"

@@ -15,6 +15,7 @@ from norq.cli._common import (
     load_norq,
     parse_pairs,
     read_json_object,
+    receipt_text,
 )
 
 
@@ -67,13 +68,9 @@ def notify(
             receipts = norq.notify(notification=notification, to=contact, data=data)
     except MessageError as exc:
         raise UsageFailure(str(exc)) from None
-    from norq.cli.send import _receipt_text
-
     for receipt in receipts:
         line = (
-            dumps(receipt.to_dict())
-            if as_json
-            else f"{receipt.channel:<6} {_receipt_text(receipt)}"
+            dumps(receipt.to_dict()) if as_json else f"{receipt.channel:<6} {receipt_text(receipt)}"
         )
         click.echo(norq.redactor.text(line))
     strategy = norq.config.notifications[notification].strategy

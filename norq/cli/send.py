@@ -26,6 +26,7 @@ from norq.cli._common import (
     parse_pairs,
     provider_option,
     read_json_object,
+    receipt_text,
 )
 from norq.cli.rows import (
     RECEIPT_LAG,
@@ -482,20 +483,8 @@ def _send_each(
             if as_json:
                 click.echo(norq.redactor.text(dumps(receipt_line(row, receipt))))
             else:
-                click.echo(norq.redactor.text(_receipt_text(receipt)))
+                click.echo(norq.redactor.text(receipt_text(receipt)))
     return failures
-
-
-def _receipt_text(receipt: Receipt) -> str:
-    attempts = f"{receipt.attempts} attempt" + ("" if receipt.attempts == 1 else "s")
-    if receipt.ok:
-        return (
-            f"delivered {receipt.to} via {receipt.provider}: "
-            f"{receipt.message_id or '(no message id)'} ({attempts})"
-        )
-    error = receipt.error
-    why = f"{error.code}: {' '.join(error.message.split())}" if error else "failed"
-    return f"failed    {receipt.to} via {receipt.provider}: {why} ({attempts})"
 
 
 @dataclass(slots=True)

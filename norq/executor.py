@@ -107,17 +107,10 @@ class Attempts:
                 return policy.delay(self.count - 1, self._rng)
             if wait <= policy.retry_after_max:
                 return wait
+        error = read.error or DeliveryFailure(ErrorCode.BAD_RESPONSE, "failed")
         # An answer may quote the request back, credentials included (a
         # server echoing the Authorization header): the receipt must not.
-        redact = self._redact
-        error = DeliveryFailure(
-            code=read.code or ErrorCode.BAD_RESPONSE,
-            message=redact(read.message or "failed"),
-            provider_code=None if read.provider_code is None else redact(read.provider_code),
-            more_info=None if read.more_info is None else redact(read.more_info),
-            disposition=read.disposition,
-        )
-        return Outcome(False, status, None, self.count, error, read.data)
+        return Outcome(False, status, None, self.count, error.redacted(self._redact), read.data)
 
     def _read_answer(self, response: Response) -> SendResult:
         try:

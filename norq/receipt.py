@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from norq.error_codes import UNCONFIRMED_CODES, ErrorCode
@@ -33,6 +33,15 @@ class DeliveryFailure:
         # A failure read back from a journal or a job store carries the plain word.
         if type(self.disposition) is not Disposition:
             object.__setattr__(self, "disposition", Disposition(self.disposition))
+
+    def redacted(self, redact: Callable[[str], str]) -> DeliveryFailure:
+        """This failure with ``redact`` applied to what the provider said about it."""
+        return replace(
+            self,
+            message=redact(self.message),
+            provider_code=None if self.provider_code is None else redact(self.provider_code),
+            more_info=None if self.more_info is None else redact(self.more_info),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from norq.error_codes import ErrorCode, code_for_status
 from norq.extract import extract, parse_json
+from norq.receipt import DeliveryFailure
 from norq.retry import Disposition, disposition_of
 from norq.transports.base import Response
 
@@ -32,19 +33,18 @@ _ERROR_SNIPPET = 200
 class SendResult:
     """What one answer means: accepted with an id, or failed and what to do next.
 
-    Build one with :meth:`accepted` or :meth:`failed`. ``retry_after``
-    (seconds) and ``retry_at`` (Unix time) are the provider's wait hints for
-    a ``retry``; the executor uses them when they are at most the policy's
+    Build one with :meth:`accepted` or :meth:`failed`. A failure is one
+    :class:`~norq.receipt.DeliveryFailure` (``error``), the value the
+    receipt carries in the end; ``code``, ``message``, ``provider_code``,
+    ``more_info`` and ``disposition`` read it. ``retry_after`` (seconds) and
+    ``retry_at`` (Unix time) are the provider's wait hints for a ``retry``;
+    the executor uses them when they are at most the policy's
     ``retry_after_max``. ``data`` is the decoded body, for status queries.
     """
 
     ok: bool
     message_id: str | None = None
-    code: str | None = None
-    message: str | None = None
-    provider_code: str | None = None
-    more_info: str | None = None
-    disposition: Disposition = Disposition.FINAL
+    error: DeliveryFailure | None = None
     retry_after: float | None = None
     retry_at: float | None = None
     data: Any = None
@@ -68,17 +68,35 @@ class SendResult:
         data: Any = None,
     ) -> SendResult:
         """The provider refused; ``disposition`` defaults to the table's for ``code``."""
-        return cls(
-            ok=False,
-            code=str(code),
-            message=message,
-            provider_code=provider_code,
-            more_info=more_info,
-            disposition=disposition_of(code) if disposition is None else Disposition(disposition),
-            retry_after=retry_after,
-            retry_at=retry_at,
-            data=data,
+        error = DeliveryFailure(
+            str(code),
+            message,
+            provider_code,
+            more_info,
+            disposition_of(code) if disposition is None else Disposition(disposition),
         )
+        return cls(ok=False, error=error, retry_after=retry_after, retry_at=retry_at, data=data)
+
+    @property
+    def code(self) -> str | None:
+        return None if self.error is None else self.error.code
+
+    @property
+    def message(self) -> str | None:
+        return None if self.error is None else self.error.message
+
+    @property
+    def provider_code(self) -> str | None:
+        return None if self.error is None else self.error.provider_code
+
+    @property
+    def more_info(self) -> str | None:
+        return None if self.error is None else self.error.more_info
+
+    @property
+    def disposition(self) -> Disposition:
+        """What to do next: ``final`` for an accepted answer, which needs nothing more."""
+        return Disposition.FINAL if self.error is None else self.error.disposition
 
 
 def read_declared(request: PreparedRequest, response: Response) -> SendResult:

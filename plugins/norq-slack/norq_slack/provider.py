@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any, ClassVar
 
 import norq
@@ -123,13 +122,12 @@ class SlackWebhookProvider(norq.Provider[SlackWebhookConfig]):
         result = super().read_send(request, response)
         if answer not in SLACK_ERRORS:
             return result
-        meaning = SLACK_ERRORS[answer]
-        return replace(
-            result,
-            code=str(meaning.code),
-            provider_code=answer,
-            message=f"Slack webhook: HTTP {response.status} {answer}",
-            disposition=meaning.disposition,
+        return SLACK_ERRORS.failed(
+            answer,
+            f"Slack webhook: HTTP {response.status} {answer}",
+            retry_after=result.retry_after,
+            retry_at=result.retry_at,
+            data=result.data,
         )
 
 

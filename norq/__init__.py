@@ -47,7 +47,7 @@ _EXPORTS = {
     "PreparedNotification": "norq.dryrun",
     "PreparedRequest": "norq.request",
     "Provider": "norq.provider",
-    "ProviderConfig": "norq.provider",
+    "ProviderConfig": "norq.provider_config",
     "QueryError": "norq.errors",
     "RawResponse": "norq.raw",
     "Receipt": "norq.receipt",

@@ -54,7 +54,7 @@ from norq.provider import MessageQuery as MessageQuery
 from norq.provider import MessageStatus as MessageStatus
 from norq.provider import Page as Page
 from norq.provider import Provider as Provider
-from norq.provider import ProviderConfig as ProviderConfig
+from norq.provider_config import ProviderConfig as ProviderConfig
 from norq.rate_limits import RateLimits as RateLimits
 from norq.raw import RawResponse as RawResponse
 from norq.receipt import DeliveryFailure as DeliveryFailure

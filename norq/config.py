@@ -29,8 +29,10 @@ from norq.errors import ConfigError
 from norq.formats import BASE_URL
 from norq.interpolation import InterpolationError, interpolate
 from norq.plugins import RegisteredProvider
-from norq.provider import Provider, ProviderConfig
+from norq.provider import Provider
+from norq.provider_config import ProviderConfig
 from norq.rate_limits import RateLimits
+from norq.retry import RetryPolicy
 from norq.templates import Templates, load_template_dir
 
 if TYPE_CHECKING:
@@ -48,31 +50,6 @@ Problems = list[tuple[str, str]]
 
 class _Section(ProviderConfig):
     """The core sections follow the same rules Norq recommends for provider configs."""
-
-
-class RetrySettings(_Section):
-    """``providers.<name>.retry``: overrides of the provider's retry defaults."""
-
-    max_retries: int | None = Field(
-        default=None, ge=0, le=20, description="Retries after the first attempt"
-    )
-    backoff: float | None = Field(default=None, ge=0, le=300, description="First wait, seconds")
-    multiplier: float | None = Field(default=None, ge=1, le=10, description="Growth of each wait")
-    max_backoff: float | None = Field(
-        default=None, ge=0, le=3600, description="Longest wait, seconds"
-    )
-    jitter: float | None = Field(default=None, ge=0, le=1, description="Random share of each wait")
-    retry_after_max: float | None = Field(
-        default=None, ge=0, le=3600, description="Longest Retry-After honoured, seconds"
-    )
-    retry_statuses: list[int] | None = Field(default=None, description="HTTP statuses retried")
-    retry_unconfirmed: bool | None = Field(
-        default=None, description="Retry a request whose answer was lost (may duplicate)"
-    )
-
-    def overrides(self) -> dict[str, Any]:
-        """The keys the YAML set, for :meth:`norq.RetryPolicy.with_overrides`."""
-        return self.model_dump(exclude_none=True)
 
 
 class RateLimitSettings(_Section):
@@ -110,7 +87,9 @@ class ProviderSettings(_Section):
 
     type: str | None = Field(default=None, description="Provider type; defaults to the name")
     config: dict[str, Any] = Field(default_factory=dict, description="The provider's settings")
-    retry: RetrySettings | None = None
+    retry: RetryPolicy | None = Field(
+        default=None, description="Overrides of the provider's retry defaults"
+    )
     rate_limits: RateLimitSettings | None = None
 
 
@@ -557,11 +536,7 @@ def _build_provider(
         return None
     retry = cls.default_retry
     if settings.retry is not None:
-        try:
-            retry = retry.with_overrides(settings.retry.overrides())
-        except ValueError as exc:
-            errors.append((f"{path}.retry", str(exc)))
-            return None
+        retry = retry.overridden(settings.retry)
     try:
         provider = cls(config, instance=instance, retry=retry)
     except (ValueError, ConfigError) as exc:

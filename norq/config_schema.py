@@ -17,8 +17,9 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import core_schema
 
-from norq.config import NorqDocument, RateLimitSettings, RetrySettings
+from norq.config import NorqDocument, RateLimitSettings
 from norq.plugins import RegisteredProvider
+from norq.retry import RetryPolicy
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # What interpolation replaces: ${NAME} or ${NAME:-default}, anywhere in the text.
@@ -57,7 +58,7 @@ def config_json_schema(registry: dict[str, RegisteredProvider]) -> dict[str, Any
     definitions: dict[str, Any] = top.get("$defs", {})
     document = definitions.pop(_name(refs[(NorqDocument, "validation")]))
     definitions.pop("ProviderSettings", None)  # replaced by one entry per provider type
-    retry = {"$ref": f"#/$defs/{RetrySettings.__name__}"}
+    retry = {"$ref": f"#/$defs/{RetryPolicy.__name__}"}
     rate_limits = {"$ref": f"#/$defs/{RateLimitSettings.__name__}"}
 
     def entry(type_name: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlencode
 
-from norq.retry import Disposition, RetryPolicy
+from norq.retry import DEFAULT_RETRY, Disposition, RetryPolicy
 from norq.tokens import UNSEEN, Token, TokenSource
 
 Pairs = tuple[tuple[str, str], ...]
@@ -122,7 +122,7 @@ class PreparedRequest:
     success_statuses: frozenset[int] = DEFAULT_SUCCESS
     message_id_path: str | None = None
     message_id_header: str | None = None
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: RetryPolicy = DEFAULT_RETRY
     errors: ErrorFormat = DEFAULT_ERROR_FORMAT
     transport: str = "http"
     secret_url: bool = False

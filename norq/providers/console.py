@@ -17,7 +17,8 @@ from pydantic import Field
 from norq.formats import E164, EMAIL, AddressFormat
 from norq.hookspecs import hookimpl
 from norq.message import Message
-from norq.provider import ANY_CHANNEL, Provider, ProviderConfig
+from norq.provider import ANY_CHANNEL, Provider
+from norq.provider_config import ProviderConfig
 from norq.register import Register
 from norq.request import PreparedRequest
 from norq.retry import RetryPolicy

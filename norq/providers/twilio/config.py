@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from norq.formats import BASE_URL, HTTP_URL, is_e164
-from norq.provider import ProviderConfig
+from norq.provider_config import ProviderConfig
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
 DEFAULT_REGION = "us1"

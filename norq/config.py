@@ -2,10 +2,13 @@
 
 Every check happens here, once, at load time: YAML syntax, ``${VAR}``
 interpolation, unknown keys, each provider's own config model, routing and
-templates. Every section is validated on its own, so a broken ``executor:``
-or a misspelt ``retry:`` does not hide the problems elsewhere; all of them are
+templates. :class:`NorqDocument` is the shape of the whole file, and every
+section goes through it, but on its own, so a broken ``executor:`` or a
+misspelt ``retry:`` does not hide the problems elsewhere; all of them are
 raised together as one :class:`norq.ConfigError` whose lines start with the
-dotted path (and, for a YAML file, ``file:line:col``).
+dotted path (and, for a YAML file, ``file:line:col``). What needs more than
+one section (routes to configured providers, templates for each routed
+channel) is checked after.
 
 The sections are pydantic models; :func:`problems` turns pydantic's errors into
 plain sentences that never repeat the rejected value (it may be a secret typed
@@ -19,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 import yaml
@@ -197,7 +200,11 @@ class NotificationSettings(_Section):
 
 
 class NorqDocument(_Section):
-    """The whole of ``norq.yaml``; each section is validated on its own."""
+    """The whole of ``norq.yaml``: what :func:`load_config` validates each section against.
+
+    ``routing:`` is read by hand first, for messages that say what a channel
+    name must be; the JSON Schema (``norq config schema``) comes from here too.
+    """
 
     providers: dict[str, ProviderSettings] = Field(
         default_factory=dict, description="Provider instances by name"
@@ -220,7 +227,6 @@ class NorqDocument(_Section):
 
 
 TOP_LEVEL_KEYS = tuple(NorqDocument.model_fields)
-SectionT = TypeVar("SectionT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -410,11 +416,12 @@ def load_config(
     for key in [k for k in document if k not in TOP_LEVEL_KEYS]:
         errors.append((str(key), f"unknown top-level key; allowed: {', '.join(TOP_LEVEL_KEYS)}"))
 
-    executor = _section(ExecutorSettings, document, "executor", errors)
-    webhooks = _section(WebhookSettings, document, "webhooks", errors)
-    celery = None
-    if document.get("celery") is not None:
-        celery = _section(CelerySettings, document, "celery", errors)
+    # Each section goes through the one model of the whole file, NorqDocument,
+    # but on its own (a provider entry alone), so that one broken section does
+    # not hide the problems of the others.
+    settings = _validated(
+        {key: document[key] for key in _SETTINGS if document.get(key) is not None}, errors
+    )
     entries = _provider_entries(document.get("providers"), errors)
     providers: dict[str, Provider] = {}
     for instance, raw in entries.items():
@@ -437,32 +444,33 @@ def load_config(
         for typed, meant in environment.near_misses:
             errors.append((f"env {typed}", f"not a variable Norq reads; did you mean {meant}?"))
         raise ConfigError.collect(errors, {p: w for p, _ in errors if (w := _where(p, marks))})
-    # No errors, so both sections validated.
-    assert executor is not None
-    assert webhooks is not None
+    assert settings is not None  # no errors, so the sections validated
     return NorqConfig(
         providers=providers,
         routing=routing,
         templates=templates,
-        executor=executor,
+        executor=settings.executor,
         registry=registry,
         source=source,
         from_env=tuple(from_env),
-        webhooks=webhooks,
-        celery=celery,
+        webhooks=settings.webhooks,
+        celery=settings.celery,
         notifications=notifications,
         environment=environment,
     )
 
 
-def _section(
-    model: type[SectionT], document: Mapping[str, Any], key: str, errors: Problems
-) -> SectionT | None:
-    raw = document.get(key)
+#: The sections that hold settings, validated together: nothing else refers to them.
+_SETTINGS = ("executor", "webhooks", "celery")
+
+
+def _validated(sections: Mapping[str, Any], errors: Problems) -> NorqDocument | None:
+    """``sections`` of a config as a :class:`NorqDocument` (the rest left at their
+    defaults), or ``None`` with every problem added to ``errors``."""
     try:
-        return model.model_validate({} if raw is None else raw)
+        return NorqDocument.model_validate(sections)
     except ValidationError as exc:
-        errors.extend(problems(exc, key, model))
+        errors.extend(problems(exc, "", NorqDocument))
         return None
 
 
@@ -506,11 +514,8 @@ def _build_provider(
 ) -> Provider | None:
     path = f"providers.{instance}"
     count = len(errors)
-    try:
-        settings: ProviderSettings | None = ProviderSettings.model_validate(raw)
-    except ValidationError as exc:
-        errors.extend(problems(exc, path, ProviderSettings))
-        settings = None
+    entry = _validated({"providers": {instance: raw}}, errors)
+    settings = entry.providers[instance] if entry is not None else None
     # Even when the entry itself is broken (a misspelt `retry:`), its config
     # is checked, so one mistake does not hide the next.
     declared_type = raw.get("type") if isinstance(raw, Mapping) else None
@@ -737,17 +742,10 @@ def _resolve_routing(
     return resolved
 
 
-class _TemplateSections(_Section):
-    templates: dict[str, dict[str, dict[str, str]]] = Field(default_factory=dict)
-    templates_dir: str | None = None
-
-
 def _templates(document: Mapping[str, Any], base_dir: Path | None, errors: Problems) -> Templates:
     raw = {key: document[key] for key in ("templates", "templates_dir") if document.get(key)}
-    try:
-        parsed = _TemplateSections.model_validate(raw)
-    except ValidationError as exc:
-        errors.extend(problems(exc, "", _TemplateSections))
+    parsed = _validated(raw, errors)
+    if parsed is None:
         return Templates.compile({}, errors)
     sources: dict[str, Any] = {k: dict(v) for k, v in parsed.templates.items()}
     if parsed.templates_dir is not None:
@@ -768,10 +766,6 @@ def _templates(document: Mapping[str, Any], base_dir: Path | None, errors: Probl
     return Templates.compile(sources, errors)
 
 
-class _NotificationSection(_Section):
-    notifications: dict[str, NotificationSettings] = Field(default_factory=dict)
-
-
 def _notifications(
     raw: Any,
     routing: Mapping[str, tuple[str, ...]],
@@ -782,11 +776,10 @@ def _notifications(
     """``notifications:``, each channel routed and templated: checked now, not at send time."""
     if not raw:
         return {}
-    try:
-        parsed = _NotificationSection.model_validate({"notifications": raw}).notifications
-    except ValidationError as exc:
-        errors.extend(problems(exc, "", _NotificationSection))
+    document = _validated({"notifications": raw}, errors)
+    if document is None:
         return {}
+    parsed = document.notifications
     known = templates.names()
     for name, settings in parsed.items():
         path = f"notifications.{name}"

@@ -1,26 +1,27 @@
-"""A loopback server for reliability tests: answers, slow answers, and answers that drip.
+"""A loopback server whose answers drip, for deadline tests; and helpers for loopback tests.
 
-``POST /ok`` answers 201 with a Twilio-like ``sid``; ``/slow`` does so after
-``slow_seconds``. ``/drip-headers`` and ``/drip-body`` send a valid answer one
-byte every ``drip_interval`` seconds, in the status line and headers or in the
-body; a per-read timeout never fires on them, only a deadline does. Paths may
-carry a prefix (``/drip-body/2010-04-01/...``), so a provider's ``base_url``
-can pick the behaviour.
+``/drip-headers`` and ``/drip-body`` send a valid answer one byte every
+``drip_interval`` seconds, in the status line and headers or in the body; a
+per-read timeout never fires on them, only a deadline does. ``POST /ok``
+answers at once. Paths may carry a prefix (``/drip-body/2010-04-01/...``), so
+a provider's ``base_url`` can pick the behaviour. :class:`norq.testing.MockServer`
+cannot do this: it writes each answer whole, which is what every other
+loopback test wants.
 """
 
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, TypeVar
 
 import norq
 from norq.plugins import get_plugin_manager
+from norq.testing import LoopbackHTTPServer
 
 DRIP_BYTES = 40
 
@@ -43,8 +44,6 @@ class _Handler(BaseHTTPRequestHandler):
             f"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n"
         ).encode()
-        if self.path.startswith("/slow"):
-            time.sleep(server.slow_seconds)
         if self.path.startswith("/drip-headers"):
             self._drip(head)
             self._write(body)
@@ -66,25 +65,13 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(self.server.drip_interval)
 
 
-class LoopbackServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
+class LoopbackServer(LoopbackHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.lock = threading.Lock()
         self.requests = 0
         self.dripped = 0
-        self.slow_seconds = 0.05
         self.drip_interval = 0.1
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        connection, address = super().get_request()
-        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return connection, address
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that gave up on a dripping answer closes the socket
 
     @property
     def url(self) -> str:

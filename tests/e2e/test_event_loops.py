@@ -10,13 +10,15 @@ have seen exactly one request per receipt.
 from __future__ import annotations
 
 import asyncio
+import time
 import warnings
 from collections.abc import Iterator
 
 import pytest
 
 import norq
-from tests.e2e.loopback import LoopbackServer, run_in_threads, serve, twilio_norq
+from norq.testing import MockServer, RecordedRequest, json_response
+from tests.e2e.loopback import run_in_threads, twilio_norq
 
 CLIENTS = ["aiohttp", "httpx"]
 THREADS = 8
@@ -25,10 +27,24 @@ RUNS = 6
 PER_RUN = 20
 
 
+def accepted(recorded: RecordedRequest) -> norq.Response:
+    return json_response(201, {"sid": "SM" + "0" * 32})
+
+
+def accepted_slowly(recorded: RecordedRequest) -> norq.Response:
+    time.sleep(0.02)  # keeps requests of different loops in flight together
+    return accepted(recorded)
+
+
 @pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    with serve() as running:
-        running.slow_seconds = 0.02  # keeps requests of different loops in flight together
+def server() -> Iterator[MockServer]:
+    with MockServer(handler=accepted) as running:
+        yield running
+
+
+@pytest.fixture
+def slow_server() -> Iterator[MockServer]:
+    with MockServer(handler=accepted_slowly) as running:
         yield running
 
 
@@ -44,9 +60,9 @@ def failures(receipts: list[norq.Receipt]) -> list[str]:
 @pytest.mark.e2e
 @pytest.mark.parametrize("client", CLIENTS)
 def test_threads_each_running_their_own_loop_share_one_norq(
-    server: LoopbackServer, client: str
+    slow_server: MockServer, client: str
 ) -> None:
-    app = twilio_norq(f"{server.url}/slow", async_transport=client)
+    app = twilio_norq(slow_server.url, async_transport=client)
 
     def run(_: int) -> list[norq.Receipt]:
         # Two runs per thread: each thread's second loop starts while others are mid-send.
@@ -57,15 +73,15 @@ def test_threads_each_running_their_own_loop_share_one_norq(
     receipts = [r for batch in results for r in batch]
     assert failures(receipts) == []
     assert len(receipts) == THREADS * PER_THREAD
-    assert server.requests == THREADS * PER_THREAD
+    assert len(slow_server.requests) == THREADS * PER_THREAD
 
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("client", CLIENTS)
 def test_one_asyncio_run_after_another_reuses_nothing_from_a_closed_loop(
-    server: LoopbackServer, client: str
+    server: MockServer, client: str
 ) -> None:
-    app = twilio_norq(f"{server.url}/ok", async_transport=client)
+    app = twilio_norq(server.url, async_transport=client)
     receipts: list[norq.Receipt] = []
     with warnings.catch_warnings():
         warnings.simplefilter("error", ResourceWarning)
@@ -74,15 +90,13 @@ def test_one_asyncio_run_after_another_reuses_nothing_from_a_closed_loop(
             receipts.append(asyncio.run(app.anotify("sms", "+15558675310", body="one")))
         app.close()
     assert failures(receipts) == []
-    assert server.requests == RUNS * (PER_RUN + 1)
+    assert len(server.requests) == RUNS * (PER_RUN + 1)
 
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("client", CLIENTS)
-def test_sync_and_async_sends_from_many_threads_at_once(
-    server: LoopbackServer, client: str
-) -> None:
-    app = twilio_norq(f"{server.url}/ok", async_transport=client)
+def test_sync_and_async_sends_from_many_threads_at_once(server: MockServer, client: str) -> None:
+    app = twilio_norq(server.url, async_transport=client)
 
     def run(number: int) -> list[norq.Receipt]:
         if number % 2 == 0:
@@ -92,4 +106,4 @@ def test_sync_and_async_sends_from_many_threads_at_once(
     receipts = [r for batch in run_in_threads(THREADS, run) for r in batch]
     app.close()
     assert failures(receipts) == []
-    assert len(receipts) == server.requests == THREADS * 10
+    assert len(receipts) == len(server.requests) == THREADS * 10

@@ -124,6 +124,15 @@ def render_curl(request: PreparedRequest, redactor: Redactor | None) -> str:
     return " \\\n  ".join(parts)
 
 
+def as_data(prepared: PreparedNotification, redactor: Redactor | None) -> dict[str, Any]:
+    """A prepared notification as JSON-ready data: its provider, notes and request."""
+    return {
+        "provider": prepared.provider,
+        "notes": dict(prepared.notes),
+        "request": as_dict(prepared.request, redactor),
+    }
+
+
 def as_dict(request: Prepared, redactor: Redactor | None) -> dict[str, Any]:
     """The request as JSON-ready data: method, url, headers and the decoded body.
 

@@ -87,9 +87,7 @@ def _dry_run(prepared: list[Any], norq: Any, as_json: bool) -> None:
             line = {
                 "channel": message.channel,
                 "to": message.to,
-                "provider": item.provider,
-                "notes": dict(item.notes),
-                "request": dryrun.as_dict(item.request, norq.redactor),
+                **dryrun.as_data(item, norq.redactor),
             }
             click.echo(dumps(line))
             continue

@@ -440,13 +440,7 @@ def _dry_run(
                 click.echo(f"# row {row.number}: {row.to}: not sent: {exc.code}: {message}")
             continue
         if as_json:
-            line = {
-                "row": row.number,
-                "to": row.to,
-                "provider": prepared.provider,
-                "notes": dict(prepared.notes),
-                "request": dryrun.as_dict(prepared.request, redactor),
-            }
+            line = {"row": row.number, "to": row.to, **dryrun.as_data(prepared, redactor)}
             click.echo(dumps(line))
             continue
         comments = [f"{content.channel} to {row.to} via {prepared.provider}"]

@@ -45,7 +45,6 @@ if TYPE_CHECKING:
     from norq.bulk import BulkSend, BulkTally
     from norq.cli.progress import Progress
     from norq.notification import Notification
-    from norq.receipt import Receipt
     from norq.redaction import Redactor
     from norq.sqlite_ledger import SqliteLedger
 

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Ma
 from typing import TYPE_CHECKING, Any, overload
 
 from norq import dryrun
-from norq.bulk import AsyncBulkReceipts, BulkReceipts, RecipientLike, check_recipients
+from norq.bulk import AsyncBulkReceipts, BulkReceipts, RecipientLike
 from norq.errors import MessageError
 from norq.ledger import Ledger, ResendPolicy
 from norq.message import EMPTY
@@ -172,14 +172,7 @@ class Norq(Sender):
         """
         if notification is not None:
             _contact_only(channel, content, ledger)
-            check_recipients(recipients)
-            contacts = self._wiring.notifications
-            contacts.settings(notification)  # an unknown name raises now
-            data = content.get("data") or EMPTY
-            wiring = self._wiring
-            return contacts.send_each(
-                notification, recipients, data, wiring.deliver, wiring.hooks.after
-            )
+            return self.send_each(notification, recipients, content.get("data") or EMPTY)
         shared = Notification.from_keywords(channel, None, content)
         policy = ResendPolicy(resend_unconfirmed, retry_final)
         return self.send_many(shared, recipients, ledger=ledger, policy=policy)
@@ -236,14 +229,8 @@ class Norq(Sender):
         """
         if notification is not None:
             _contact_only(channel, content, ledger)
-            wiring = self._wiring
-            workers = self.bulk_workers(concurrency)
-            check_recipients(recipients)
-            wiring.notifications.settings(notification)  # an unknown name raises now
             data = content.get("data") or EMPTY
-            return wiring.notifications.asend_each(
-                notification, recipients, data, wiring.adeliver, wiring.hooks.after, workers
-            )
+            return self.asend_each(notification, recipients, data, concurrency=concurrency)
         shared = Notification.from_keywords(channel, None, content)
         policy = ResendPolicy(resend_unconfirmed, retry_final)
         return self.asend_many(

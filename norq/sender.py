@@ -11,7 +11,7 @@ body=...)``) on top. The parts it sends through are :mod:`norq.wiring`'s.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -44,6 +44,7 @@ from norq.receipt import Receipt
 from norq.wiring import Parts, Wiring
 
 if TYPE_CHECKING:
+    from norq.contact import ContactLike
     from norq.dryrun import PreparedNotification
     from norq.executor import Executor
     from norq.raw import Params, RawResponse
@@ -189,6 +190,39 @@ class Sender:
         bulk = self.bulk_send(notification, ledger=ledger, policy=policy)
         workers = self.bulk_workers(concurrency)
         return AsyncBulkReceipts(bulk.arun(indexed(recipients), workers), bulk.tally)
+
+    def send_each(
+        self, name: str, contacts: Iterable[ContactLike], data: Mapping[str, Any]
+    ) -> Iterator[Receipt]:
+        """The config's multi-channel notification ``name`` to each of ``contacts``.
+
+        One receipt per channel tried, ``receipt.index`` the contact's
+        position; a contact's problem is one failed receipt. An unknown
+        ``name`` raises here, before anything is sent.
+        """
+        check_recipients(contacts)
+        wiring = self._wiring
+        wiring.notifications.settings(name)
+        return wiring.notifications.send_each(
+            name, contacts, data, wiring.deliver, wiring.hooks.after
+        )
+
+    def asend_each(
+        self,
+        name: str,
+        contacts: Iterable[ContactLike],
+        data: Mapping[str, Any],
+        *,
+        concurrency: int = 16,
+    ) -> AsyncIterator[Receipt]:
+        """Async :meth:`send_each`, serving up to ``concurrency`` contacts at once."""
+        workers = self.bulk_workers(concurrency)
+        check_recipients(contacts)
+        wiring = self._wiring
+        wiring.notifications.settings(name)
+        return wiring.notifications.asend_each(
+            name, contacts, data, wiring.adeliver, wiring.hooks.after, workers
+        )
 
     def bulk_send(
         self,

@@ -22,7 +22,7 @@ from norq.delivery import Hooks, adeliver, deliver
 from norq.dryrun import RequestRedactor
 from norq.errors import MessageError
 from norq.multichannel import Notifications
-from norq.plugins import get_plugin_manager
+from norq.plugins import get_plugin_manager, transport_registry
 from norq.router import Router
 from norq.throttle import Throttles
 
@@ -116,7 +116,6 @@ class Wiring:
 
     def _build_executor(self) -> Executor:
         from norq.executor import Executor
-        from norq.plugins import transport_registry
 
         settings = self.config.executor
         return Executor(

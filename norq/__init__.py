@@ -75,6 +75,8 @@ _EXPORTS = {
     "SendResult": "norq.send_result",
     "SqliteLedger": "norq.sqlite_ledger",
     "TemplateError": "norq.errors",
+    "Token": "norq.tokens",
+    "TokenSource": "norq.tokens",
     "Transport": "norq.transports.base",
     "TransportFailure": "norq.transports.base",
     "TransportSettings": "norq.transports.base",

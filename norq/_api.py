@@ -27,6 +27,7 @@ from norq.errors import MessageError as MessageError
 from norq.errors import NorqError as NorqError
 from norq.errors import PluginError as PluginError
 from norq.errors import QueryError as QueryError
+from norq.errors import StoreUnavailable as StoreUnavailable
 from norq.errors import TemplateError as TemplateError
 from norq.errors import UnsupportedOperation as UnsupportedOperation
 from norq.executor import Executor as Executor

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -38,10 +39,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from norq.error_codes import ErrorCode
-from norq.errors import MessageError, NorqError, QueryError, UnsupportedOperation
+from norq.errors import (
+    MessageError,
+    NorqError,
+    QueryError,
+    StoreUnavailable,
+    UnsupportedOperation,
+)
 from norq.ledger import (
     Claim,
     EntryState,
+    Lease,
     Ledger,
     LedgerError,
     LedgerRow,
@@ -64,6 +72,8 @@ logger = logging.getLogger("norq.bulk")
 T = TypeVar("T")
 W = TypeVar("W")
 
+#: Seconds a run waits for an unavailable ledger store before it gives up.
+DEFAULT_STORE_PATIENCE = 300.0
 #: Rows claimed together by the one-at-a-time driver: a short read-ahead, one transaction.
 SYNC_BATCH = 16
 #: Claims and records of the concurrent driver go in batches of up to this many rows.
@@ -226,6 +236,8 @@ class BulkSend:
     ``report`` sees receipts made here rather than by delivery (the
     ``after_send`` hook). With a ``ledger``, rows are claimed before they are
     sent, under ``policy``; ``lookup`` asks providers about unanswered sends.
+    While the ledger's store is unavailable (:class:`~norq.errors.StoreUnavailable`),
+    the run waits for it, up to ``store_patience`` seconds for each call.
     """
 
     def __init__(
@@ -241,6 +253,7 @@ class BulkSend:
         policy: ResendPolicy | None = None,
         lookup: Lookup | None = None,
         redact: Callable[[str], str] = str,
+        store_patience: float = DEFAULT_STORE_PATIENCE,
     ) -> None:
         self.shared = shared
         self.chain = chain
@@ -249,7 +262,8 @@ class BulkSend:
         self._report = report
         self._deliver = deliver
         self._adeliver = adeliver
-        self._ledger = ledger
+        self._ledger = None if ledger is None else _Patient(ledger, store_patience, redact)
+        self._patience = store_patience
         self._policy = policy or ResendPolicy()
         self._lookup = lookup
         self._redact = redact
@@ -587,8 +601,15 @@ class BulkSend:
 
         ledger = self._ledger
         assert ledger is not None
+        waited = 0.0
         while (current := ledger.lease.generation()) is None:
+            if waited > self._patience:
+                raise StoreUnavailable(
+                    f"this sender's heartbeat could not be refreshed for {waited:.0f} s, so "
+                    "it cannot tell whether it still holds its rows"
+                )
             await asyncio.sleep(0.05)
+            waited += 0.05
         if current == work.generation:
             return True
         held = await asyncio.to_thread(ledger.still_held, [work.index + 1])
@@ -622,6 +643,52 @@ class BulkSend:
             attempts=0,
             index=result.index,
         )
+
+
+class _Patient:
+    """A ledger whose calls wait for its store: a call that finds it unavailable is tried
+    again, backing off, until it works or ``patience`` seconds have passed. A row is
+    never lost to an outage that ends in time."""
+
+    def __init__(self, ledger: Ledger, patience: float, redact: Callable[[str], str]) -> None:
+        self._ledger = ledger
+        self._patience = patience
+        self._redact = redact
+
+    @property
+    def lease(self) -> Lease:
+        return self._ledger.lease
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._ledger, name)
+        if not callable(method):
+            return method
+
+        def patiently(*args: Any) -> Any:
+            deadline = time.monotonic() + self._patience
+            delay = 0.1
+            waited = False
+            while True:
+                try:
+                    result = method(*args)
+                except StoreUnavailable as exc:
+                    if time.monotonic() + delay > deadline:
+                        raise
+                    if not waited:
+                        logger.warning(
+                            "%s; waiting for it, up to %.0f s",
+                            self._redact(str(exc)),
+                            self._patience,
+                        )
+                        waited = True
+                    time.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                    continue
+                if waited:
+                    logger.warning("the store is back; the run goes on")
+                return result
+
+        return patiently
 
 
 class _KeptRun:

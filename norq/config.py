@@ -135,8 +135,26 @@ class CelerySettings(_Section):
     )
     queue: str = Field(default="norq", description="Celery queue the jobs go to")
     chunk_size: int = Field(default=100, ge=1, le=10_000, description="Recipients per task")
-    retry_unconfirmed: bool = Field(
+    rows_in_flight: int | None = Field(
+        default=None,
+        ge=1,
+        le=1024,
+        description="Rows in flight per worker process (default: the provider's in-flight "
+        "limit, at most executor.max_connections)",
+    )
+    resend_unconfirmed: bool = Field(
         default=False, description="Re-send rows a dead worker left unanswered, unasked"
+    )
+    store_patience: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="Seconds a worker waits for an unavailable Redis before it stops",
+    )
+    limits_without_store: Literal["per_process", "fail"] = Field(
+        default="per_process",
+        description="While Redis is unreachable: keep rate limits per process (with a "
+        "warning), or fail the send",
     )
     visibility_timeout: float = Field(
         default=3600.0, gt=0, description="Seconds before a dead worker's task is redelivered"

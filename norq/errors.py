@@ -84,6 +84,12 @@ class DeliveryError(NorqError):
         self.receipt = receipt
 
 
+class StoreUnavailable(NorqError):
+    """A store Norq needs cannot be used now: the Redis that holds the jobs, their
+    ledgers and the shared rate limits is down, unreachable or full. The message
+    names it (its address, never its password) and what went wrong."""
+
+
 class QueryError(NorqError):
     """A status query or listing failed; ``error`` says how."""
 

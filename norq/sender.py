@@ -21,6 +21,7 @@ from typing_extensions import Unpack
 
 from norq import dryrun, queries
 from norq.bulk import (
+    DEFAULT_STORE_PATIENCE,
     AsyncBulkReceipts,
     BulkReceipts,
     BulkSend,
@@ -230,11 +231,19 @@ class Sender:
         *,
         ledger: Ledger | None = None,
         policy: ResendPolicy | None = None,
+        store_patience: float = DEFAULT_STORE_PATIENCE,
     ) -> BulkSend:
         """The bulk engine for one run of ``notification``: what :meth:`send_many`
-        drives, and the CLI drives itself (to stop it on a signal, to show progress).
-        Problems every recipient shares raise here, before anything is sent."""
-        return self._wiring.bulk(notification, ledger=ledger, policy=policy, lookup=self._lookup)
+        drives, and the CLI and the workers drive themselves (to stop it on a signal,
+        to show progress). ``store_patience`` is how long a ledger call waits for an
+        unusable store. Problems every recipient shares raise here, before anything is sent."""
+        return self._wiring.bulk(
+            notification,
+            ledger=ledger,
+            policy=policy,
+            lookup=self._lookup,
+            store_patience=store_patience,
+        )
 
     def bulk_workers(self, concurrency: int) -> int:
         """How many rows a bulk send may have in flight for ``concurrency``.

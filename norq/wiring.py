@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, TypedDict
 
 import pluggy
 
-from norq.bulk import BulkSend, Lookup
+from norq.bulk import DEFAULT_STORE_PATIENCE, BulkSend, Lookup
 from norq.delivery import Hooks, adeliver, deliver
 from norq.dryrun import RequestRedactor
 from norq.errors import MessageError
@@ -136,7 +136,9 @@ class Wiring:
             # Redis is configured: every process sending for this config shares one limit.
             from norq.jobs.redis_limits import RedisLimitStore
 
-            return RedisLimitStore.from_url(celery.store_url)
+            return RedisLimitStore.from_url(
+                celery.store_url, without_store=celery.limits_without_store
+            )
         from norq.throttle import LocalLimitStore
 
         return LocalLimitStore()
@@ -165,6 +167,7 @@ class Wiring:
         ledger: Ledger | None = None,
         policy: ResendPolicy | None = None,
         lookup: Lookup | None = None,
+        store_patience: float = DEFAULT_STORE_PATIENCE,
     ) -> BulkSend:
         """The bulk engine for one run of ``notification``, delivering through these parts.
 
@@ -182,6 +185,7 @@ class Wiring:
             policy=policy,
             lookup=lookup,
             redact=self.redactor.text,
+            store_patience=store_patience,
         )
 
     def close(self) -> None:

@@ -39,6 +39,13 @@ def jobs() -> None:
     default=None,
     help="Give up after this many seconds (exit 1) instead of waiting for the end.",
 )
+@click.option(
+    "--stalled-after",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds without progress after which the job is called stalled, and why is said.",
+)
 @click.pass_context
 def watch(
     ctx: click.Context,
@@ -47,19 +54,33 @@ def watch(
     as_json: bool,
     interval: float,
     timeout: float | None,
+    stalled_after: float,
 ) -> None:
-    """Show JOB's progress until every recipient has a receipt, then the summary by error code."""
+    """Show JOB's progress until every recipient has a receipt, then the summary by error code.
+
+    When the job makes no progress for --stalled-after seconds, a line on stderr
+    says why, as far as Redis tells: no worker alive, Redis full, chunks waiting
+    for a dead worker's visibility timeout.
+    """
     with load_norq(config_path) as norq:
         status = _status(norq, job_id)
-        started = time.monotonic()
+        started = moved = time.monotonic()
         bar = _Bar(status) if sys.stderr.isatty() and not as_json else None
+        said = ""
         while not status.finished:
-            if timeout is not None and time.monotonic() - started > timeout:
+            now = time.monotonic()
+            if timeout is not None and now - started > timeout:
                 break
             if bar is not None:
                 bar.update(status)
             time.sleep(interval)
-            status = _status(norq, job_id)
+            latest = _latest(norq, job_id, status)
+            if latest is None or latest.done == status.done:
+                if now - moved >= stalled_after:
+                    said = _say_stalled(norq, latest or status, now - moved, said)
+            else:
+                moved, said = time.monotonic(), ""
+            status = latest or status
         if bar is not None:
             bar.close(status)
     if as_json:
@@ -100,6 +121,53 @@ def receipts(job_id: str, config_path: str | None, output: Path | None) -> None:
         finally:
             if output is not None:
                 stream.close()
+
+
+def _latest(norq: Norq, job_id: str, last: JobStatus) -> JobStatus | None:
+    """The job's status now, or ``None`` (said on stderr) while Redis cannot be read."""
+    from norq.errors import StoreUnavailable
+
+    try:
+        return norq.job(job_id)
+    except StoreUnavailable as exc:
+        click.echo(norq.redactor.text(f"norq: cannot read job {job_id}: {exc}"), err=True)
+        return None
+
+
+def _say_stalled(norq: Norq, status: JobStatus, seconds: float, said: str) -> str:
+    """Say why the job does not move, once per reason; returns what was said."""
+    reasons = stall_reasons(norq)
+    line = (
+        f"norq: job {status.job_id} has not moved for {seconds:.0f} s at {status.done:,} of "
+        f"{'?' if status.total is None else f'{status.total:,}'}: " + "; ".join(reasons)
+    )
+    if reasons and reasons != said.split("\n"):
+        click.echo(norq.redactor.text(line), err=True)
+        return "\n".join(reasons)
+    return said
+
+
+def stall_reasons(norq: Norq) -> list[str]:
+    """What Redis says about why a job may not move (an empty list: nothing found)."""
+    from norq.errors import StoreUnavailable
+
+    settings = norq.config.celery
+    assert settings is not None
+    try:
+        health = norq.jobs.store.health(settings.queue)
+    except StoreUnavailable as exc:
+        return [str(exc)]
+    reasons = [problem for problem in health.problems() if "full" in problem]
+    if health.workers == 0:
+        reasons.append("no norq worker is running (start one: norq worker --config FILE)")
+    if health.unacknowledged and health.workers == 0:
+        reasons.append(
+            f"{health.unacknowledged} chunks were taken by workers that are gone; they go "
+            f"back on the queue after celery.visibility_timeout ({settings.visibility_timeout:g} s)"
+        )
+    elif health.queued and health.workers:
+        reasons.append(f"{health.queued} chunks wait on the queue behind other jobs")
+    return reasons or ["Redis and the workers look healthy; the provider may be slow"]
 
 
 def _status(norq: Norq, job_id: str) -> JobStatus:

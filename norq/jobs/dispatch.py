@@ -1,4 +1,8 @@
-"""Enqueueing: a bulk send becomes a job record in Redis and chunk tasks on the broker."""
+"""Enqueueing: a bulk send becomes a job record in Redis and chunk tasks on the broker.
+
+The producer names the task (:data:`~norq.jobs.celery_app.SEND_CHUNK`); it never
+imports the worker's module.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,10 @@ import redis
 
 from norq.bulk import Recipient, RecipientLike, as_recipient
 from norq.errors import MessageError
+from norq.jobs.celery_app import SEND_CHUNK, celery_app
+from norq.jobs.redis_ledger import RedisLedger, store_unavailable
 from norq.jobs.store import JobStore
-from norq.jobs.worker import SEND_CHUNK, celery_app
-from norq.ledger import content_fingerprint
+from norq.ledger import RunInfo, content_fingerprint
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -42,31 +47,28 @@ class Dispatcher:
 
     def enqueue_many(self, shared: Notification, recipients: Iterable[RecipientLike]) -> str:
         """Record the job, send its chunks to the queue; returns the job id."""
-        channel, body, template, provider = (
-            shared.channel,
-            shared.body,
-            shared.template,
-            shared.provider,
-        )
-        data, fields = shared.data, shared.fields
         job_id = uuid.uuid4().hex
         started_at = dt.datetime.now(dt.UTC)
+        fingerprint = content_fingerprint(shared)
         content = {
-            "channel": channel,
-            "body": body,
-            "template": template,
-            "data": dict(data) if data else None,
-            "provider": provider,
-            "fields": dict(fields) if fields else None,
-            "fingerprint": content_fingerprint(shared),
+            "channel": shared.channel,
+            "body": shared.body,
+            "template": shared.template,
+            "data": dict(shared.data) if shared.data else None,
+            "provider": shared.provider,
+            "fields": dict(shared.fields) if shared.fields else None,
+            "fingerprint": fingerprint,
             "started_at": started_at.isoformat(),
         }
-        self.jobs.create(job_id, channel, content)
+        self.jobs.create(job_id, shared.channel, content)
+        # The run starts now: unanswered sends are looked for at the provider from here.
+        ledger = RedisLedger(self._client, job_id, ttl=self.settings.result_ttl)
+        ledger.open_run(RunInfo(shared.channel, fingerprint, started_at))
         size = self.settings.chunk_size
         chunk: list[tuple[int, dict[str, Any]]] = []
         total = 0
         for index, item in enumerate(recipients):
-            chunk.append((index, _as_task_row(item, index)))
+            chunk.append((index, _as_task_row(item)))
             total += 1
             if len(chunk) >= size:
                 self._send(job_id, chunk, content)
@@ -79,7 +81,15 @@ class Dispatcher:
     def _send(
         self, job_id: str, chunk: list[tuple[int, dict[str, Any]]], content: Mapping[str, Any]
     ) -> None:
-        self.celery.send_task(SEND_CHUNK, args=[job_id, chunk, content], queue=self.settings.queue)
+        try:
+            self.celery.send_task(
+                SEND_CHUNK, args=[job_id, chunk, content], queue=self.settings.queue
+            )
+        except Exception as exc:
+            # kombu raises its own errors (OperationalError) for a broker it cannot reach.
+            if isinstance(exc, redis.RedisError) or type(exc).__module__.startswith("kombu"):
+                raise store_unavailable(self._client, redis.ConnectionError(str(exc))) from None
+            raise
 
     def close(self) -> None:
         self._client.close()
@@ -87,7 +97,7 @@ class Dispatcher:
             self._celery.close()
 
 
-def _as_task_row(item: RecipientLike, index: int) -> dict[str, Any]:
+def _as_task_row(item: RecipientLike) -> dict[str, Any]:
     try:
         recipient: Recipient = as_recipient(item)
     except MessageError as exc:

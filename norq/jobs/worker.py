@@ -1,78 +1,63 @@
-"""The Celery side: the app built from ``norq.yaml`` and the task that sends one chunk.
+"""The Celery side: the task that sends one chunk of a job, through the bulk engine.
 
-Tasks are acknowledged late and rejected (so redelivered) when their worker
-dies, and every recipient goes through the job's :class:`RedisLedger` before
-and after its request, so a redelivered chunk skips what was accepted and never
-blindly re-sends what may have been (see docs/scale.md, "The ledger").
+A worker process keeps one event loop, one Sender (its providers, executor and
+shared Redis rate limits), one Redis client and one heartbeat between chunks.
+Each chunk runs its rows through :class:`norq.bulk.BulkSend` on that loop, with
+up to ``celery.rows_in_flight`` rows in flight, claiming and recording them in
+batches in the job's :class:`~norq.jobs.redis_ledger.RedisLedger`. Tasks are
+acknowledged late and rejected (so redelivered) when their worker dies, so a
+redelivered chunk skips what was accepted and never blindly re-sends what may
+have been (see docs/scale.md, "The ledger").
+
+The sender is built when the first chunk arrives, not with this module; the
+worker never imports the keyword facade (:mod:`norq.app`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import time
+import os
+import signal
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import redis
-from celery import Celery
-
-from norq.app import Norq
-from norq.bulk import Recipient
-from norq.config import CelerySettings
-from norq.errors import MessageError, QueryError, UnsupportedOperation
-from norq.jobs.ledger import Heartbeat, RedisLedger
-from norq.jobs.store import JobStore
-from norq.ledger import EntryState, RunInfo
+from norq.errors import StoreUnavailable
+from norq.jobs.celery_app import SEND_CHUNK, celery_app
+from norq.ledger import ResendPolicy
 from norq.message import EMPTY
 from norq.notification import Notification
-from norq.receipt import Receipt
-from norq.reconcile import find_sent
+
+if TYPE_CHECKING:
+    import asyncio
+    from multiprocessing.sharedctypes import Synchronized
+
+    import redis
+    from celery import Celery
+
+    from norq.bulk import BulkSend, RecipientLike, Refused
+    from norq.config import CelerySettings
+    from norq.jobs.redis_ledger import Heartbeat
+    from norq.sender import Sender
 
 logger = logging.getLogger("norq")
 
-SEND_CHUNK = "norq.send_chunk"
-# How often a row held by another, live worker is looked at again.
-_HELD_POLL = 0.2
+#: How ``norq worker`` exits when a chunk gave up waiting for the store (EX_TEMPFAIL).
+STORE_GAVE_UP = 75
 
 
-def celery_app(settings: CelerySettings, norq: Norq | None = None) -> Celery:
-    """A Celery app for ``settings``; ``norq`` is the sender its tasks use in this process.
+def worker_app(
+    settings: CelerySettings,
+    sender: Sender | None = None,
+    gave_up: Synchronized[int] | None = None,
+) -> Celery:
+    """The Celery app with the chunk task; ``sender`` is what its tasks send with in this
+    process (without one, each worker process builds one from the discovered config,
+    ``$NORQ_CONFIG``, which ``norq worker`` sets). ``gave_up`` is set when a chunk gave
+    up waiting for the store, so that ``norq worker`` can exit non-zero."""
+    app = celery_app(settings)
+    runtime = _Runtime(settings, sender, gave_up)
 
-    Without ``norq``, a worker process builds one from the discovered config
-    (``$NORQ_CONFIG``, which ``norq worker`` sets) on its first task.
-    """
-    app = Celery("norq", set_as_current=False)
-    transport_options = {
-        "visibility_timeout": settings.visibility_timeout,
-        **settings.options.get("broker_transport_options", {}),
-    }
-    app.conf.update(
-        broker_url=settings.broker_url,
-        broker_connection_retry_on_startup=True,
-        task_default_queue=settings.queue,
-        task_serializer="json",
-        accept_content=["json"],
-        task_ignore_result=True,
-        # The ledger makes redelivery safe, and late acks make it happen.
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        worker_hijack_root_logger=False,
-    )
-    app.conf.update({k: v for k, v in settings.options.items() if k != "broker_transport_options"})
-    app.conf.broker_transport_options = transport_options
-    runtime = _Runtime(settings, norq)
-
-    # Redis away for a moment: try the chunk again; the ledger skips what was done.
-    @app.task(  # type: ignore[untyped-decorator]
-        name=SEND_CHUNK,
-        bind=True,
-        autoretry_for=(redis.RedisError,),
-        retry_backoff=True,
-        max_retries=10,
-    )
+    @app.task(name=SEND_CHUNK, bind=True)  # type: ignore[untyped-decorator]
     def send_chunk(
         task: Any,
         job_id: str,
@@ -86,83 +71,109 @@ def celery_app(settings: CelerySettings, norq: Norq | None = None) -> Celery:
 
 
 class _Runtime:
-    """What a worker process keeps between tasks: its Norq, its Redis, its heartbeat."""
+    """What a worker process keeps between chunks: its sender, its Redis, its heartbeat,
+    its event loop (so its connections outlive a chunk)."""
 
-    def __init__(self, settings: CelerySettings, norq: Norq | None) -> None:
+    def __init__(
+        self, settings: CelerySettings, sender: Sender | None, gave_up: Synchronized[int] | None
+    ) -> None:
         self.settings = settings
-        self._norq = norq
+        self._sender = sender
+        self._gave_up = gave_up
+        self._pid = -1
         self._client: redis.Redis | None = None
         self._heartbeat: Heartbeat | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-    def _sender(self) -> tuple[Norq, redis.Redis, Heartbeat]:
-        # Built lazily, in the process that sends: a prefork child must not
-        # inherit its parent's sockets.
-        if self._client is None:
+    def _parts(self) -> tuple[Sender, redis.Redis, Heartbeat, asyncio.AbstractEventLoop]:
+        # Built in the process that sends: a prefork child must not use its parent's
+        # sockets or loop.
+        if self._pid != os.getpid():
+            import asyncio
+
+            import redis
+
+            from norq.jobs.redis_ledger import Heartbeat
+
+            self._pid = os.getpid()
             self._client = redis.Redis.from_url(self.settings.store_url)
             self._heartbeat = Heartbeat(self._client)
-        if self._norq is None:
+            self._loop = asyncio.new_event_loop()
+        if self._sender is None:
+            from norq.sender import Sender
+
             # Its config has this celery: section, so its rate limits live in Redis.
-            self._norq = Norq.discover()
+            self._sender = Sender.discover()
+        assert self._client is not None
         assert self._heartbeat is not None
-        return self._norq, self._client, self._heartbeat
+        assert self._loop is not None
+        return self._sender, self._client, self._heartbeat, self._loop
 
     def send_chunk(
         self, job_id: str, rows: Sequence[tuple[int, Mapping[str, Any]]], content: Mapping[str, Any]
     ) -> int:
-        norq, client, heartbeat = self._sender()
-        ledger = RedisLedger(client, job_id, heartbeat=heartbeat, ttl=self.settings.result_ttl)
-        run = ledger.open_run(
-            RunInfo(
-                content["channel"],
-                content["fingerprint"],
-                dt.datetime.fromisoformat(content["started_at"]),
-            )
+        """Send a chunk's rows; returns how many rows it dealt with."""
+        from norq.jobs.redis_ledger import RedisLedger
+
+        sender, client, heartbeat, loop = self._parts()
+        settings = self.settings
+        ledger = RedisLedger(client, job_id, heartbeat=heartbeat, ttl=settings.result_ttl)
+        bulk = sender.bulk_send(
+            shared_notification(content),
+            ledger=ledger,
+            policy=ResendPolicy(resend_unconfirmed=settings.resend_unconfirmed),
+            store_patience=settings.store_patience,
         )
-        jobs = JobStore(client, self.settings.result_ttl)
-        shared = shared_notification(content)
-        sent = 0
-        for row, recipient in rows:
-            sent += _send_row(norq, ledger, jobs, run, row, recipient, shared, self.settings)
-        return sent
+        items = [(index, task_item(row)) for index, row in rows]
+        try:
+            return loop.run_until_complete(_drain(bulk, items, self._workers(sender, bulk)))
+        except StoreUnavailable as exc:
+            if self._gave_up is not None:  # under norq worker
+                self._give_up(self._gave_up, exc)
+            raise
+
+    def _workers(self, sender: Sender, bulk: BulkSend) -> int:
+        """``celery.rows_in_flight``, else the provider's in-flight limit, at most the pool."""
+        wanted = self.settings.rows_in_flight
+        if wanted is None:
+            limits = [p.rate_limits.max_in_flight for p in bulk.chain]
+            known = [limit for limit in limits if limit is not None]
+            wanted = min(known) if known else sender.config.executor.max_connections
+        return sender.bulk_workers(wanted)
+
+    def _give_up(self, gave_up: Synchronized[int], exc: StoreUnavailable) -> None:
+        """This worker cannot go on: leave the chunk unacknowledged for redelivery, stop the
+        worker, and have ``norq worker`` exit non-zero."""
+        logger.critical(
+            "%s; waited %.0f s (celery.store_patience); this worker stops and the chunk "
+            "stays on the queue for another worker",
+            exc,
+            self.settings.store_patience,
+        )
+        gave_up.value = 1
+        os.kill(os.getppid(), signal.SIGTERM)  # the worker's warm shutdown
+        # Exit without acknowledging: Celery rejects the task back to the queue (or
+        # the broker restores it after its visibility timeout).
+        os._exit(STORE_GAVE_UP)
 
 
-def _send_row(
-    norq: Norq,
-    ledger: RedisLedger,
-    jobs: JobStore,
-    run: RunInfo,
-    row: int,
-    recipient: Mapping[str, Any],
-    shared: Notification,
-    settings: CelerySettings,
+async def _drain(
+    bulk: BulkSend, items: list[tuple[int, RecipientLike | Refused]], workers: int
 ) -> int:
-    """Send one recipient unless the ledger says it is done or held; 1 if a request went out."""
-    to = str(recipient["to"])
-    if "invalid" in recipient:
-        receipt = Receipt.refused(
-            shared.channel, "", to, recipient["code"], recipient["invalid"], index=row
-        )
-        ledger.record_outcome(row, receipt)
-        return 0
-    data = recipient.get("data") or {}
-    while True:
-        claim = ledger.claim(row, to, data, resend_unconfirmed=settings.retry_unconfirmed)
-        if claim.granted:
-            break
-        if claim.previous is EntryState.ACCEPTED:
-            return 0
-        if claim.previous is EntryState.SENDING:
-            # A live worker holds it; its receipt comes, or its heartbeat stops.
-            time.sleep(_HELD_POLL)
-            continue
-        # Unconfirmed: a dead worker sent it and its answer was lost. Ask the provider.
-        # Resolved: the next claim sees accepted (it was sent) or failed (safe to send).
-        if not _resolve(norq, ledger, jobs, run, row, shared.for_recipient(to, data)):
-            return 0
-    one = Recipient(to, data=data or None, fields=recipient.get("fields") or None)
-    receipt = next(iter(norq.send_many(shared, [one])))
-    ledger.record_outcome(row, replace(receipt, index=row))
-    return 1
+    done = 0
+    async for _ in bulk.arun(items, workers):
+        done += 1
+    return done
+
+
+def task_item(row: Mapping[str, Any]) -> RecipientLike | Refused:
+    """A row as the task carries it, back as the bulk engine's input."""
+    from norq.bulk import Recipient, Refused
+
+    to = str(row["to"])
+    if "invalid" in row:
+        return Refused(to, row["code"], row["invalid"])
+    return Recipient(to, data=row.get("data") or None, fields=row.get("fields") or None)
 
 
 def shared_notification(content: Mapping[str, Any]) -> Notification:
@@ -176,26 +187,3 @@ def shared_notification(content: Mapping[str, Any]) -> Notification:
         content.get("fields") or EMPTY,
         content.get("provider"),
     )
-
-
-def _resolve(
-    norq: Norq,
-    ledger: RedisLedger,
-    jobs: JobStore,
-    run: RunInfo,
-    row: int,
-    notification: Notification,
-) -> bool:
-    """Settle an unconfirmed row by asking its provider; ``False`` if nobody can tell."""
-    try:
-        message_id = find_sent(norq, notification, since=run.started_at)
-    except (UnsupportedOperation, MessageError, QueryError) as exc:
-        reason = norq.redactor.text(
-            f"unconfirmed: the worker sending this died before the answer came back, and "
-            f"the provider could not be asked ({exc}); not re-sent (retry_unconfirmed is off)"
-        )
-        ledger.leave_unconfirmed(row, reason)
-        jobs.count(ledger.job_id, "left_unconfirmed")
-        return False
-    ledger.resolve(row, message_id)
-    return True

@@ -1,4 +1,4 @@
-"""A private redis-server for tests: a free loopback port, no persistence, a temp dir."""
+"""A private redis-server for tests: a free loopback port, a temp dir, persistence on request."""
 
 from __future__ import annotations
 
@@ -32,12 +32,18 @@ def need_redis_server() -> str:
 
 
 class RedisServer:
-    """One redis-server process, stopped by its PID."""
+    """One redis-server process, stopped by its PID.
 
-    def __init__(self, directory: Path) -> None:
+    ``persistent`` runs it with an append-only file synced on every write, as
+    docs/scale.md asks for production, so a killed server restarts with
+    everything it had acknowledged.
+    """
+
+    def __init__(self, directory: Path, *, persistent: bool = False) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._directory = directory
+        self._persistent = persistent
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 10.0) -> RedisServer:
@@ -49,7 +55,8 @@ class RedisServer:
             "--port", str(self.port),
             "--dir", str(self._directory),
             "--save", "",
-            "--appendonly", "no",
+            "--appendonly", "yes" if self._persistent else "no",
+            "--appendfsync", "always",
             "--protected-mode", "yes",
             "--loglevel", "warning",
         ]  # fmt: skip
@@ -68,6 +75,14 @@ class RedisServer:
                     time.sleep(0.02)
         finally:
             client.close()
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, nothing flushed but what was already synced."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(5)
+        self._process = None
 
     def stop(self) -> None:
         process = self._process

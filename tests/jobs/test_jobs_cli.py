@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from norq import Norq
 from norq.cli import main
 from norq.errors import MessageError
-from norq.jobs.ledger import RedisLedger
-from norq.ledger import RunInfo
+from norq.jobs.redis_ledger import RedisLedger
+from norq.ledger import LedgerRow, ResendPolicy, RunInfo
 from norq.receipt import DeliveryFailure, Receipt
 
 SID = "AC" + "1" * 32
@@ -37,20 +37,37 @@ def config(tmp_path: Path, redis_url: str) -> Path:
     return path
 
 
+class _Player:
+    """The lease of a test playing a worker: always held, with no heartbeat thread left behind."""
+
+    process = "test-player"
+
+    def generation(self) -> int:
+        return 0
+
+
 def finish(redis_url: str, job_id: str, count: int, failing: int) -> None:
     """Play the workers: one receipt per row, the ``failing`` first ones failed."""
     client = redis.Redis.from_url(redis_url)
-    ledger = RedisLedger(client, job_id)
-    ledger.open_run(RunInfo("sms", "f", dt.datetime.now(dt.UTC)))
-    for row in range(count):
-        to = f"+1555000{row:04d}"
-        ledger.claim(row, to, {"name": f"n{row}"})
-        if row < failing:
+    ledger = RedisLedger(client, job_id, heartbeat=_Player())  # type: ignore[arg-type]
+    fingerprint = client.hget(f"norq:job:{job_id}:run", "fingerprint").decode()  # type: ignore[union-attr]
+    ledger.open_run(RunInfo("sms", fingerprint, dt.datetime.now(dt.UTC)))
+    rows = [
+        LedgerRow(index + 1, f"+1555000{index:04d}", {"name": f"n{index}"})
+        for index in range(count)
+    ]
+    ledger.claim(rows, ResendPolicy())
+    receipts = []
+    for index, row in enumerate(rows):
+        if index < failing:
             failure = DeliveryFailure("invalid_recipient", "not a mobile number", "21614")
-            receipt = Receipt(False, "sms", "twilio", to, status_code=400, error=failure, index=row)
+            receipt = Receipt(
+                False, "sms", "twilio", row.to, status_code=400, error=failure, index=index
+            )
         else:
-            receipt = Receipt(True, "sms", "twilio", to, message_id=f"SM{row}", index=row)
-        ledger.record_outcome(row, receipt)
+            receipt = Receipt(True, "sms", "twilio", row.to, message_id=f"SM{index}", index=index)
+        receipts.append((row.row, receipt))
+    ledger.record(receipts)
     client.close()
 
 
@@ -116,6 +133,36 @@ def test_jobs_receipts_writes_a_file_retry_failed_can_read(tmp_path: Path, redis
     assert [line["row"] for line in lines] == [1, 2, 3]
     assert lines[0]["ok"] is False
     assert lines[0]["data"] == {"name": "n0"}
+
+
+def test_jobs_watch_says_why_a_job_does_not_move(tmp_path: Path, redis_url: str) -> None:
+    path = config(tmp_path, redis_url)
+    with Norq.from_yaml(path) as norq:
+        job_id = norq.enqueue_many("sms", [f"+1555000{row:04d}" for row in range(4)], body="x")
+    command = ["jobs", "watch", job_id, "--config", str(path), "--interval", "0.05"]
+    result = CliRunner().invoke(main, [*command, "--stalled-after", "0", "--timeout", "0.5"])
+
+    assert result.exit_code == 1
+    assert f"norq: job {job_id} has not moved for" in result.stderr
+    assert "at 0 of 4: no norq worker is running (start one: norq worker" in result.stderr
+    assert "appendonly is off" not in result.stderr  # only reasons a job is stuck
+    assert result.stderr.count("has not moved") == 1  # said once, not at every look
+
+
+def test_jobs_watch_names_a_full_redis(tmp_path: Path, redis_url: str) -> None:
+    path = config(tmp_path, redis_url)
+    with Norq.from_yaml(path) as norq:
+        job_id = norq.enqueue_many("sms", ["+15550000000"], body="x")
+    admin = redis.Redis.from_url(redis_url)
+    try:
+        admin.config_set("maxmemory", admin.info("memory")["used_memory"])
+        command = ["jobs", "watch", job_id, "--config", str(path), "--interval", "0.05"]
+        result = CliRunner().invoke(main, [*command, "--stalled-after", "0", "--timeout", "0.3"])
+    finally:
+        admin.config_set("maxmemory", 0)
+        admin.close()
+    assert "Redis is full" in result.stderr
+    assert "raise maxmemory or free memory" in result.stderr
 
 
 def test_an_unknown_job_is_a_clear_error(tmp_path: Path, redis_url: str) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 class Worker:
     """One ``norq worker`` (a Celery parent and its prefork children)."""
 
-    def __init__(self, config: Path, log: Path, concurrency: int = 8) -> None:
+    def __init__(self, config: Path, log: Path, concurrency: int = 1) -> None:
         command = [
             sys.executable, "-c", "from norq.cli import main; main()", "worker",
             "--config", str(config),

@@ -1,0 +1,55 @@
+"""Kombu's Redis transport, kept from losing a task when Redis is full.
+
+Kombu takes a task off the queue (``BRPOP``) and only then records it as
+unacknowledged (``ZADD``/``HSET``), so that it comes back if the worker dies.
+When Redis is at ``maxmemory`` (``noeviction``), the second step is refused and
+the task is gone: it is on no queue and in no unacknowledged set, and the
+worker's consumer stops with "Unrecoverable error". This transport keeps the
+task in hand and tries the second step again until Redis has room, so a full
+Redis delays a job instead of losing part of it. Everything else is kombu's.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import redis
+from kombu.transport import redis as kombu_redis
+
+logger = logging.getLogger("norq")
+
+#: The longest wait between two tries to record a task taken off the queue.
+_MAX_WAIT = 2.0
+
+
+class QoS(kombu_redis.QoS):
+    def append(self, message: Any, delivery_tag: Any) -> None:
+        wait = 0.1
+        warned = False
+        while True:
+            try:
+                super().append(message, delivery_tag)  # type: ignore[no-untyped-call]
+            except redis.exceptions.OutOfMemoryError as exc:
+                if not warned:
+                    logger.warning(
+                        "Redis is full (%s): a task taken off the queue is held in this worker "
+                        "until Redis has room to record it",
+                        exc,
+                    )
+                    warned = True
+                time.sleep(wait)
+                wait = min(wait * 2, _MAX_WAIT)
+                continue
+            if warned:
+                logger.warning("Redis has room again: the held task is recorded")
+            return
+
+
+class Channel(kombu_redis.Channel):
+    QoS = QoS
+
+
+class Transport(kombu_redis.Transport):
+    Channel = Channel

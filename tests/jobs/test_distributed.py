@@ -7,7 +7,6 @@ received is the ground truth for "sent twice".
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -165,9 +164,6 @@ def test_a_rate_set_in_norq_holds_across_workers_with_no_429(
     measured = (len(sends) - 1) / elapsed
     print(f"\nrate test: {len(sends)} requests at {measured:.1f}/s (limit {rate}/s)")
     # Never faster than the limit allows: that is Norq's pacing, whatever the load.
+    # How close to the limit it gets (goodput) is a benchmark's target
+    # (benchmarks/distributed.py), not this test's: it depends on the machine.
     assert measured <= 1.15 * rate
-    # Not slower than 85% of it: that needs a machine that can carry 200 sends a
-    # second through the sandbox, which CI (running alone) is and a development
-    # machine shared by several test suites often is not.
-    if os.environ.get("CI") == "true":
-        assert measured >= 0.85 * rate

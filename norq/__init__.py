@@ -74,6 +74,7 @@ _EXPORTS = {
     "RunInfo": "norq.ledger",
     "SendResult": "norq.send_result",
     "SqliteLedger": "norq.sqlite_ledger",
+    "StoreUnavailable": "norq.errors",
     "TemplateError": "norq.errors",
     "Token": "norq.tokens",
     "TokenSource": "norq.tokens",

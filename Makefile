@@ -10,7 +10,8 @@ STAMP := $(VENV)/.installed
 # Norq: listed once, used by the install, the type check and (through pytest's
 # testpaths) the tests. A plugin's `test` extra, if any, brings its test dependencies.
 PLUGINS := plugins/norq-example plugins/norq-sendgrid plugins/norq-vonage plugins/norq-slack \
-	plugins/norq-smtp plugins/norq-sandbox plugins/norq-fcm plugins/norq-apns
+	plugins/norq-smtp plugins/norq-sandbox plugins/norq-fcm plugins/norq-apns \
+	plugins/norq-telegram
 # Each plugin's package: plugins/norq-acme holds norq_acme.
 PLUGIN_PACKAGES := $(foreach p,$(PLUGINS),$(p)/$(subst -,_,$(notdir $(p))))
 

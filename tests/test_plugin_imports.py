@@ -77,6 +77,7 @@ def test_the_repository_ships_plugins() -> None:
         "norq-slack",
         "norq-smtp",
         "norq-sandbox",
+        "norq-telegram",
     } <= names
 
 

@@ -16,6 +16,7 @@ from norq_sandbox.settings import (
     DEFAULT_SENDGRID_API_KEY,
     DEFAULT_SERVICE_SENDER,
     DEFAULT_SLACK_TOKEN,
+    DEFAULT_TELEGRAM_TOKEN,
     DEFAULT_VONAGE_API_KEY,
     DEFAULT_VONAGE_API_SECRET,
     DEFAULT_VONAGE_SIGNATURE_SECRET,
@@ -29,7 +30,7 @@ from norq_sandbox.twilio_resources import DEFAULT_FAILED, DEFAULT_UNDELIVERED
     "sandbox",
     epilog="""\b
 Faults (--fault [API=]SPEC, repeatable; API is twilio (the default),
-sendgrid, vonage, slack or smtp; xN applies it to N requests):
+sendgrid, vonage, slack, telegram or smtp; xN applies it to N requests):
   429           rate limited, in the API's own way   429:SECONDS  ...retry after
   500 502 503   a server error           delay:SECONDS  wait, then answer
   drop          close the connection without answering (nothing created)
@@ -137,6 +138,7 @@ Point Norq at it: NORQ_TWILIO_BASE_URL=http://127.0.0.1:8765
     help="The HMAC hash of signed Vonage requests.",
 )
 @click.option("--slack-token", default=DEFAULT_SLACK_TOKEN, show_default=True)
+@click.option("--telegram-token", default=DEFAULT_TELEGRAM_TOKEN, show_default=True)
 @click.option(
     "--rate-limit",
     type=click.FloatRange(min=0, min_open=True),
@@ -185,12 +187,13 @@ def sandbox(
     vonage_signature_secret: str,
     vonage_signature_method: str,
     slack_token: str,
+    telegram_token: str,
     rate_limit: float | None,
     max_concurrent: int | None,
     allowed_hosts: tuple[str, ...],
     quiet: bool,
 ) -> None:
-    """Run local stand-ins for Twilio, SendGrid, Vonage, Slack and an SMTP server,
+    """Run local stand-ins for Twilio, SendGrid, Vonage, Slack, Telegram and an SMTP server,
     with one web inbox for every channel at the root URL."""
     # Imported here so that `norq sandbox --help` does not load the server.
     from norq_sandbox.apis import fault_plans
@@ -213,6 +216,7 @@ def sandbox(
         vonage_signature_secret=vonage_signature_secret,
         vonage_signature_method=vonage_signature_method,
         slack_token=slack_token,
+        telegram_token=telegram_token,
         rate_limit=rate_limit,
         max_concurrent=max_concurrent,
         allowed_hosts=allowed_hosts,
@@ -270,6 +274,7 @@ def sandbox(
     click.echo(f"  SendGrid:     {url}/v3/mail/send")
     click.echo(f"  Vonage:       {url}/sms/json")
     click.echo(f"  Slack:        {url}/api/chat.postMessage, {url}/services/T.../B.../...")
+    click.echo(f"  Telegram:     {url}/bot<token>/sendMessage")
     click.echo(f"  SMTP:         {host}:{smtp_sock.getsockname()[1]}")
     for name, plan in state.plans.items():
         snapshot = plan.snapshot()

@@ -142,7 +142,8 @@ class SandboxServer:
         return self.state.faults
 
     def faults_for(self, api: str) -> FaultPlan:
-        """The fault plan of ``twilio``, ``sendgrid``, ``vonage``, ``slack`` or ``smtp``."""
+        """The fault plan of one API: ``twilio``, ``sendgrid``, ``vonage``, ``slack``, ``telegram``
+        or ``smtp``."""
         return self.state.plan(api)
 
     def outbox(self, api: str | None = None) -> list[OutboxMessage]:

@@ -18,6 +18,8 @@ DEFAULT_VONAGE_API_SECRET = "sandbox-vonage-secret"
 DEFAULT_VONAGE_SIGNATURE_SECRET = "sandbox-vonage-signature-secret"
 VONAGE_SIGNATURE_METHODS = ("md5", "sha1", "sha256", "sha512")
 DEFAULT_SLACK_TOKEN = "xoxb-sandbox-token"
+# A bot token in the shape @BotFather gives: the bot's number, a colon, the secret.
+DEFAULT_TELEGRAM_TOKEN = "5550000001:sandbox-telegram-bot-token-0000000000"
 # The number a Messaging Service sends from: Twilio's test number that always passes.
 DEFAULT_SERVICE_SENDER = "+15005550006"
 
@@ -34,7 +36,7 @@ class SandboxSettings:
     The other APIs accept ``sendgrid_api_key`` (Bearer), ``vonage_api_key`` and
     ``vonage_api_secret`` (in the body or HTTP Basic; or a request signed with
     ``vonage_signature_secret`` by HMAC-``vonage_signature_method``) and
-    ``slack_token`` (Bearer). The SMTP
+    ``slack_token`` (Bearer) and ``telegram_token`` (in the Bot API's path). The SMTP
     server requires AUTH as ``smtp_username``/``smtp_password`` when they are
     set, and offers STARTTLS when ``smtp_tls_cert`` and ``smtp_tls_key`` name a
     PEM certificate and key. Secrets stay out of ``repr``.
@@ -61,6 +63,7 @@ class SandboxSettings:
     vonage_signature_secret: str = field(default=DEFAULT_VONAGE_SIGNATURE_SECRET, repr=False)
     vonage_signature_method: str = "md5"
     slack_token: str = field(default=DEFAULT_SLACK_TOKEN, repr=False)
+    telegram_token: str = field(default=DEFAULT_TELEGRAM_TOKEN, repr=False)
     # SMTP: AUTH is required when a username is set; STARTTLS is offered with a certificate.
     smtp_username: str | None = None
     smtp_password: str | None = field(default=None, repr=False)

@@ -55,7 +55,7 @@ function recipients(message) {
   return Array.isArray(message.to) ? message.to.join(", ") : message.to;
 }
 
-const API_NAMES = { twilio: "Twilio", vonage: "Vonage", sendgrid: "SendGrid", smtp: "SMTP", slack: "Slack", "slack-webhook": "Slack webhook" };
+const API_NAMES = { twilio: "Twilio", vonage: "Vonage", sendgrid: "SendGrid", smtp: "SMTP", slack: "Slack", "slack-webhook": "Slack webhook", telegram: "Telegram", discord: "Discord", teams: "Teams" };
 
 // -- SMS: threads of messages between one recipient and one sender -------------------
 
@@ -222,6 +222,9 @@ function renderChat(message) {
   card.querySelector(".blocks").textContent = Array.isArray(blocks) ? `${blocks.length} block${blocks.length === 1 ? "" : "s"}` : "";
   const thread = message.details?.thread_ts;
   card.querySelector(".thread-ts").textContent = thread ? `in thread ${thread}` : "";
+  // The markup the text was sent in (MarkdownV2, an Adaptive Card...): the body shows it as read.
+  const format = message.details?.format;
+  card.querySelector(".format").textContent = format ? `sent as ${format}` : "";
   card.querySelector(".sid").textContent = message.provider_id;
   return card;
 }

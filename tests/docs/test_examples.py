@@ -31,6 +31,7 @@ from norq_sandbox import (
 from norq_sandbox.settings import (
     DEFAULT_SENDGRID_API_KEY,
     DEFAULT_SLACK_TOKEN,
+    DEFAULT_TELEGRAM_TOKEN,
     DEFAULT_VONAGE_API_KEY,
     DEFAULT_VONAGE_API_SECRET,
 )
@@ -63,13 +64,23 @@ CREDENTIALS = {
     "SLACK_BOT_TOKEN": DEFAULT_SLACK_TOKEN,
     "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0SANDBOX/B0SANDBOX/docs-secret",
     "SMTP_PASSWORD": "docs-smtp-password",
+    "TELEGRAM_BOT_TOKEN": DEFAULT_TELEGRAM_TOKEN,
 }
 # Where docs/sandbox.md says `norq sandbox` listens (HTTP, then SMTP).
 DOCUMENTED_HTTP = re.compile(r"\b(?:127\.0\.0\.1|localhost):8765\b")
 DOCUMENTED_SMTP = re.compile(r"\b127\.0\.0\.1(?::|\"\s*,\s*)2525\b")
 SANDBOX_IN_BACKGROUND = re.compile(r"^norq sandbox\b[^&]*&$")
 # What a user's own settings must not change about a page.
-FOREIGN = ("TWILIO_", "NORQ_", "SENDGRID_", "VONAGE_", "SLACK_", "SMTP_", "VIRTUAL_ENV")
+FOREIGN = (
+    "TWILIO_",
+    "NORQ_",
+    "SENDGRID_",
+    "VONAGE_",
+    "SLACK_",
+    "SMTP_",
+    "TELEGRAM_",
+    "VIRTUAL_ENV",
+)
 
 
 def page_id(path: Path) -> str:

@@ -17,7 +17,8 @@ import re
 from typing import Any
 
 _PROVIDER_HOSTS = re.compile(
-    r"^https://(?:[a-z0-9-]+\.)*(?:twilio|sendgrid|nexmo|vonage|slack)\.com(?::443)?(?=/|$)"
+    r"^https://(?:[a-z0-9-]+\.)*"
+    r"(?:(?:twilio|sendgrid|nexmo|vonage|slack)\.com|telegram\.org)(?::443)?(?=/|$)"
 )
 
 

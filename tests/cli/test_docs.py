@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from norq.cli.docs import DOC, command_names, documented, run, update
+from tools.cli_help import DOC, command_names, documented, run, update
 
 
 def test_help_blocks_in_docs_cli_md_are_up_to_date() -> None:
     current = DOC.read_text("utf-8")
-    assert update(current) == current, "docs/cli.md is stale: run `python -m norq.cli.docs`"
+    assert update(current) == current, "docs/cli.md is stale: run `python tools/cli_help.py`"
 
 
 def test_every_command_has_a_help_block() -> None:

@@ -2,7 +2,9 @@
 
 Each block sits between ``<!-- norq-help: norq send -->`` and
 ``<!-- /norq-help -->``; everything around the blocks is hand-written and kept.
-Regenerate with ``python -m norq.cli.docs`` (``--check`` only compares).
+Regenerate with ``python tools/cli_help.py`` from the repository root
+(``--check`` only compares); ``tests/cli/test_docs.py`` fails when they drift.
+A development tool: it lives in the repository, not in the installed package.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from click.testing import CliRunner
 
 from norq.cli import main
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 WIDTH = 80
 _BLOCK = re.compile(r"<!-- norq-help: (?P<command>[^>]+?) -->\n.*?<!-- /norq-help -->", re.DOTALL)
 
@@ -64,7 +66,7 @@ def run(argv: list[str]) -> int:
     if "--check" in argv:
         stale = fresh != current
         if stale:
-            print(f"{DOC} is out of date: run `python -m norq.cli.docs`", file=sys.stderr)
+            print(f"{DOC} is out of date: run `python tools/cli_help.py`", file=sys.stderr)
         return 1 if stale or missing else 0
     if fresh != current:
         DOC.write_text(fresh, "utf-8")

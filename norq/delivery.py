@@ -20,9 +20,10 @@ from norq.receipt import Receipt
 from norq.retry import Disposition
 
 if TYPE_CHECKING:
-    from norq.executor import Executor, Outcome
+    from norq.executor import Executor
     from norq.message import Message
     from norq.provider import Provider
+    from norq.receipt import Outcome
     from norq.throttle import Throttles
     from norq.transports.base import Prepared
 

@@ -14,9 +14,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 from norq.error_codes import ErrorCode
-from norq.request import ErrorFormat
 from norq.retry import Disposition
-from norq.send_result import SendResult
+from norq.send_result import ErrorFormat, SendResult
 
 
 class ErrorMeaning(NamedTuple):

@@ -14,16 +14,14 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from norq.error_codes import ErrorCode
 from norq.errors import PluginError
-from norq.receipt import DeliveryFailure
-from norq.request import PreparedRequest
+from norq.receipt import DeliveryFailure, Outcome
+from norq.request import UNSEEN, PreparedRequest, Token, TokenSource
 from norq.retry import Disposition, RetryPolicy
 from norq.send_result import SendResult, read_declared
-from norq.tokens import UNSEEN, Token, TokenSource
 from norq.transports.base import (
     DEFAULT_MAX_CONNECTIONS,
     AttemptResult,
@@ -43,22 +41,6 @@ logger = logging.getLogger("norq")
 
 #: Reads one answer: the provider's ``read_send``, or :func:`norq.send_result.read_declared`.
 Reader = Callable[[Any, Response], SendResult]
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The result of executing one prepared request, retries included.
-
-    ``data`` is the decoded JSON of the final answer (status queries read it);
-    ``error.disposition`` says whether failing over may help.
-    """
-
-    ok: bool
-    status_code: int | None
-    message_id: str | None
-    attempts: int
-    error: DeliveryFailure | None = None
-    data: Any = None
 
 
 _FAILURE_CODES = {
@@ -222,7 +204,8 @@ class Executor:
 
         Every attempt, retries included, waits for ``throttle`` (the provider's rate limits).
         A request that names a token source carries its token, obtained here (see
-        :mod:`norq.tokens`); an answer refusing the token renews it and sends again, once.
+        :class:`norq.TokenSource`); an answer refusing the token renews it and sends
+        again, once.
         """
         transport = self.transport(request.transport)
         attempts = Attempts(request, read, self._rng, self._clock, self._tokens.mask)
@@ -304,7 +287,7 @@ def _without_token(failure: DeliveryFailure, attempts: int) -> Outcome:
 
 
 class _Tokens:
-    """The executor's tokens, one per :class:`~norq.tokens.TokenSource`, for every thread and loop.
+    """The executor's tokens, one per :class:`~norq.request.TokenSource`, for every thread and loop.
 
     One exchange at a time per source: whoever finds the token missing or due
     obtains it, and everyone else, in any thread or event loop, waits for that

@@ -14,7 +14,8 @@ from norq.errors import MessageError, QueryError
 from norq.provider import MessageQuery, MessageStatus, Provider
 
 if TYPE_CHECKING:
-    from norq.executor import Executor, Outcome
+    from norq.executor import Executor
+    from norq.receipt import Outcome
     from norq.request import PreparedRequest
     from norq.throttle import Throttle
 

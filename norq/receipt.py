@@ -1,16 +1,14 @@
-"""What happened to one notification: the :class:`Receipt`, made by its named constructors."""
+"""What came of a send: the :class:`DeliveryFailure` value, one request's :class:`Outcome`
+and one notification's :class:`Receipt`, made by its named constructors."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from norq.error_codes import UNCONFIRMED_CODES, ErrorCode
 from norq.retry import Disposition
-
-if TYPE_CHECKING:
-    from norq.executor import Outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +40,22 @@ class DeliveryFailure:
             provider_code=None if self.provider_code is None else redact(self.provider_code),
             more_info=None if self.more_info is None else redact(self.more_info),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of executing one prepared request, retries included.
+
+    ``data`` is the decoded JSON of the final answer (status queries read it);
+    ``error.disposition`` says whether failing over may help.
+    """
+
+    ok: bool
+    status_code: int | None
+    message_id: str | None
+    attempts: int
+    error: DeliveryFailure | None = None
+    data: Any = None
 
 
 @dataclass(frozen=True, slots=True)

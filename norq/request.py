@@ -3,19 +3,27 @@
 Nothing here performs I/O: the executor turns a :class:`PreparedRequest` into
 traffic, and the dry run prints it. Keeping this module free of httpx means a
 dry run never imports an HTTP client.
+
+A request may name a :class:`TokenSource`, a credential that expires, and a
+source describes the requests that obtain its token: the two refer to each
+other, so they live together here. How an answer is read (``ErrorFormat``,
+:func:`~norq.send_result.read_declared`) is :mod:`norq.send_result`, below.
 """
 
 from __future__ import annotations
 
+import abc
 import base64
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
-from norq.retry import DEFAULT_RETRY, Disposition, RetryPolicy
-from norq.tokens import UNSEEN, Token, TokenSource
+from norq.error_codes import ErrorCode
+from norq.retry import DEFAULT_RETRY, RetryPolicy
+from norq.send_result import DEFAULT_ERROR_FORMAT, ErrorFormat, SendResult, read_declared
+from norq.transports.base import Response
 
 Pairs = tuple[tuple[str, str], ...]
 
@@ -40,39 +48,6 @@ class BasicAuth:
     __str__ = __repr__
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorFormat:
-    """How to read a provider's failed answers: where the code and message are, what they mean.
-
-    Paths use the ``$.field`` syntax of :mod:`norq.extract`. ``code_map`` maps a
-    provider code (as a string) to one of Norq's normalised codes in
-    :class:`norq.ErrorCode`; unmapped codes fall back to a code derived from the
-    HTTP status. ``dispositions`` overrides, per provider code, what happens
-    next (``"retry"``, ``"failover"`` or ``"final"``, see :class:`norq.Disposition`).
-    ``reset_header`` names a rate-limit reset header (``X-RateLimit-Reset``)
-    read as a wait hint when there is no ``Retry-After``: Unix time, or
-    seconds to wait with ``reset_is_delta=True``.
-    """
-
-    code_path: str | None = "$.code"
-    message_path: str | None = "$.message"
-    more_info_path: str | None = None
-    code_map: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
-    dispositions: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
-    reset_header: str | None = None
-    reset_is_delta: bool = False
-
-    def __post_init__(self) -> None:
-        # Checked here, when the provider builds its format, not at the first failure.
-        try:
-            checked = {str(code): Disposition(value) for code, value in self.dispositions.items()}
-        except ValueError as exc:
-            choices = ", ".join(repr(str(d)) for d in Disposition)
-            raise ValueError(f"ErrorFormat.dispositions: {exc}; use one of {choices}") from None
-        object.__setattr__(self, "dispositions", MappingProxyType(checked))
-
-
-DEFAULT_ERROR_FORMAT = ErrorFormat()
 DEFAULT_SUCCESS = frozenset(range(200, 300))
 
 
@@ -152,8 +127,6 @@ class PreparedRequest:
         if self.form is not None:
             return urlencode(self.form).encode("ascii")
         if self.json is not None:
-            import json
-
             return json.dumps(self.json, separators=(",", ":")).encode("utf-8")
         return None
 
@@ -175,3 +148,82 @@ class PreparedRequest:
         # Deliberately short: form values may hold personal data and headers may
         # hold credentials; use norq.redaction to show a request to a person.
         return f"<PreparedRequest {self.method} {self.shown_url}>"
+
+
+#: What a dry run shows where the token goes: it is obtained only when sending.
+UNSEEN = "***"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Token:
+    """An access token and when it stops working (Unix time). The value never shows in a repr."""
+
+    value: str = field(compare=False)
+    expires_at: float
+
+    def __repr__(self) -> str:
+        return f"<Token expiring at {self.expires_at:.0f}>"
+
+    __str__ = __repr__
+
+
+class TokenSource(abc.ABC):
+    """How a provider obtains a token that expires. Pure: the executor does the I/O.
+
+    ``prepare_token(now)`` returns either the request that buys a token (an
+    OAuth2 exchange), which the executor sends with its retries and reads
+    with ``read_token``, or the :class:`Token` itself when it is minted
+    locally (a signed JWT). ``now`` is the executor's clock, so a source
+    needs none. The executor renews a token ``refresh_margin`` seconds before
+    it expires, and once, at once, when ``refused(response)`` says the API
+    refused it (HTTP 401 by default).
+
+    A source is built once per provider instance and holds its credentials:
+    keep them out of its ``repr``.
+    """
+
+    #: Seconds before expiry at which the token is renewed.
+    refresh_margin: float = 60.0
+
+    @abc.abstractmethod
+    def prepare_token(self, now: float) -> PreparedRequest | Token:
+        """The request that obtains a token, or the token itself if no request is needed."""
+
+    def read_token(
+        self, request: PreparedRequest, response: Response, now: float
+    ) -> Token | SendResult:
+        """The token in the answer to ``prepare_token``'s request, or why there is none.
+
+        The default reads an OAuth2 token answer (RFC 6749, section 5.1):
+        ``{"access_token": ..., "expires_in": seconds}``; an error answer is
+        read as the request declares (:func:`norq.send_result.read_declared`).
+        """
+        if response.status not in request.success_statuses:
+            return read_declared(request, response)
+        try:
+            answer: Any = json.loads(response.body)
+            value = answer["access_token"]
+            lifetime = float(answer.get("expires_in", 3600))
+        except (ValueError, TypeError, KeyError):
+            return SendResult.failed(
+                ErrorCode.BAD_RESPONSE,
+                f"HTTP {response.status} without an access_token and expires_in",
+            )
+        if not isinstance(value, str) or not value:
+            return SendResult.failed(ErrorCode.BAD_RESPONSE, "the access_token is empty")
+        return Token(value, now + lifetime)
+
+    def authorize(self, request: PreparedRequest, token: Token) -> PreparedRequest:
+        """``request`` carrying ``token``; by default ``Authorization: Bearer <token>``."""
+        return replace(
+            request,
+            headers=(*request.headers, ("Authorization", f"Bearer {token.value}")),
+            token=None,
+        )
+
+    def refused(self, response: Response) -> bool:
+        """Whether ``response`` says the token was refused (expired, revoked): HTTP 401."""
+        return response.status == 401
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"

@@ -3,8 +3,8 @@
 A transport brings back a :class:`Response`; the provider's ``read_send``
 decides what it means. The default, :func:`read_declared`, follows what the
 :class:`~norq.request.PreparedRequest` declares (success statuses, where the
-id is, the :class:`~norq.request.ErrorFormat`), so most providers declare
-instead of coding. A provider whose API reports failure inside a 200 body
+id is, the :class:`ErrorFormat`), so most providers declare instead of
+coding. A provider whose API reports failure inside a 200 body
 overrides ``read_send`` and returns :meth:`SendResult.failed`.
 
 What happens after a failure is the result's :class:`Disposition`: the
@@ -14,19 +14,68 @@ executor retries ``retry`` results, and the delivery flow fails over on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Protocol
 
 from norq.error_codes import ErrorCode, code_for_status
 from norq.extract import extract, parse_json
 from norq.receipt import DeliveryFailure
-from norq.retry import Disposition, disposition_of
+from norq.retry import Disposition, RetryPolicy, disposition_of
 from norq.transports.base import Response
 
-if TYPE_CHECKING:
-    from norq.request import ErrorFormat, PreparedRequest
-
 _ERROR_SNIPPET = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorFormat:
+    """How to read a provider's failed answers: where the code and message are, what they mean.
+
+    Paths use the ``$.field`` syntax of :mod:`norq.extract`. ``code_map`` maps a
+    provider code (as a string) to one of Norq's normalised codes in
+    :class:`norq.ErrorCode`; unmapped codes fall back to a code derived from the
+    HTTP status. ``dispositions`` overrides, per provider code, what happens
+    next (``"retry"``, ``"failover"`` or ``"final"``, see :class:`norq.Disposition`).
+    ``reset_header`` names a rate-limit reset header (``X-RateLimit-Reset``)
+    read as a wait hint when there is no ``Retry-After``: Unix time, or
+    seconds to wait with ``reset_is_delta=True``.
+    """
+
+    code_path: str | None = "$.code"
+    message_path: str | None = "$.message"
+    more_info_path: str | None = None
+    code_map: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    dispositions: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    reset_header: str | None = None
+    reset_is_delta: bool = False
+
+    def __post_init__(self) -> None:
+        # Checked here, when the provider builds its format, not at the first failure.
+        try:
+            checked = {str(code): Disposition(value) for code, value in self.dispositions.items()}
+        except ValueError as exc:
+            choices = ", ".join(repr(str(d)) for d in Disposition)
+            raise ValueError(f"ErrorFormat.dispositions: {exc}; use one of {choices}") from None
+        object.__setattr__(self, "dispositions", MappingProxyType(checked))
+
+
+DEFAULT_ERROR_FORMAT = ErrorFormat()
+
+
+class AnswerDeclaration(Protocol):
+    """What a request declares about its answer; a :class:`~norq.request.PreparedRequest` is one."""
+
+    @property
+    def success_statuses(self) -> frozenset[int]: ...
+    @property
+    def message_id_path(self) -> str | None: ...
+    @property
+    def message_id_header(self) -> str | None: ...
+    @property
+    def errors(self) -> ErrorFormat: ...
+    @property
+    def retry(self) -> RetryPolicy: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,14 +148,14 @@ class SendResult:
         return Disposition.FINAL if self.error is None else self.error.disposition
 
 
-def read_declared(request: PreparedRequest, response: Response) -> SendResult:
+def read_declared(request: AnswerDeclaration, response: Response) -> SendResult:
     """The default ``read_send``: what the request declares about its answer."""
     if response.status in request.success_statuses:
         return _read_success(request, response)
     return _read_failure(request, response)
 
 
-def _read_success(request: PreparedRequest, response: Response) -> SendResult:
+def _read_success(request: AnswerDeclaration, response: Response) -> SendResult:
     data = None
     message_id = None
     if request.message_id_header is not None:
@@ -130,7 +179,7 @@ def _read_success(request: PreparedRequest, response: Response) -> SendResult:
     return SendResult.accepted(message_id, data=data)
 
 
-def _read_failure(request: PreparedRequest, response: Response) -> SendResult:
+def _read_failure(request: AnswerDeclaration, response: Response) -> SendResult:
     formats = request.errors
     data = parse_json(response.body)
     provider_code = message = more_info = None

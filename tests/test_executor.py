@@ -12,9 +12,9 @@ import pytest
 import respx
 
 from norq.executor import Executor
-from norq.request import BasicAuth, ErrorFormat, PreparedRequest
+from norq.request import BasicAuth, PreparedRequest
 from norq.retry import RetryPolicy
-from norq.send_result import parse_retry_after
+from norq.send_result import ErrorFormat, parse_retry_after
 from tests.conftest import Sleeps
 
 URL = "https://api.acme.test/v1/messages"

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 import pytest
 
 import norq
-from norq.executor import Executor, Outcome
+from norq.executor import Executor
+from norq.receipt import Outcome
 from norq.request import PreparedRequest
 from tests.e2e.loopback import DRIP_BYTES, LoopbackServer, serve, twilio_norq
 

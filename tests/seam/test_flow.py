@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 import norq
 from norq.delivery import Attempt, Delivery
-from norq.executor import Outcome
 from norq.formats import is_e164
+from norq.receipt import Outcome
 from norq.testing import MockTransport, json_response
 from tests.seam.conftest import CHIRP_SECRET, chirp, config, parcel
 from tests.seam.test_public_providers import chirp_ok, chirp_status

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import norq
-from norq.executor import Attempts, Outcome
+from norq.executor import Attempts
+from norq.receipt import Outcome
 from norq.retry import DEFAULT_DISPOSITIONS
 from norq.send_result import parse_retry_after, read_declared, wait_hints
 

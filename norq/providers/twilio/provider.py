@@ -23,8 +23,9 @@ from norq.providers.twilio.segments import segment_info
 from norq.providers.twilio.status import CallbackError, message_status
 from norq.rate_limits import RateLimits
 from norq.receipt import DeliveryFailure
-from norq.request import ApiBase, BasicAuth, ErrorFormat, Pairs, PreparedRequest
+from norq.request import ApiBase, BasicAuth, Pairs, PreparedRequest
 from norq.retry import RetryPolicy
+from norq.send_result import ErrorFormat
 
 API_VERSION = "2010-04-01"
 MAX_BODY_CHARACTERS = 1600

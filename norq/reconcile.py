@@ -10,19 +10,35 @@ arrived (safe to send again).
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Protocol
 
 from norq.provider import MessageQuery
 
 if TYPE_CHECKING:
+    from norq.dryrun import PreparedNotification
     from norq.notification import Notification
-    from norq.sender import Sender
+    from norq.provider import MessageStatus
 
 #: How far the provider's clock may lag ours and still count a message as this run's.
 CLOCK_SKEW = dt.timedelta(seconds=60)
 
 
-def find_sent(sender: Sender, notification: Notification, *, since: dt.datetime) -> str | None:
+class Searchable(Protocol):
+    """What the search needs of a sender: its dry run and its listing (``norq.Sender`` has both).
+
+    Described here rather than imported: ``norq.sender`` calls this module, and
+    an import back would close a loop.
+    """
+
+    def preview(self, notification: Notification) -> PreparedNotification: ...
+
+    def messages(
+        self, query: MessageQuery | None = None, *, provider: str | None = None
+    ) -> Iterator[MessageStatus]: ...
+
+
+def find_sent(sender: Searchable, notification: Notification, *, since: dt.datetime) -> str | None:
     """The id of a message like ``notification`` (same recipient, same text) created
     since ``since``, or ``None``.
 

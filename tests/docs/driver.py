@@ -4,7 +4,8 @@ Started by tests/docs as ``python driver.py STEPS.json`` with the page's
 interpreter and working directory. Uses only the standard library (and Norq,
 for ``yaml`` configs), so it runs in any page environment. The first step that
 fails prints where it is written (``docs/page.md:LINE``) and what went wrong,
-and the exit status is 1.
+and the exit status is 1. Commands a page starts in the background (a worker)
+run in their own process groups and are stopped by PID when the page ends.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import ast
 import asyncio
 import inspect
 import json
+import os
+import signal
 import subprocess
 import sys
 import traceback
@@ -20,6 +23,10 @@ from pathlib import Path
 from typing import Any
 
 COMMAND_TIMEOUT = 120
+# How long a background command (a worker) gets to stop after SIGTERM before SIGKILL.
+STOP_GRACE = 15
+# The process groups of the background commands, one PID a line, in the working directory.
+PIDS = ".docs-background.pids"
 
 
 class StepFailed(Exception):
@@ -52,6 +59,56 @@ def run_shell(script: str, expected: int, where: str) -> None:
         )
 
 
+class Background:
+    """Commands the page runs beside its later steps (a worker), each in its own process group."""
+
+    def __init__(self) -> None:
+        self._started: list[tuple[str, subprocess.Popen[bytes], Path]] = []
+
+    def start(self, command: str, where: str) -> None:
+        log = Path(f".docs-background-{len(self._started)}.log")
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                ["bash", "-c", command],
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        # For the test, which stops these groups itself if this driver is killed first.
+        with Path(PIDS).open("a", encoding="utf-8") as pids:
+            pids.write(f"{process.pid}\n")
+        self._started.append((where, process, log))
+
+    def check(self) -> None:
+        """Fail the page if a background command has already stopped on an error."""
+        for where, process, log in self._started:
+            status = process.poll()
+            if status is not None and status != 0:
+                raise StepFailed(f"{where}: the background command exited {status}\n{_tail(log)}")
+
+    def stop(self) -> None:
+        """SIGTERM each command's whole process group, then SIGKILL what is left."""
+        for _, process, _ in self._started:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for _, process, _ in self._started:
+            try:
+                process.wait(STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    def logs(self) -> str:
+        return "".join(
+            f"\n--- {where}, in the background ---\n{_tail(log)}" for where, _, log in self._started
+        )
+
+
+def _tail(log: Path) -> str:
+    return log.read_bytes()[-3000:].decode("utf-8", "replace")
+
+
 def load_config(text: str, where: str) -> None:
     import norq
 
@@ -67,7 +124,14 @@ def load_config(text: str, where: str) -> None:
 
 
 def main(steps_file: str) -> int:
-    steps = json.loads(Path(steps_file).read_text("utf-8"))
+    background = Background()
+    try:
+        return run_steps(json.loads(Path(steps_file).read_text("utf-8")), background)
+    finally:
+        background.stop()
+
+
+def run_steps(steps: list[dict[str, Any]], background: Background) -> int:
     namespace: dict[str, Any] = {"__name__": "__main__"}
     for step in steps:
         where = step["where"]
@@ -83,8 +147,11 @@ def main(steps_file: str) -> int:
                 run_shell(step["text"], step["exit"], where)
             elif step["kind"] == "yaml":
                 load_config(step["text"], where)
+            elif step["kind"] == "background":
+                background.start(step["text"], where)
+            background.check()
         except StepFailed as failed:
-            print(f"\nFAILED {failed}", file=sys.stderr)
+            print(f"\nFAILED {failed}{background.logs()}", file=sys.stderr)
             return 1
         except BaseException as exc:
             # The example's own frames only: the driver's say nothing about the docs.
@@ -92,7 +159,10 @@ def main(steps_file: str) -> int:
             ours = [f for f in frames if f.filename != __file__ and "/norq/" not in f.filename]
             shown = "".join(traceback.format_list(ours[-3:] or frames[-3:]))
             error = "".join(traceback.format_exception_only(exc))
-            print(f"\nFAILED {where}: the example raised\n{shown}{error}", file=sys.stderr)
+            print(
+                f"\nFAILED {where}: the example raised\n{shown}{error}{background.logs()}",
+                file=sys.stderr,
+            )
             return 1
         print(f"ok {where}", flush=True)
     return 0

@@ -9,6 +9,7 @@ that block (the conventions are in ``docs/contributing.md``)::
     <!-- docs: file PATH -->      the block's text is written to PATH (not run)
     <!-- docs: append PATH -->    the block's text is added to the end of PATH
     <!-- docs: exit N WHY -->     its last command is expected to exit with N
+    <!-- docs: background -->     its commands run in the background until the page ends
 
 and ``<!-- docs: requires REQ ... -->`` anywhere on the page adds requirements
 to the environment that its ``pip install`` lines name. A comment of several
@@ -29,7 +30,7 @@ _FENCE = re.compile(r"^(?P<indent> *)(?P<fence>```+|~~~+)(?P<info>[^`]*)$")
 _MARKER = re.compile(r"^\s*<!--\s*docs:\s*(?P<verb>[a-z-]+)\s*(?P<rest>.*?)\s*-->\s*$")
 _REQUIRES = re.compile(r"^\s*<!--\s*docs:\s*requires\s+(?P<rest>.*?)\s*-->\s*$")
 _HIDDEN_FILE = re.compile(r"^\s*<!--\s*docs:\s*file\s+(?P<path>\S+)\s*$")
-MARKER_VERBS = frozenset({"skip", "file", "append", "exit"})
+MARKER_VERBS = frozenset({"skip", "file", "append", "exit", "background"})
 
 
 class MarkupError(ValueError):
@@ -48,6 +49,7 @@ class Block:
     file: str | None = None
     exit_code: int = 0
     append: bool = False
+    background: bool = False
 
     @property
     def where(self) -> str:
@@ -121,6 +123,7 @@ def _with_markers(page: Path, line: int, language: str, text: str, before: list[
     skip: str | None = None
     file: str | None = None
     append = False
+    background = False
     exit_code = 0
     above = len(before) - 1
     while above >= 0 and (marker := _MARKER.match(before[above])) is not None:
@@ -134,6 +137,8 @@ def _with_markers(page: Path, line: int, language: str, text: str, before: list[
             if not rest:
                 raise MarkupError(f"{where}: 'docs: skip' needs a reason after it")
             skip = rest
+        elif verb == "background":
+            background = True
         elif verb in ("file", "append"):
             if not rest or len(shlex.split(rest)) != 1 or Path(rest).is_absolute():
                 raise MarkupError(f"{where}: 'docs: {verb}' needs one relative path, got {rest!r}")
@@ -144,7 +149,7 @@ def _with_markers(page: Path, line: int, language: str, text: str, before: list[
                 raise MarkupError(f"{where}: 'docs: exit' needs a number, got {rest!r}")
             exit_code = int(number)
         above -= 1
-    return Block(page, line, language, text, skip, file, exit_code, append)
+    return Block(page, line, language, text, skip, file, exit_code, append, background)
 
 
 def _verbs() -> str:

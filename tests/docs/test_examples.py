@@ -8,14 +8,17 @@ sandbox standing in for every provider. New pages are picked up by themselves.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -36,6 +39,7 @@ from norq_sandbox.settings import (
     DEFAULT_VONAGE_API_SECRET,
 )
 
+from tests.docs import driver
 from tests.docs.envs import ROOT, Environments, normalised
 from tests.docs.markdown import (
     Block,
@@ -167,6 +171,13 @@ def steps(page: Page, sandbox: SandboxServer) -> list[dict[str, object]]:
                 for c in commands(block)
                 if pip_requirements(c) is None and not SANDBOX_IN_BACKGROUND.match(c)
             ]
+            # A server or a worker the page starts (`&`, or a whole block marked
+            # `docs: background`) runs beside the later steps, stopped when the page ends.
+            for command in run:
+                if block.background or command.endswith("&"):
+                    body = command.removesuffix("&").rstrip()
+                    script.append({"kind": "background", "where": where, "text": body})
+            run = [c for c in run if not (block.background or c.endswith("&"))]
             if run:
                 body = "\n".join(run)
                 script.append({"kind": "shell", "where": where, "text": body, "exit": 0})
@@ -177,6 +188,15 @@ def steps(page: Page, sandbox: SandboxServer) -> list[dict[str, object]]:
                 else:
                     script[-1]["text"] = "set -e\n" + body
     return script
+
+
+def stop_background(pids: Path) -> None:
+    """Kill the process groups a page started in the background."""
+    if not pids.exists():
+        return
+    for pid in pids.read_text("utf-8").split():
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(int(pid), signal.SIGKILL)
 
 
 def world_environment(python: Path, sandbox: SandboxServer, redis_url: str) -> dict[str, str]:
@@ -212,17 +232,38 @@ def test_every_example_on_the_page_runs(
     shutil.copy(ROOT / "norq.example.yaml", workdir)
     sandbox.reset()
 
-    done = subprocess.run(
-        [str(python), "-P", str(HERE / "driver.py"), str(steps_file)],
-        cwd=workdir,
-        env=world_environment(python, sandbox, redis_url),
-        capture_output=True,
-        text=True,
-        timeout=PAGE_TIMEOUT,
-        stdin=subprocess.DEVNULL,
-    )
+    try:
+        done = subprocess.run(
+            [str(python), "-P", str(HERE / "driver.py"), str(steps_file)],
+            cwd=workdir,
+            env=world_environment(python, sandbox, redis_url),
+            capture_output=True,
+            text=True,
+            timeout=PAGE_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        # Killed, the driver could not stop what the page runs in the background.
+        stop_background(workdir / driver.PIDS)
+        raise
 
     assert done.returncode == 0, (
         f"an example of {page.path} failed (environment: "
         f"{shlex.join(requirements(page))}):\n{done.stdout[-4000:]}\n{done.stderr[-6000:]}"
     )
+
+
+def test_what_a_page_starts_in_the_background_is_a_step_of_its_own(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "<!-- docs: background -->\n```console\n$ norq worker --config a.yaml\n```\n\n"
+        "```console\n$ norq worker --config b.yaml &\n$ norq jobs watch JOB\nwatching\n```\n",
+        "utf-8",
+    )
+    world = SimpleNamespace(url="http://127.0.0.1:1", smtp_port=2)
+    script = steps(read_page(page, Path("page.md")), world)  # type: ignore[arg-type]
+    assert [(step["kind"], step["text"]) for step in script] == [
+        ("background", "norq worker --config a.yaml"),
+        ("background", "norq worker --config b.yaml"),
+        ("shell", "set -e\nnorq jobs watch JOB"),
+    ]

@@ -75,3 +75,10 @@ def test_a_hidden_file_is_written_but_not_shown(tmp_path: Path) -> None:
     assert (hidden.file, hidden.text, hidden.runs) == ("invoice.pdf", "%PDF-1.4\n", True)
     assert hidden.line == 2
     assert shown.language == "python"
+
+
+def test_a_block_marked_background_is_read_as_such(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("<!-- docs: background -->\n```console\n$ norq worker\n```\n", "utf-8")
+    (block,) = read_page(page).blocks
+    assert (block.background, block.runs) == (True, True)

@@ -3,7 +3,7 @@
 A fenced block in ``python``, ``sh``, ``console`` or ``yaml`` is an example that
 runs; every other language (``text``, ``json``, ``http``, ``toml``...) is shown
 only. An HTML comment on the line right above a fence changes what happens to
-that block (the conventions are in ``docs/contributing.md``)::
+that block (the conventions are in the README, "Examples in the docs")::
 
     <!-- docs: skip REASON -->    not run; the reason is required
     <!-- docs: file PATH -->      the block's text is written to PATH (not run)

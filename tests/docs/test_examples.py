@@ -1,7 +1,7 @@
 """Every example in README.md and docs/ runs, exactly as written.
 
-Each page is one test: its runnable blocks (see tests/docs/markdown.py and
-docs/contributing.md) run top to bottom in a fresh directory, in an environment
+Each page is one test: its runnable blocks (see tests/docs/markdown.py and the
+README's "Examples in the docs") run top to bottom in a fresh directory, in an environment
 holding Norq and only what the page's ``pip install`` lines name, against a
 sandbox standing in for every provider. New pages are picked up by themselves.
 """

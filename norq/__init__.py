@@ -40,6 +40,7 @@ _EXPORTS = {
     "ErrorTable": "norq.error_table",
     "Executor": "norq.executor",
     "HTTP_URL": "norq.formats",
+    "HttpTransport": "norq.transports.http",
     "InboundMessage": "norq.provider",
     "Lease": "norq.ledger",
     "Ledger": "norq.ledger",

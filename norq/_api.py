@@ -77,3 +77,4 @@ from norq.transports.base import Response as Response
 from norq.transports.base import Transport as Transport
 from norq.transports.base import TransportFailure as TransportFailure
 from norq.transports.base import TransportSettings as TransportSettings
+from norq.transports.http import HttpTransport as HttpTransport

@@ -102,7 +102,7 @@ def render_http(request: PreparedRequest, redactor: Redactor | None) -> str:
 def render_curl(request: PreparedRequest, redactor: Redactor | None) -> str:
     """A curl command that sends the same request (runnable once secrets are filled in)."""
     hide = _hider(redactor)
-    has_body = request.form is not None or request.json is not None
+    has_body = request.body_bytes() is not None
     implied = "POST" if has_body else "GET"
     method = f" -X {request.method}" if request.method != implied else ""
     parts = [f"curl{method} {shlex.quote(hide(request.full_url))}"]
@@ -121,6 +121,8 @@ def render_curl(request: PreparedRequest, redactor: Redactor | None) -> str:
         # Redact before encoding: JSON escaping could hide a secret from the redactor.
         body = json.dumps(_hide_tree(request.json, hide), ensure_ascii=False, separators=(",", ":"))
         parts.append(f"--data-raw {shlex.quote(body)}")
+    elif request.content is not None:
+        parts.append(f"--data-binary {shlex.quote(_content_text(request.content, hide))}")
     return " \\\n  ".join(parts)
 
 
@@ -146,6 +148,8 @@ def as_dict(request: Prepared, redactor: Redactor | None) -> dict[str, Any]:
         body = [[key, hide(value)] for key, value in request.form]
     elif request.json is not None:
         body = _hide_tree(request.json, hide)
+    elif request.content is not None:
+        body = _content_text(request.content, hide)
     return {
         "method": request.method,
         "url": hide(request.full_url),
@@ -172,7 +176,17 @@ def _readable_body(request: PreparedRequest, hide: Callable[[str], str]) -> str 
         return "\n".join(f"{key}={_escape_controls(hide(value))}" for key, value in request.form)
     if request.json is not None:
         return json.dumps(_hide_tree(request.json, hide), ensure_ascii=False, indent=2)
+    if request.content is not None:
+        return _content_text(request.content, hide)
     return None
+
+
+def _content_text(content: bytes, hide: Callable[[str], str]) -> str:
+    """Raw content as text when it is UTF-8, else only its size: bytes are not for reading."""
+    try:
+        return hide(content.decode("utf-8"))
+    except UnicodeDecodeError:
+        return f"<{len(content)} bytes>"
 
 
 _CONTROLS = str.maketrans({"\n": "\\n", "\r": "\\r", "\t": "\\t"})

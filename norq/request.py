@@ -78,7 +78,8 @@ class PreparedRequest:
     """Everything the executor needs to send one request and read its answer.
 
     ``form`` is a sequence of pairs so a key may repeat (Twilio's ``MediaUrl``);
-    ``json`` is the alternative body. The message id is read from the JSON body
+    ``json`` and ``content`` (bytes as they are, with the ``Content-Type`` in
+    ``headers``) are the alternatives. The message id is read from the JSON body
     at ``message_id_path`` (``$.sid``) or from the ``message_id_header``.
     ``transport`` names the registered transport that sends it (``"http"``).
     ``secret_url`` marks a URL that is itself a credential (an incoming-webhook
@@ -93,6 +94,7 @@ class PreparedRequest:
     headers: Pairs = ()
     form: Pairs | None = None
     json: Any = None
+    content: bytes | None = None
     auth: BasicAuth | None = None
     success_statuses: frozenset[int] = DEFAULT_SUCCESS
     message_id_path: str | None = None
@@ -104,8 +106,8 @@ class PreparedRequest:
     token: TokenSource | None = None
 
     def __post_init__(self) -> None:
-        if self.form is not None and self.json is not None:
-            raise ValueError("a request has either a form body or a JSON body, not both")
+        if sum(body is not None for body in (self.form, self.json, self.content)) > 1:
+            raise ValueError("a request has one body: form, json or content")
 
     @property
     def shown_url(self) -> str:
@@ -128,7 +130,7 @@ class PreparedRequest:
             return urlencode(self.form).encode("ascii")
         if self.json is not None:
             return json.dumps(self.json, separators=(",", ":")).encode("utf-8")
-        return None
+        return self.content
 
     def wire_headers(self) -> dict[str, str]:
         """Headers as sent, including Content-Type and Authorization (secret!)."""

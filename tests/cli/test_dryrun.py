@@ -293,6 +293,23 @@ def test_json_body_is_pretty_printed_and_secrets_inside_json_escapes_are_masked(
     assert "quo" not in dryrun.render_curl(request, REDACTOR)
 
 
+def test_raw_content_is_shown_as_text_when_it_is_utf8_else_by_its_size() -> None:
+    text = PreparedRequest(
+        method="POST",
+        url="https://api.test/v1",
+        headers=(("Content-Type", "text/plain"),),
+        content='a quo"te, déjà'.encode(),
+    )
+    assert dryrun.render_http(text, REDACTOR).endswith("\n\na ***, déjà")
+    assert dryrun.render_curl(text, REDACTOR).endswith("--data-binary 'a ***, déjà'")
+    assert dryrun.as_dict(text, REDACTOR)["body"] == "a ***, déjà"
+    binary = PreparedRequest(method="PUT", url="https://api.test/v1", content=b"\xff\x00\x01")
+    assert dryrun.render_http(binary, None).endswith("\n\n<3 bytes>")
+    assert binary.body_bytes() == b"\xff\x00\x01"
+    with pytest.raises(ValueError, match="one body: form, json or content"):
+        PreparedRequest(method="POST", url="https://api.test", json={}, content=b"x")
+
+
 def test_secret_in_the_query_string_is_masked_percent_encoded() -> None:
     request = PreparedRequest(method="GET", url="https://api.test/v1", query=(("key", "s3cr3t&x"),))
     assert dryrun.render_http(request, REDACTOR) == "GET https://api.test/v1?key=***"

@@ -67,8 +67,8 @@ def test_the_configs_in_the_docs_are_valid(validator: jsonschema.Draft202012Vali
         (
             lambda d: d["providers"].update(pager={"type": "pigeon"}),
             "providers.pager.type",
-            # ...and then the types of the plugins make test installs.
-            "'pigeon' is not one of ['apns', 'console', 'fakesms', 'fcm', 'json_webhook', ",
+            # The installed types follow; plugins come and go, so only the start is fixed.
+            "'pigeon' is not one of [",
         ),
         (
             lambda d: d["providers"]["console"].update(config={"stream": "pipe"}),

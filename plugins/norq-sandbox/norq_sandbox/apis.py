@@ -9,11 +9,20 @@ not HTTP and sits beside these (:mod:`norq_sandbox.smtp`).
 
 from __future__ import annotations
 
-from norq_sandbox import sendgrid, slack, smtp, telegram, twilio, vonage
+from norq_sandbox import apns, fcm, sendgrid, slack, smtp, telegram, twilio, vonage, webpush
 from norq_sandbox.emulated import EmulatedApi
 from norq_sandbox.faults import FaultPlan
 
-APIS: tuple[EmulatedApi, ...] = (twilio.API, sendgrid.API, vonage.API, slack.API, telegram.API)
+APIS: tuple[EmulatedApi, ...] = (
+    twilio.API,
+    sendgrid.API,
+    vonage.API,
+    slack.API,
+    telegram.API,
+    fcm.API,
+    apns.API,
+    webpush.API,
+)
 
 
 def api_for(path: str) -> EmulatedApi | None:

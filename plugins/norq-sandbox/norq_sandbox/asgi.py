@@ -28,12 +28,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from norq_sandbox import smtp
+from norq_sandbox import fcm, smtp
 from norq_sandbox.apis import APIS, api_for
 from norq_sandbox.clock import SandboxClock
 from norq_sandbox.emulated import EmulatedApi, attach_log_entry, masked, parse_fields
 from norq_sandbox.faults import Fault, FaultPlan, FaultSpecError, parse_counted, parse_fault
 from norq_sandbox.guard import BodyTooLarge, Guard
+from norq_sandbox.push_accounts import APNS_KEY_ID, APNS_TEAM_ID, subscription_json
 from norq_sandbox.records import InboxQuery, LoggedRequest, Records
 from norq_sandbox.settings import DEFAULT_API_KEY_SECRET
 from norq_sandbox.state import SandboxState, state_of
@@ -300,7 +301,56 @@ async def admin_reset(request: Request) -> Response:
         plan.reset()
     state.limits.reset()
     state.records.reset()
+    state.push.reset()
     return Response(status_code=204)
+
+
+async def admin_push(request: Request) -> Response:
+    """The credentials this sandbox's push services accept, as their consoles hand them out."""
+    accounts = state_of(request).push
+    base = str(request.base_url).rstrip("/")
+    return JSONResponse(
+        {
+            "fcm_service_account": accounts.fcm_service_account(base + fcm.TOKEN_PATH),
+            "apns": {
+                "key": accounts.apns_signing_key(),
+                "key_id": APNS_KEY_ID,
+                "team_id": APNS_TEAM_ID,
+            },
+        }
+    )
+
+
+async def admin_push_subscriptions(request: Request) -> Response:
+    """A new Web Push subscription, as ``PushSubscription.toJSON()`` shows it in a browser."""
+    subscription = state_of(request).push.subscribe()
+    return JSONResponse(
+        subscription_json(str(request.base_url).rstrip("/"), subscription), status_code=201
+    )
+
+
+async def admin_push_expire(request: Request) -> Response:
+    """Expire every FCM access token and APNs provider token given out so far."""
+    state_of(request).push.expire_tokens()
+    return Response(status_code=204)
+
+
+async def admin_push_unregister(request: Request) -> Response:
+    """``{"token": ...}``: that FCM or APNs token, or Web Push subscription id, is gone."""
+    payload = await _json_object(request)
+    token = payload.get("token") if payload is not None else None
+    if not isinstance(token, str) or not token:
+        return JSONResponse({"error": 'give {"token": "..."}'}, status_code=400)
+    state_of(request).push.unregister(token)
+    return Response(status_code=204)
+
+
+async def _json_object(request: Request) -> dict[str, Any] | None:
+    try:
+        payload = json.loads(await request.body() or b"{}")
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
 
 
 async def admin_faults(request: Request) -> Response:
@@ -432,6 +482,10 @@ def create_app(
             Route("/_sandbox/reset", admin_reset, methods=["POST"]),
             Route("/_sandbox/faults", admin_faults, methods=["GET", "POST", "DELETE"]),
             Route("/_sandbox/clock", admin_clock, methods=["GET", "POST"]),
+            Route("/_sandbox/push", admin_push, methods=["GET"]),
+            Route("/_sandbox/push/subscriptions", admin_push_subscriptions, methods=["POST"]),
+            Route("/_sandbox/push/expire-tokens", admin_push_expire, methods=["POST"]),
+            Route("/_sandbox/push/unregister", admin_push_unregister, methods=["POST"]),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         exception_handlers={

@@ -275,6 +275,11 @@ def sandbox(
     click.echo(f"  Vonage:       {url}/sms/json")
     click.echo(f"  Slack:        {url}/api/chat.postMessage, {url}/services/T.../B.../...")
     click.echo(f"  Telegram:     {url}/bot<token>/sendMessage")
+    click.echo(f"  FCM:          {url}/v1/projects/norq-sandbox/messages:send (token: {url}/token)")
+    click.echo(f"  APNs:         {url}/3/device/<device token>")
+    subscribe = f"POST {url}/_sandbox/push/subscriptions"
+    click.echo(f"  Web Push:     {url}/wpush/<subscription> (subscribe: {subscribe})")
+    click.echo(f"  push keys:    {url}/_sandbox/push (FCM service account, APNs .p8 key)")
     click.echo(f"  SMTP:         {host}:{smtp_sock.getsockname()[1]}")
     for name, plan in state.plans.items():
         snapshot = plan.snapshot()

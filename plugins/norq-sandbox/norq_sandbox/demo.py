@@ -3,11 +3,13 @@
 Starts the sandbox (port 8765, or a free one if it is taken), points the
 example config's Twilio provider at it through ``NORQ_TWILIO_BASE_URL``, sends
 the ``otp`` template by SMS with ``notify()``, then an email through the
-sandbox's SMTP server (the norq-smtp plugin) and a chat message through its
-Slack API (the norq-slack plugin), and prints every receipt and the sandbox's
-copy of the SMS. On a terminal it keeps the sandbox up until Enter and points
-at the inbox; without one (CI, pipes) it is a smoke run: it says how to see
-the inbox instead of offering a URL that is gone when it exits.
+sandbox's SMTP server (the norq-smtp plugin), a chat message through its
+Slack API (the norq-slack plugin) and a push through its FCM (the norq-fcm
+plugin, signing in with the service account the sandbox issues), and prints
+every receipt and the sandbox's copy of the SMS. On a terminal it keeps the
+sandbox up until Enter and points at the inbox; without one (CI, pipes) it is
+a smoke run: it says how to see the inbox instead of offering a URL that is
+gone when it exits.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from norq_sandbox.server import DEFAULT_PORT, SandboxServer
 RECIPIENT = "+15558675310"
 EMAIL_RECIPIENT = "ada@example.com"
 CHAT_RECIPIENT = "#alerts"
+# An FCM registration token, as an Android app gets one; the sandbox takes any well-formed one.
+PUSH_RECIPIENT = "demo-device-registration-token-0123456789"
 TEMPLATE_DATA = {"app": "Norq", "code": "428913"}
 FINAL_STATUSES = ("delivered", "undelivered", "failed")
 
@@ -53,10 +57,10 @@ def demo_environment(base_url: str, environ: Mapping[str, str]) -> dict[str, str
 
 
 def demo_document(config_path: Path, sandbox: SandboxServer) -> dict[str, Any]:
-    """The example config plus an SMTP and a Slack provider, both on the sandbox.
+    """The example config plus an SMTP, a Slack and an FCM provider, all on the sandbox.
 
     They are added here rather than in ``norq.example.yaml`` so the example
-    keeps working on an install without the email and chat plugins.
+    keeps working on an install without the email, chat and push plugins.
     """
     document: dict[str, Any] = dict(yaml.safe_load(config_path.read_text("utf-8")) or {})
     providers = dict(document.get("providers") or {})
@@ -69,8 +73,15 @@ def demo_document(config_path: Path, sandbox: SandboxServer) -> dict[str, Any]:
         }
     }
     providers["slack"] = {"config": {"bot_token": "xoxb-sandbox-token", "base_url": sandbox.url}}
+    providers["fcm"] = {
+        "config": {
+            "service_account": json.dumps(sandbox.fcm_service_account()),
+            "base_url": sandbox.url,
+        }
+    }
     document["providers"] = providers
-    document["routing"] = {**(document.get("routing") or {}), "email": "smtp", "chat": "slack"}
+    routing = {"email": "smtp", "chat": "slack", "push": "fcm"}
+    document["routing"] = {**(document.get("routing") or {}), **routing}
     templates = dict(document.get("templates") or {})
     otp = dict(templates.get("otp") or {})
     otp["email"] = {
@@ -79,6 +90,7 @@ def demo_document(config_path: Path, sandbox: SandboxServer) -> dict[str, Any]:
         "html": "<p>Your {{ app }} code is <strong>{{ code }}</strong>.</p>",
     }
     otp["chat"] = {"body": "A {{ app }} sign-in code was sent to a user."}
+    otp["push"] = {"title": "{{ app }}", "body": "Your {{ app }} code is {{ code }}."}
     templates["otp"] = otp
     document["templates"] = templates
     return document
@@ -107,6 +119,8 @@ def main() -> int:
                 email = app.notify("email", EMAIL_RECIPIENT, template="otp", data=TEMPLATE_DATA)
                 print(f"Sending a chat alert to {CHAT_RECIPIENT} (Slack)...")
                 chat = app.notify("chat", CHAT_RECIPIENT, template="otp", data=TEMPLATE_DATA)
+                print("Sending it as a push to an Android device (FCM)...")
+                push = app.notify("push", PUSH_RECIPIENT, template="otp", data=TEMPLATE_DATA)
         except DeliveryError as exc:
             _section("Delivery failed")
             print(json.dumps(exc.receipt.to_dict(), indent=2))
@@ -118,6 +132,7 @@ def main() -> int:
         _print_receipt("SMS receipt", receipt)
         _print_receipt("Email receipt", email)
         _print_receipt("Chat receipt", chat)
+        _print_receipt("Push receipt", push)
 
         assert receipt.message_id is not None
         message = sandbox.wait_for_status(receipt.message_id, FINAL_STATUSES, timeout=10)
@@ -131,7 +146,7 @@ def main() -> int:
 
         _section("Inbox")
         if interactive:
-            print(f"Open {sandbox.url}/ to see the three messages in the sandbox's web inbox.")
+            print(f"Open {sandbox.url}/ to see the four messages in the sandbox's web inbox.")
             print("Run `norq sandbox` to keep a sandbox running for your own app.")
             try:
                 input("\nPress Enter to stop the sandbox... ")

@@ -29,7 +29,7 @@ from norq_sandbox.state import state_of
 
 MASK = "********"
 # Form or JSON fields that carry a credential: recorded as MASK, never as sent.
-SECRET_FIELDS = frozenset({"api_secret", "token", "password", "sig"})
+SECRET_FIELDS = frozenset({"api_secret", "token", "password", "sig", "assertion"})
 # Where the middleware leaves a request's log entry for the route, in the ASGI scope.
 _LOG_ENTRY = "norq_sandbox.log_entry"
 
@@ -73,6 +73,8 @@ class EmulatedApi:
 
 def parse_fields(body: bytes, content_type: str) -> tuple[dict[str, list[str]], Any]:
     """A request body as form fields and, for JSON, the parsed document (None otherwise)."""
+    if "octet-stream" in content_type.lower():
+        return {}, None  # an encrypted push payload: nothing a log can read
     if "json" in content_type.lower():
         try:
             document = json.loads(body or b"null")

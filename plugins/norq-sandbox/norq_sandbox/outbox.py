@@ -1,4 +1,4 @@
-"""Messages the non-Twilio APIs accepted: emails, chat messages, Vonage SMS.
+"""Messages the non-Twilio APIs accepted: emails, chat messages, pushes, Vonage SMS.
 
 Twilio messages have a lifecycle of their own (:class:`SandboxMessage`); these
 are accepted once and kept as sent, so one immutable record serves them all.
@@ -18,9 +18,12 @@ class OutboxMessage:
     """One message an emulated API accepted.
 
     ``api`` is who accepted it (``sendgrid``, ``smtp``, ``vonage``, ``slack``,
-    ``slack-webhook``), ``channel`` what it is (``email``, ``sms``, ``chat``),
-    ``provider_id`` the id the API answered with (SendGrid's ``X-Message-Id``,
-    Vonage's ``message-id``, Slack's ``ts``). ``html`` is never put in the
+    ``slack-webhook``, ``fcm``, ``apns``, ``webpush``), ``channel`` what it is
+    (``email``, ``sms``, ``chat``, ``push``), ``provider_id`` the id the API
+    answered with (SendGrid's ``X-Message-Id``, Vonage's ``message-id``,
+    Slack's ``ts``, FCM's message name, the ``apns-id``). A push's ``subject``
+    and ``text`` are the notification's title and body, ``details["data"]``
+    what it carried for the app. ``html`` is never put in the
     inbox's JSON: the inbox loads it into a sandboxed frame on its own.
     """
 

@@ -117,7 +117,7 @@ def _searchable(message: SandboxMessage | OutboxMessage) -> str:
 
 
 def _counts(messages: list[SandboxMessage | OutboxMessage]) -> dict[str, int]:
-    counts = {"all": len(messages), "sms": 0, "email": 0, "chat": 0}
+    counts = {"all": len(messages), "sms": 0, "email": 0, "chat": 0, "push": 0}
     counts |= {"delivered": 0, "pending": 0, "failed": 0}
     for message in messages:
         channel = _channel(message)

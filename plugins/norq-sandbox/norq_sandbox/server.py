@@ -25,11 +25,13 @@ from typing import Any
 
 import uvicorn
 
+from norq_sandbox import fcm
 from norq_sandbox.apis import fault_plans
 from norq_sandbox.asgi import create_app
 from norq_sandbox.clock import SandboxClock
 from norq_sandbox.faults import FaultPlan
 from norq_sandbox.outbox import OutboxMessage
+from norq_sandbox.push_accounts import APNS_KEY_ID, APNS_TEAM_ID, subscription_json
 from norq_sandbox.records import LoggedRequest, Records
 from norq_sandbox.settings import SandboxSettings
 from norq_sandbox.state import SandboxState
@@ -142,12 +144,13 @@ class SandboxServer:
         return self.state.faults
 
     def faults_for(self, api: str) -> FaultPlan:
-        """The fault plan of one API: ``twilio``, ``sendgrid``, ``vonage``, ``slack``, ``telegram``
-        or ``smtp``."""
+        """The fault plan of one API: ``twilio``, ``sendgrid``, ``vonage``, ``slack``, ``telegram``,
+        ``fcm``, ``apns``, ``webpush`` or ``smtp``."""
         return self.state.plan(api)
 
     def outbox(self, api: str | None = None) -> list[OutboxMessage]:
-        """Emails, chat messages and Vonage SMS accepted (only ``api``'s if given), newest first."""
+        """Emails, chat messages, pushes and Vonage SMS accepted (only ``api``'s if given),
+        newest first."""
         return self.state.records.outbox(api)
 
     @property
@@ -185,12 +188,35 @@ class SandboxServer:
         """The create-message requests received (attempts, faulted or not)."""
         return self.requests("POST", "/Messages.json")
 
+    # -- push: the credentials its push services accept ---------------------------
+
+    def fcm_service_account(self) -> dict[str, Any]:
+        """A service account key file (as JSON) this sandbox's FCM and token endpoint accept."""
+        return self.state.push.fcm_service_account(self.url + fcm.TOKEN_PATH)
+
+    def apns_signing_key(self) -> tuple[str, str, str]:
+        """The ``.p8`` key text, key id and team id this sandbox's APNs accepts."""
+        return self.state.push.apns_signing_key(), APNS_KEY_ID, APNS_TEAM_ID
+
+    def webpush_subscription(self) -> dict[str, Any]:
+        """A new browser subscription to this sandbox's Web Push service (its JSON form)."""
+        return subscription_json(self.url, self.state.push.subscribe())
+
+    def unregister_push(self, token: str) -> None:
+        """A push to this FCM or APNs token, or Web Push subscription id, is answered "gone"."""
+        self.state.push.unregister(token)
+
+    def expire_push_tokens(self) -> None:
+        """Every FCM access token and APNs provider token given out so far is refused from now."""
+        self.state.push.expire_tokens()
+
     def reset(self) -> None:
         """Forget messages and requests, clear every fault and zero the fault counters."""
         for plan in self.state.plans.values():
             plan.reset()
         self.state.limits.reset()
         self.state.records.reset()
+        self.state.push.reset()
 
     def wait_for_status(
         self, sid: str, statuses: str | tuple[str, ...], timeout: float = 5.0

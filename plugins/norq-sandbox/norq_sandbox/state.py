@@ -16,6 +16,7 @@ from norq_sandbox.account_limits import AccountLimits
 from norq_sandbox.clock import SandboxClock
 from norq_sandbox.faults import FaultPlan, FaultSpecError
 from norq_sandbox.journeys import Journeys
+from norq_sandbox.push_accounts import PushAccounts
 from norq_sandbox.records import Records
 from norq_sandbox.settings import SandboxSettings
 
@@ -25,7 +26,8 @@ class SandboxState:
     """Everything one sandbox instance holds: settings, messages, faults, journeys.
 
     ``plans`` has one fault plan per emulated API (``twilio``, ``sendgrid``,
-    ``vonage``, ``slack``, ``smtp``...); ``faults`` is Twilio's.
+    ``vonage``, ``slack``, ``smtp``...); ``faults`` is Twilio's. ``push`` holds
+    the keys and tokens of the push APIs (FCM, APNs, Web Push).
     """
 
     settings: SandboxSettings
@@ -33,6 +35,7 @@ class SandboxState:
     journeys: Journeys
     limits: AccountLimits
     plans: Mapping[str, FaultPlan]
+    push: PushAccounts
 
     @property
     def faults(self) -> FaultPlan:
@@ -58,7 +61,7 @@ class SandboxState:
             failed=settings.failed,
         )
         limits = AccountLimits(settings.rate_limit, settings.max_concurrent)
-        return cls(settings, records, journeys, limits, dict(plans))
+        return cls(settings, records, journeys, limits, dict(plans), PushAccounts())
 
 
 def state_of(request: Request) -> SandboxState:

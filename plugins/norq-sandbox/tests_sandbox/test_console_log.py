@@ -35,9 +35,11 @@ def logged(*options: str) -> list[str]:
     )
     try:
         assert process.stdout is not None
-        banner = [process.stdout.readline() for _ in range(9)]
+        banner = [process.stdout.readline()]
+        while "SMTP:" not in banner[-1]:
+            banner.append(process.stdout.readline())
         url = banner[0].split()[-1]
-        smtp_port = int(next(line for line in banner if "SMTP:" in line).rsplit(":", 1)[1])
+        smtp_port = int(banner[-1].rsplit(":", 1)[1])
         traffic(url, smtp_port)
         time.sleep(0.2)  # the last line is written once the answer has gone out
     finally:
@@ -80,6 +82,11 @@ def traffic(url: str, smtp_port: int) -> None:
         json={"channel": "#a", "text": "hi"},
     ).raise_for_status()
     httpx.post(f"{url}/services/T0A/B0B/webhook-secret", json={"text": "hi"}).raise_for_status()
+    # The push APIs, each refusing what carries no credential.
+    assertion = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": "x.y.z"}
+    assert httpx.post(f"{url}/token", data=assertion).status_code == 400
+    assert httpx.post(f"{url}/3/device/{'ab' * 32}", json={"aps": {}}).status_code == 403
+    assert httpx.post(f"{url}/wpush/nobody", content=b"").status_code == 404
     with smtplib.SMTP("127.0.0.1", smtp_port) as smtp:
         smtp.sendmail("a@example.com", ["ada@example.com"], b"Subject: s\r\n\r\nbody")
 
@@ -89,12 +96,14 @@ def test_each_request_of_every_api_is_logged_once() -> None:
     lines = logged()
 
     apis = [line.split()[1] for line in lines]
-    assert sorted(apis) == ["sendgrid", "slack", "slack", "smtp", "twilio", "vonage"], lines
+    expected = ["apns", "fcm", "sendgrid", "slack", "slack", "smtp", "twilio", "vonage", "webpush"]
+    assert sorted(apis) == expected, lines
     assert len(set(lines)) == len(lines)
     assert any("twilio POST /2010-04-01/" in line and "-> 201 SM" in line for line in lines)
     assert any("smtp DATA to ada@example.com -> 250" in line for line in lines)
     # An incoming webhook's URL is its secret.
     assert not any("webhook-secret" in line for line in lines)
+    assert not any("x.y.z" in line for line in lines)  # nor is an assertion
 
 
 @pytest.mark.e2e

@@ -11,8 +11,10 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import jwt
 import pytest
 from norq_sandbox import DEFAULT_API_KEY_SECRET, DEFAULT_API_KEY_SID, SandboxServer
 from norq_sandbox.outbox import OutboxMessage
@@ -174,7 +176,21 @@ def post_chat(sandbox: SandboxServer, text: str) -> str:
     return f"{answer['channel']}-{answer['ts']}"
 
 
-def test_an_sms_an_email_and_a_chat_message_arrive_live(
+def push_to_apple(sandbox: SandboxServer, payload: dict[str, Any]) -> str:
+    key, key_id, team_id = sandbox.apns_signing_key()
+    token = jwt.encode(
+        {"iss": team_id, "iat": int(time.time())}, key, algorithm="ES256", headers={"kid": key_id}
+    )
+    answer = httpx.post(
+        f"{sandbox.url}/3/device/{'a1' * 32}",
+        headers={"authorization": f"bearer {token}", "apns-topic": "com.example.shop"},
+        json=payload,
+    )
+    assert answer.status_code == 200
+    return f"apns-{answer.headers['apns-id']}"
+
+
+def test_an_sms_an_email_a_chat_message_and_a_push_arrive_live(
     browser: Chromium, sandbox: SandboxServer, api: httpx.Client, tmp_path: Path
 ) -> None:
     open_inbox(browser, sandbox)
@@ -182,13 +198,20 @@ def test_an_sms_an_email_and_a_chat_message_arrive_live(
     sid = send(api, To="+15558675310", Body="Your code is 428913").json()["sid"]
     email_id = send_email(sandbox, "Disk almost full", "<p><b>92%</b> used</p>")
     chat_id = post_chat(sandbox, "Deploy finished")
+    push_id = push_to_apple(
+        sandbox, {"aps": {"alert": {"title": "Order shipped", "body": "On its way"}}}
+    )
 
-    browser.wait_for("document.querySelectorAll('.card').length === 3")
+    browser.wait_for("document.querySelectorAll('.card').length === 4")
     assert browser.evaluate("window.openedBeforeTheMessage") is True
     channels = browser.evaluate(
         "[...document.querySelectorAll('.card')].map(c => c.dataset.channel)"
     )
-    assert channels == ["chat", "email", "sms"]
+    assert channels == ["push", "chat", "email", "sms"]
+    notification = browser.evaluate(f"{card(push_id)}.querySelector('.notification').innerText")
+    assert "Order shipped" in notification
+    assert "On its way" in notification
+    assert "com.example.shop" in notification  # the app, as a phone names it
     assert "Your code is 428913" in browser.evaluate(f"{card(sid)}.innerText")
     email = browser.evaluate(f"{card(email_id)}.innerText")
     assert "Disk almost full" in email
@@ -199,12 +222,26 @@ def test_an_sms_an_email_and_a_chat_message_arrive_live(
         "JSON.stringify(Object.fromEntries([...document.querySelectorAll('[data-count]')]"
         ".map(c => [c.dataset.count, c.textContent])))"
     )
-    expected = {"all": "3", "sms": "1", "email": "1", "chat": "1"}
+    expected = {"all": "4", "sms": "1", "email": "1", "chat": "1", "push": "1"}
     browser.wait_for(f"{counts} === {json.dumps(json.dumps(expected, separators=(',', ':')))}")
     browser.wait_for(f"{card(email_id)}.querySelector('iframe').dataset.loaded === 'true'")
 
     shot = browser.screenshot(tmp_path / "inbox-all-channels.png", full_page=True)
     assert shot.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_a_data_only_push_shows_its_data_and_no_notification(
+    browser: Chromium, sandbox: SandboxServer
+) -> None:
+    open_inbox(browser, sandbox)
+
+    push_id = push_to_apple(sandbox, {"aps": {"content-available": 1}, "order": "A-1"})
+
+    browser.wait_for(f"{card(push_id)} !== null")
+    assert browser.evaluate(f"{card(push_id)}.querySelector('.notification').hidden") is True
+    data = browser.evaluate(f"{card(push_id)}.querySelector('.push-data pre').textContent")
+    assert json.loads(data) == {"order": "A-1"}
+    assert browser.evaluate(f"{card(push_id)}.querySelector('.push-data').open") is True
 
 
 def test_sms_to_one_recipient_from_one_sender_form_a_thread(

@@ -93,6 +93,7 @@ def test_counts_cover_the_whole_inbox_whatever_the_filters(sandbox: SandboxServe
         "sms": 1,
         "email": 1,
         "chat": 0,
+        "push": 0,
         "delivered": 1,
         "pending": 1,
         "failed": 0,

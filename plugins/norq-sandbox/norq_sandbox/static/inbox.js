@@ -12,7 +12,7 @@ const list = document.getElementById("cards");
 const connection = document.getElementById("connection");
 const PENDING = new Set(["scheduled", "accepted", "queued", "sending", "sent"]);
 const NOT_DELIVERED = new Set(["failed", "undelivered", "canceled"]);
-const CHANNELS = ["sms", "email", "chat"];
+const CHANNELS = ["sms", "email", "chat", "push"];
 const PAGE_SIZE = 50;
 
 // What the list shows: the server applies the same search and filters to each page,
@@ -55,7 +55,7 @@ function recipients(message) {
   return Array.isArray(message.to) ? message.to.join(", ") : message.to;
 }
 
-const API_NAMES = { twilio: "Twilio", vonage: "Vonage", sendgrid: "SendGrid", smtp: "SMTP", slack: "Slack", "slack-webhook": "Slack webhook", telegram: "Telegram", discord: "Discord", teams: "Teams" };
+const API_NAMES = { twilio: "Twilio", vonage: "Vonage", sendgrid: "SendGrid", smtp: "SMTP", slack: "Slack", "slack-webhook": "Slack webhook", telegram: "Telegram", discord: "Discord", teams: "Teams", fcm: "FCM", apns: "APNs", webpush: "Web Push" };
 
 // -- SMS: threads of messages between one recipient and one sender -------------------
 
@@ -229,6 +229,38 @@ function renderChat(message) {
   return card;
 }
 
+// -- push: the notification as a phone or a browser shows it, and the app's data ----
+
+function renderPush(message) {
+  const card = fromTemplate("push-template");
+  card.dataset.sid = message.id;
+  card.querySelector(".to").textContent = recipients(message);
+  card.querySelector(".api").textContent = API_NAMES[message.api] || message.api;
+  setTime(card.querySelector(".created"), message.created_at);
+  card.querySelector(".app").textContent = message.from || API_NAMES[message.api] || message.api;
+  const notification = card.querySelector(".notification");
+  if (message.subject || message.body) {
+    card.querySelector(".title").textContent = message.subject || "";
+    card.querySelector(".push-body").textContent = message.body || "";
+  } else {
+    notification.hidden = true; // a data-only push shows nothing on the device
+  }
+  const details = message.details || {};
+  const data = details.data ?? details.aps;
+  const block = card.querySelector(".push-data");
+  if (data !== undefined && data !== null) {
+    block.querySelector("pre").textContent = JSON.stringify(data, null, 2);
+    block.open = notification.hidden;
+  } else {
+    block.hidden = true;
+  }
+  const options = ["push_type", "priority", "urgency", "ttl", "topic", "collapse_id"]
+    .filter((name) => details[name]).map((name) => `${name.replace("_", " ")} ${details[name]}`);
+  card.querySelector(".push-options").textContent = options.join(" · ");
+  card.querySelector(".sid").textContent = message.provider_id;
+  return card;
+}
+
 // -- the list --------------------------------------------------------------------
 
 function flash(node) {
@@ -278,8 +310,9 @@ function upsert(message, { fresh = false } = {}) {
   if (channel === "sms") {
     card = placeSms(message, fresh);
   } else {
-    if (known) return; // emails and chat messages never change once accepted
-    card = channel === "email" ? renderEmail(message) : renderChat(message);
+    if (known) return; // emails, chat messages and pushes never change once accepted
+    const render = { email: renderEmail, push: renderPush }[channel] || renderChat;
+    card = render(message);
     cards.set(message.id, card);
     if (fresh) flash(card);
   }

@@ -32,8 +32,13 @@ def test_the_demo_sends_a_notification_and_stops_the_sandbox() -> None:
     assert '"ok": true' in output
     assert '"status": "delivered"' in output
     assert "Your Norq code is 428913." in output
-    assert output.count('"ok": true') == 3
-    for channel, provider in (("sms", "twilio"), ("email", "smtp"), ("chat", "slack")):
+    assert output.count('"ok": true') == 4
+    for channel, provider in (
+        ("sms", "twilio"),
+        ("email", "smtp"),
+        ("chat", "slack"),
+        ("push", "fcm"),
+    ):
         assert f'"channel": "{channel}",\n  "provider": "{provider}"' in output
     # Without a terminal the inbox cannot be opened before the sandbox stops: no URL for it.
     assert "Open http://" not in output

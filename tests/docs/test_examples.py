@@ -83,6 +83,8 @@ FOREIGN = (
     "SLACK_",
     "SMTP_",
     "TELEGRAM_",
+    "FCM_",
+    "APNS_",
     "VIRTUAL_ENV",
 )
 
@@ -203,6 +205,10 @@ def world_environment(python: Path, sandbox: SandboxServer, redis_url: str) -> d
     env = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN)}
     env.pop("PYTHONPATH", None)
     env.update(CREDENTIALS)
+    # The push services' keys are made by each sandbox, as Google and Apple make them.
+    apns_key, apns_key_id, apns_team_id = sandbox.apns_signing_key()
+    env["FCM_SERVICE_ACCOUNT"] = json.dumps(sandbox.fcm_service_account())
+    env.update(APNS_KEY=apns_key, APNS_KEY_ID=apns_key_id, APNS_TEAM_ID=apns_team_id)
     env["PATH"] = f"{python.parent}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = str(HERE / "site")
     env["REDIS_URL"] = redis_url

@@ -1,7 +1,8 @@
 """The docs runner's world, installed in every Python process an example starts.
 
 ``NORQ_DOCS_WORLD`` (JSON, set by tests/docs) says where the sandbox is. The
-``http`` transport then sends requests for the providers' real hosts to it,
+``http`` and ``http2`` transports then send requests for the providers' real
+hosts (FCM's and APNs' too) to it,
 and the ``smtp`` transport delivers to its SMTP server, so an example written for production
 runs as written against the sandbox (mail is handed over without TLS or AUTH,
 which the sandbox's SMTP server does not ask for). Everything else about the
@@ -18,7 +19,8 @@ from typing import Any
 
 _PROVIDER_HOSTS = re.compile(
     r"^https://(?:[a-z0-9-]+\.)*"
-    r"(?:(?:twilio|sendgrid|nexmo|vonage|slack)\.com|telegram\.org)(?::443)?(?=/|$)"
+    r"(?:(?:twilio|sendgrid|nexmo|vonage|slack|googleapis)\.com|push\.apple\.com|telegram\.org)"
+    r"(?::443)?(?=/|$)"
 )
 
 
@@ -33,6 +35,8 @@ def _install(world: dict[str, Any]) -> None:
         return request if url == request.url else dataclasses.replace(request, url=url)
 
     _wrap(factories["http"], aimed)
+    if "http2" in factories:
+        _wrap(factories["http2"], aimed)
     if "smtp" in factories:
         host, port = world["smtp"]
 

@@ -69,6 +69,8 @@ CREDENTIALS = {
     "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0SANDBOX/B0SANDBOX/docs-secret",
     "SMTP_PASSWORD": "docs-smtp-password",
     "TELEGRAM_BOT_TOKEN": DEFAULT_TELEGRAM_TOKEN,
+    # An application server's own VAPID key (base64url of 32 bytes), made for the docs.
+    "VAPID_PRIVATE_KEY": "hB3LXcBJqR6B3yR2z0sQuDgyDhoO8iSkqYV1VQF1Ahs",
 }
 # Where docs/sandbox.md says `norq sandbox` listens (HTTP, then SMTP).
 DOCUMENTED_HTTP = re.compile(r"\b(?:127\.0\.0\.1|localhost):8765\b")
@@ -85,6 +87,7 @@ FOREIGN = (
     "TELEGRAM_",
     "FCM_",
     "APNS_",
+    "VAPID_",
     "VIRTUAL_ENV",
 )
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, overload
 
-from norq import dryrun
+from norq import dryrun, intercept
 from norq.bulk import AsyncBulkReceipts, BulkReceipts, RecipientLike
 from norq.errors import MessageError
 from norq.ledger import Ledger, ResendPolicy
@@ -41,7 +41,9 @@ class Norq(Sender):
     Build one with :meth:`from_yaml`, :meth:`from_dict` or :meth:`discover`.
     ``transports`` replaces registered transports by name with ready
     instances (``{"http": norq.testing.MockTransport()}`` in tests);
-    ``console_stream`` is where the console provider prints.
+    ``console_stream`` is where the console provider prints. ``observer``
+    is told about every notification and attempt (:mod:`norq.observe`); by
+    default it is OpenTelemetry's when the config's ``telemetry:`` turns it on.
     """
 
     @overload
@@ -273,14 +275,24 @@ class Norq(Sender):
         """
         content = {"body": body, "template": template, "data": data, "provider": provider}
         shared = Notification.from_keywords(channel, None, {**content, **fields})
-        return self.jobs.enqueue_many(shared, recipients)
+        fake = intercept.current
+        if fake is None:
+            return self.jobs.enqueue_many(shared, recipients)
+        self.jobs.check(shared)  # faked or not, the config must be able to enqueue it
+        return fake.enqueue(shared, lambda: self.send_many(shared, recipients))
 
     def job(self, job_id: str) -> JobStatus:
         """A job's progress so far; :meth:`job_receipts` has its receipts."""
+        fake = intercept.current
+        if fake is not None:
+            return fake.job(job_id)
         return self.jobs.store.status(job_id)
 
     def job_receipts(self, job_id: str) -> Iterator[Receipt]:
         """The receipts of a job so far, in recipient order."""
+        fake = intercept.current
+        if fake is not None:
+            return fake.job_receipts(job_id)
         return self.jobs.store.receipts(job_id)
 
     @overload

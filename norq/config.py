@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 
 from norq.errors import ConfigError
 from norq.formats import BASE_URL
@@ -123,6 +123,26 @@ class WebhookSettings(_Section):
     @classmethod
     def _absolute_http_url(cls, value: str | None) -> str | None:
         return None if value is None else BASE_URL.validate(value)
+
+
+class TelemetrySettings(_Section):
+    """``telemetry``: spans and metrics for every send (norq.contrib.opentelemetry)."""
+
+    opentelemetry: bool = Field(
+        default=False,
+        description="Report each notification and attempt through the OpenTelemetry API "
+        "(pip install 'norq[otel]')",
+    )
+    recipient_hash_salt: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="When set, spans carry norq.recipient.hash, a salted SHA-256 of the "
+        "recipient; recipients are never in telemetry otherwise",
+    )
+
+    def secret_values(self) -> list[str]:
+        salt = self.recipient_hash_salt
+        return [] if salt is None else [salt.get_secret_value()]
 
 
 class CelerySettings(_Section):
@@ -241,6 +261,7 @@ class NorqDocument(_Section):
     )
     executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     celery: CelerySettings | None = None
 
 
@@ -296,6 +317,7 @@ class NorqConfig:
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     celery: CelerySettings | None = None
     notifications: dict[str, NotificationSettings] = field(default_factory=dict)
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
     environment: EnvironmentScan = field(default_factory=EnvironmentScan)
 
     def read_from(self) -> str:
@@ -319,6 +341,7 @@ class NorqConfig:
 
     def secret_values(self) -> list[str]:
         found = [secret for p in self.providers.values() for secret in p.secret_values()]
+        found.extend(self.telemetry.secret_values())
         if self.celery is not None:
             found.extend(self.celery.secret_values())
         return found
@@ -475,11 +498,12 @@ def load_config(
         celery=settings.celery,
         notifications=notifications,
         environment=environment,
+        telemetry=settings.telemetry,
     )
 
 
 #: The sections that hold settings, validated together: nothing else refers to them.
-_SETTINGS = ("executor", "webhooks", "celery")
+_SETTINGS = ("executor", "webhooks", "telemetry", "celery")
 
 
 def _validated(sections: Mapping[str, Any], errors: Problems) -> NorqDocument | None:

@@ -113,7 +113,8 @@ def config_json_schema(registry: dict[str, RegisteredProvider]) -> dict[str, Any
         **document,
         "$schema": DIALECT,
         "title": "norq.yaml",
-        "description": "A Norq configuration: providers, routing, templates, executor, webhooks. "
+        "description": "A Norq configuration: providers, routing, templates, executor, webhooks, "
+        "telemetry. "
         f"Provider types: {', '.join(types) or 'none installed'}.",
         "$defs": definitions,
     }

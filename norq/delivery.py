@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING
 
 import pluggy
 
+from norq import intercept
 from norq.receipt import Receipt
 from norq.retry import Disposition
 
 if TYPE_CHECKING:
-    from norq.executor import Executor
+    from norq.executor import AttemptObserver, Executor
     from norq.message import Message
+    from norq.observe import Observation, Observer
     from norq.provider import Provider
     from norq.receipt import Outcome
     from norq.throttle import Throttles
@@ -126,18 +128,35 @@ def deliver(
     hooks: Hooks,
     throttles: Throttles,
     index: int | None = None,
+    *,
+    observer: Observer | None = None,
 ) -> Receipt:
     """Send ``message`` through ``chain`` with failover; the receipt, delivered or not.
 
     Every request waits for its provider's rate limits (``throttles``).
+    ``observer`` is told about the notification and each of its attempts.
+    While a test fake is installed (:mod:`norq.intercept`), it answers each
+    attempt instead of the executor.
     """
     delivery = Delivery(message, chain, index)
+    watch = _start(observer, message)
+    fake = intercept.current
     step: Attempt | Receipt = delivery.first()
     while isinstance(step, Attempt):
         hooks.before(step, message)
         provider = step.provider
-        outcome = executor.send(step.request, provider.read_send, throttles.of(provider))
+        if fake is not None:
+            outcome = fake.answer(step, message, index)
+        else:
+            observe = None if watch is None else _attempts(watch, provider, delivery.attempts)
+            outcome = executor.send(
+                step.request, provider.read_send, throttles.of(provider), observe
+            )
         step = delivery.record(outcome)
+    if fake is not None:
+        fake.record(message, step)
+    if watch is not None:
+        _finish(watch, step)
     hooks.after(step)
     return step
 
@@ -149,14 +168,50 @@ async def adeliver(
     hooks: Hooks,
     throttles: Throttles,
     index: int | None = None,
+    *,
+    observer: Observer | None = None,
 ) -> Receipt:
     """Async :func:`deliver`."""
     delivery = Delivery(message, chain, index)
+    watch = _start(observer, message)
+    fake = intercept.current
     step: Attempt | Receipt = delivery.first()
     while isinstance(step, Attempt):
         hooks.before(step, message)
         provider = step.provider
-        outcome = await executor.asend(step.request, provider.read_send, throttles.of(provider))
+        if fake is not None:
+            outcome = fake.answer(step, message, index)
+        else:
+            observe = None if watch is None else _attempts(watch, provider, delivery.attempts)
+            outcome = await executor.asend(
+                step.request, provider.read_send, throttles.of(provider), observe
+            )
         step = delivery.record(outcome)
+    if fake is not None:
+        fake.record(message, step)
+    if watch is not None:
+        _finish(watch, step)
     hooks.after(step)
     return step
+
+
+def _start(observer: Observer | None, message: Message) -> Observation | None:
+    if observer is None:
+        return None
+    try:
+        return observer.start(message)
+    except Exception:
+        # Telemetry must not stop delivery; without its observation the send goes on unseen.
+        logger.exception("an observer failed to start; the notification is sent unobserved")
+        return None
+
+
+def _attempts(watch: Observation, provider: Provider, previous: int) -> AttemptObserver:
+    return lambda record: watch.attempt(provider, previous, record)
+
+
+def _finish(watch: Observation, receipt: Receipt) -> None:
+    try:
+        watch.finish(receipt)
+    except Exception:
+        logger.exception("an observer failed on a receipt")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from norq.error_codes import ErrorCode
 from norq.errors import PluginError
+from norq.observe import AttemptRecord
 from norq.receipt import DeliveryFailure, Outcome
 from norq.request import UNSEEN, PreparedRequest, Token, TokenSource
 from norq.retry import Disposition, RetryPolicy
@@ -41,6 +42,8 @@ logger = logging.getLogger("norq")
 
 #: Reads one answer: the provider's ``read_send``, or :func:`norq.send_result.read_declared`.
 Reader = Callable[[Any, Response], SendResult]
+#: Told about every attempt as it ends (see :mod:`norq.observe`).
+AttemptObserver = Callable[[AttemptRecord], None]
 
 
 _FAILURE_CODES = {
@@ -53,7 +56,7 @@ _FAILURE_CODES = {
 class Attempts:
     """Decides, attempt by attempt, whether to retry and how long to wait. Pure."""
 
-    __slots__ = ("_clock", "_read", "_redact", "_rng", "count", "request", "retry")
+    __slots__ = ("_clock", "_read", "_redact", "_rng", "count", "reading", "request", "retry")
 
     def __init__(
         self,
@@ -70,6 +73,8 @@ class Attempts:
         self._clock = clock
         self._redact = redact
         self.count = 0
+        #: What the last attempt's answer (or its absence) meant.
+        self.reading: SendResult | None = None
 
     def record(self, result: AttemptResult) -> float | Outcome:
         """Take one attempt's result: seconds to wait before the next, or the final outcome."""
@@ -80,8 +85,9 @@ class Attempts:
         else:
             status = result.status
             read = self._read_answer(result)
-            if read.ok:
-                return Outcome(True, status, read.message_id, self.count, None, read.data)
+        self.reading = read
+        if read.ok:
+            return Outcome(True, status, read.message_id, self.count, None, read.data)
         policy = self.retry
         if read.disposition is Disposition.RETRY and self.count <= policy.max_retries:
             wait = self._hinted_wait(read)
@@ -198,14 +204,18 @@ class Executor:
         return factory(self.settings)
 
     def send(
-        self, request: Prepared, read: Reader = read_declared, throttle: Throttle | None = None
+        self,
+        request: Prepared,
+        read: Reader = read_declared,
+        throttle: Throttle | None = None,
+        observe: AttemptObserver | None = None,
     ) -> Outcome:
         """Send ``request`` until it succeeds or a retry is pointless; ``read`` reads answers.
 
-        Every attempt, retries included, waits for ``throttle`` (the provider's rate limits).
-        A request that names a token source carries its token, obtained here (see
-        :class:`norq.TokenSource`); an answer refusing the token renews it and sends
-        again, once.
+        Every attempt, retries included, waits for ``throttle`` (the provider's rate limits)
+        and is then reported to ``observe``, if given. A request that names a token source
+        carries its token, obtained here (see :class:`norq.TokenSource`); an answer refusing
+        the token renews it and sends again, once.
         """
         transport = self.transport(request.transport)
         attempts = Attempts(request, read, self._rng, self._clock, self._tokens.mask)
@@ -220,10 +230,13 @@ class Executor:
                     return _without_token(token, attempts.count)
                 used = token
                 sent = source.authorize(described, used)
+            # Timed inside the throttle: waiting for a rate-limit slot is not latency.
             if throttle is None:
+                started = time.time_ns()
                 result = _attempt(transport, sent)
             else:
                 with throttle.hold():
+                    started = time.time_ns()
                     result = _attempt(transport, sent)
             if source is not None and not renewed and _refused(source, result):
                 renewed = True
@@ -231,13 +244,19 @@ class Executor:
                 self._tokens.discard(source, used)
                 continue
             step = attempts.record(result)
+            if observe is not None:
+                _report(observe, attempts, result, step, started)
             if isinstance(step, Outcome):
                 return step
             _log_retry(request, result, attempts.count, step)
             self._sleep(step)
 
     async def asend(
-        self, request: Prepared, read: Reader = read_declared, throttle: Throttle | None = None
+        self,
+        request: Prepared,
+        read: Reader = read_declared,
+        throttle: Throttle | None = None,
+        observe: AttemptObserver | None = None,
     ) -> Outcome:
         """Async :meth:`send`."""
         transport = self.transport(request.transport)
@@ -254,9 +273,11 @@ class Executor:
                 used = token
                 sent = source.authorize(described, used)
             if throttle is None:
+                started = time.time_ns()
                 result = await _aattempt(transport, sent)
             else:
                 async with throttle.ahold():
+                    started = time.time_ns()
                     result = await _aattempt(transport, sent)
             if source is not None and not renewed and _refused(source, result):
                 renewed = True
@@ -264,6 +285,8 @@ class Executor:
                 self._tokens.discard(source, used)
                 continue
             step = attempts.record(result)
+            if observe is not None:
+                _report(observe, attempts, result, step, started)
             if isinstance(step, Outcome):
                 return step
             _log_retry(request, result, attempts.count, step)
@@ -427,6 +450,29 @@ def _token_of(outcome: Outcome, request: PreparedRequest) -> Token | DeliveryFai
         more_info=error.more_info if error is not None else None,
         disposition=Disposition.FAILOVER,
     )
+
+
+def _report(
+    observe: AttemptObserver,
+    attempts: Attempts,
+    result: AttemptResult,
+    step: float | Outcome,
+    started: int,
+) -> None:
+    assert attempts.reading is not None  # record() has just read this attempt
+    record = AttemptRecord(
+        number=attempts.count,
+        status_code=None if isinstance(result, TransportFailure) else result.status,
+        reading=attempts.reading,
+        retrying=not isinstance(step, Outcome),
+        started_ns=started,
+        ended_ns=time.time_ns(),
+    )
+    try:
+        observe(record)
+    except Exception:
+        # Telemetry must not stop a send that has happened.
+        logger.exception("an observer failed on an attempt; the send goes on")
 
 
 def _attempt(transport: Transport, request: Prepared) -> AttemptResult:

@@ -19,12 +19,17 @@ class Message:
 
     ``fields`` carries provider-specific per-message options (``media_urls``,
     ``send_at``...) and any extra rendered template parts such as ``subject``.
+    ``template`` and ``data`` say what it was rendered from (``None`` and
+    empty for a ``body=`` send): providers ignore them; the test fake and
+    telemetry report them.
     """
 
     channel: str
     to: str
     body: str | None = None
     fields: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    template: str | None = None
+    data: Mapping[str, Any] = field(default_factory=lambda: EMPTY, repr=False)
 
 
 def check_address(to: object) -> str:

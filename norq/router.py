@@ -98,7 +98,14 @@ class Router:
                 check_body(body, source=f"template {notification.template!r} rendered a body that")
             if rendered:
                 extra = {**rendered, **notification.fields}
-        message = Message(channel=channel, to=to, body=body, fields=extra or EMPTY)
+        message = Message(
+            channel=channel,
+            to=to,
+            body=body,
+            fields=extra or EMPTY,
+            template=notification.template,
+            data=notification.data,
+        )
         for provider in chain:
             _check_fields(provider, message.fields)
             provider.check_message(message)

@@ -1,7 +1,16 @@
-"""Testing kit for Norq applications and plugins: scripted answers, recorded requests.
+"""Testing kit for Norq applications and plugins: a notification fake, scripted answers.
 
-Two ways to put a script in front of Norq, with the same answers and the
-same recordings:
+For an application's own tests, :class:`NotificationFake` takes every
+notification after routing and rendering and sends nothing; install it with
+:func:`fake_notifications` or the ``norq_fake`` pytest fixture, then assert
+on what was sent (docs/testing.md)::
+
+    with fake_notifications() as fake:
+        shop.ship(order)
+    fake.assert_sent(to="ada@example.com", channel="email", template="order_shipped")
+
+For plugins, two ways to put a script in front of Norq's transports, with
+the same answers and the same recordings:
 
 - :class:`MockTransport` replaces a registered transport in-process::
 
@@ -36,6 +45,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl
 
+from norq.fake import NotificationFake, SentNotification, fake_notifications
 from norq.request import PreparedRequest
 from norq.transports.base import AttemptResult, Response, TransportFailure
 
@@ -43,7 +53,10 @@ __all__ = [
     "LoopbackHTTPServer",
     "MockServer",
     "MockTransport",
+    "NotificationFake",
     "RecordedRequest",
+    "SentNotification",
+    "fake_notifications",
     "json_response",
 ]
 

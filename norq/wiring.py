@@ -20,7 +20,7 @@ import pluggy
 from norq.bulk import DEFAULT_STORE_PATIENCE, BulkSend, Lookup
 from norq.delivery import Hooks, adeliver, deliver
 from norq.dryrun import RequestRedactor
-from norq.errors import MessageError
+from norq.errors import ConfigError, MessageError
 from norq.multichannel import Notifications
 from norq.plugins import get_plugin_manager, transport_registry
 from norq.router import Router
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from norq.ledger import Ledger, ResendPolicy
     from norq.message import Message
     from norq.notification import Notification
+    from norq.observe import Observer
     from norq.provider import Provider
     from norq.receipt import Receipt
     from norq.throttle import LimitStore
@@ -51,12 +52,16 @@ class Parts(TypedDict, total=False):
     executor Norq builds, so they cannot come with an ``executor``.
     ``limit_store`` keeps the rate limits' timelines (default: in this
     process, or in Redis when the config has a ``celery:`` section).
+    ``observer`` is told about every notification and attempt
+    (:mod:`norq.observe`); by default it is OpenTelemetry's when the
+    config's ``telemetry:`` section turns it on.
     """
 
     executor: Executor | None
     transports: Mapping[str, Transport] | None
     console_stream: IO[str] | None
     limit_store: LimitStore | None
+    observer: Observer | None
 
 
 class Wiring:
@@ -71,6 +76,7 @@ class Wiring:
         transports: Mapping[str, Transport] | None = None,
         console_stream: IO[str] | None = None,
         limit_store: LimitStore | None = None,
+        observer: Observer | None = None,
     ) -> None:
         if executor is not None and (console_stream is not None or transports):
             raise ValueError(
@@ -99,6 +105,9 @@ class Wiring:
             executor.redact = self.redactor.text
         self._executor = executor
         self._building = threading.Lock()
+        if observer is None and config.telemetry.opentelemetry:
+            observer = _opentelemetry(config)
+        self.observer = observer
 
     @property
     def executor(self) -> Executor:
@@ -152,13 +161,29 @@ class Wiring:
         self, message: Message, chain: tuple[Provider, ...], index: int | None = None
     ) -> Receipt:
         """Send ``message`` along ``chain``: the receipt, delivered or not."""
-        return deliver(message, chain, self.executor, self.hooks, self.throttles, index)
+        return deliver(
+            message,
+            chain,
+            self.executor,
+            self.hooks,
+            self.throttles,
+            index,
+            observer=self.observer,
+        )
 
     async def adeliver(
         self, message: Message, chain: tuple[Provider, ...], index: int | None = None
     ) -> Receipt:
         """Async :meth:`deliver`."""
-        return await adeliver(message, chain, self.executor, self.hooks, self.throttles, index)
+        return await adeliver(
+            message,
+            chain,
+            self.executor,
+            self.hooks,
+            self.throttles,
+            index,
+            observer=self.observer,
+        )
 
     def bulk(
         self,
@@ -221,8 +246,13 @@ class Jobs:
         enqueued; each recipient's own problems become failed receipts.
         Workers send with the same providers, limits and executor settings.
         """
-        self._wiring.router.plan(shared)
+        self.check(shared)
         return self._dispatch().enqueue_many(shared, recipients)
+
+    def check(self, shared: Notification) -> None:
+        """Raise what :meth:`enqueue_many` would raise before enqueueing ``shared``."""
+        self._wiring.router.plan(shared)
+        self._dispatch()
 
     @property
     def store(self) -> JobStore:
@@ -252,3 +282,14 @@ class Jobs:
         if self._dispatcher is not None:
             self._dispatcher.close()
             self._dispatcher = None
+
+
+def _opentelemetry(config: NorqConfig) -> Observer:
+    try:
+        from norq.contrib.opentelemetry import OpenTelemetryObserver
+    except ImportError as exc:
+        raise ConfigError(
+            f"{config.source}: telemetry.opentelemetry: true needs the otel extra "
+            f"({exc.name} is missing): pip install 'norq[otel]'"
+        ) from None
+    return OpenTelemetryObserver.from_settings(config.telemetry)

@@ -9,6 +9,7 @@ from email.utils import formataddr
 from typing import Any, ClassVar
 
 import norq
+from norq_smtp.attachments import attachments, check_attachments
 from norq_smtp.config import SmtpConfig
 from norq_smtp.prepared import POLICY, PreparedEmail, SmtpServer
 from norq_smtp.replies import read_reply
@@ -21,14 +22,14 @@ class SmtpProvider(norq.Provider[SmtpConfig]):
 
     Per-message options: ``subject`` (required, usually from the template),
     ``html`` (an HTML alternative to the text body), ``cc`` and ``bcc`` (an
-    address or a list), ``reply_to``.
+    address or a list), ``reply_to``, ``attachments`` (see :mod:`norq_smtp.attachments`).
     """
 
     name = "smtp"
     channels = frozenset({"email"})
     recipient_formats: ClassVar[Mapping[str, norq.AddressFormat]] = {"email": norq.EMAIL}
     description = "Sends email over SMTP (STARTTLS or TLS, AUTH), reusing connections"
-    message_fields = frozenset({"subject", "html", "cc", "bcc", "reply_to"})
+    message_fields = frozenset({"subject", "html", "cc", "bcc", "reply_to", "attachments"})
     default_retry = norq.RetryPolicy(max_retries=2, backoff=1.0)
 
     def __init__(self, config: SmtpConfig, **kwargs: Any) -> None:
@@ -70,6 +71,8 @@ class SmtpProvider(norq.Provider[SmtpConfig]):
             )
         if message.fields.get("reply_to") is not None:
             _addresses(message.fields, "reply_to")
+        if message.fields.get("attachments") is not None:
+            check_attachments(message.fields["attachments"])
         for name in _ADDRESS_LISTS:
             _addresses(message.fields, name)
         for address in (message.to, *_all_copies(message.fields)):
@@ -101,9 +104,20 @@ class SmtpProvider(norq.Provider[SmtpConfig]):
         html = fields.get("html")
         if html is not None:
             email.add_alternative(html, subtype="html")
-            # Chosen here, not by the generator on first serialisation, which
-            # would change the prepared message when it is shown or sent.
-            email.set_boundary(f"=_{token}")
+        for attachment in attachments(fields.get("attachments")):
+            email.add_attachment(
+                attachment.content,
+                maintype=attachment.maintype,
+                subtype=attachment.subtype,
+                filename=attachment.filename,
+                disposition=attachment.disposition,
+                cid=None if attachment.content_id is None else f"<{attachment.content_id}>",
+            )
+        # Boundaries chosen here, not by the generator on first serialisation,
+        # which would change the prepared message when it is shown or sent.
+        multiparts = [part for part in email.walk() if part.is_multipart()]
+        for number, part in enumerate(multiparts):
+            part.set_boundary(f"=_{token}" + (f"_{number}" if number else ""))
         return PreparedEmail(
             server=self._server,
             envelope_from=self.config.sender,

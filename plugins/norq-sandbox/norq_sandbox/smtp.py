@@ -134,7 +134,13 @@ class MailHandler:
                 text=text,
                 html=html,
                 headers=tuple((name, str(value)) for name, value in message.items()),
-                details={"mail_from": envelope.mail_from, "message_id": message.get("Message-ID")},
+                details={
+                    "mail_from": envelope.mail_from,
+                    "message_id": message.get("Message-ID"),
+                    "attachments": [
+                        part.get_filename() or "" for part in message.iter_attachments()
+                    ],
+                },
             )
         )
         return queue_id

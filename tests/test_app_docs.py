@@ -26,7 +26,8 @@ BLOCK = re.compile(
     r"(?:^<!-- docs: (?P<marker>[^\n]*?) -->\n)?^```(?P<lang>\w*)[^\n]*\n(?P<code>.*?)^```",
     re.M | re.S,
 )
-PAGES = ["testing.md", "observability.md"]
+PAGES = ["testing.md", "observability.md", "fastapi.md"]
+ROOT = DOCS.parent
 
 #: What a page's python blocks print, at least.
 PRINTED = {"observability.md": ('"name": "norq.notify sms"', '"name": "norq.notifications.sent"')}
@@ -55,9 +56,13 @@ def clean_env(directory: Path) -> dict[str, str]:
     return env
 
 
-def run(command: list[str], directory: Path) -> subprocess.CompletedProcess[str]:
+def run(command: list[str], directory: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        command, cwd=directory, env=clean_env(directory), capture_output=True, text=True
+        command,
+        cwd=directory,
+        env={**clean_env(directory), **env},
+        capture_output=True,
+        text=True,
     )
 
 
@@ -111,3 +116,28 @@ def test_the_failure_message_shown_in_testing_md_is_the_real_one(
             fake.assert_sent(to="ada@example.com", channel="email", data={"order": 1043})
 
     assert f"AssertionError: {failure.value}\n" == shown
+
+
+DJANGO_CONFTEST = """
+import django
+from django.test.utils import setup_test_environment
+
+django.setup()
+setup_test_environment()
+"""
+
+
+def test_the_django_page_tests_pass_in_the_sample_project(tmp_path: Path) -> None:
+    [example] = [b.code for b in blocks("django.md") if "class ShippingTests" in b.code]
+    (tmp_path / "conftest.py").write_text(DJANGO_CONFTEST, "utf-8")
+    (tmp_path / "test_django_md.py").write_text(example, "utf-8")
+
+    done = run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_django_md.py"],
+        tmp_path,
+        PYTHONPATH=f"{tmp_path}{os.pathsep}{ROOT}",
+        DJANGO_SETTINGS_MODULE="tests.django_project.shopsite.settings",
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout

@@ -124,6 +124,10 @@ def load_config(text: str, where: str) -> None:
 
 
 def main(steps_file: str) -> int:
+    # As `python` started in the page's directory has it: an example imports the
+    # module an earlier block wrote there (`from app import app`). The driver runs
+    # with -P, which keeps its own directory off the path, and this one too.
+    sys.path.insert(0, str(Path.cwd()))
     background = Background()
     try:
         return run_steps(json.loads(Path(steps_file).read_text("utf-8")), background)

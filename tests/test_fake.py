@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -12,6 +13,8 @@ import norq
 from norq import intercept
 from norq.testing import MockTransport, NotificationFake, fake_notifications
 from tests.conftest import ACME_SECRET
+from tests.docs.envs import ROOT
+from tests.docs.markdown import read_page
 
 ADA = norq.Contact(email="ada@example.com", sms="+15550000001", data={"name": "Ada"})
 
@@ -357,6 +360,27 @@ def test_assert_not_sent_failing_lists_what_was_sent(
     norq_fake.assert_not_sent(channel="email")
     with pytest.raises(AssertionError, match=r"expected no notification on sms to be sent; 1 was"):
         norq_fake.assert_not_sent(channel="sms")
+
+
+def test_the_failure_message_shown_in_testing_md_is_the_real_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The docs runner runs the page's examples but shows its `text` blocks as written.
+    page = read_page(ROOT / "docs" / "testing.md")
+    [config] = [block.text for block in page.blocks if block.file == "norq.yaml"]
+    [shown] = [block.text for block in page.blocks if block.language == "text"]
+    (tmp_path / "norq.yaml").write_text(config, "utf-8")
+    for variable in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "SENDGRID_API_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    ada = norq.Contact(email="ada@example.com", sms="+15557654321", data={"name": "Ada"})
+
+    app = norq.Norq.from_yaml(tmp_path / "norq.yaml")
+    with fake_notifications() as fake:
+        app.notify(notification="order_shipped", to=ada, data={"order": 1042})
+        with pytest.raises(AssertionError) as failure:
+            fake.assert_sent(to="ada@example.com", channel="email", data={"order": 1043})
+
+    assert f"AssertionError: {failure.value}\n" == shown
 
 
 def test_an_unknown_criterion_is_a_type_error(norq_fake: NotificationFake) -> None:

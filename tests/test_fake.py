@@ -117,6 +117,60 @@ def test_a_bulk_send_is_marked_as_such(shop: norq.Norq, norq_fake: NotificationF
     norq_fake.assert_not_sent(bulk=False)
 
 
+def test_a_bulk_send_with_a_ledger_resumes_only_what_failed(
+    shop: norq.Norq, norq_fake: NotificationFake, tmp_path: Path
+) -> None:
+    numbers = ["+15550000001", "+15550000002", "+15550000003"]
+    norq_fake.fail("provider_unavailable", to="+15550000003", times=2)  # both providers
+    ledger = norq.SqliteLedger(tmp_path / "run.db")
+
+    first = shop.notify_many("sms", numbers, body="sale", ledger=ledger)
+    assert [r.ok for r in first] == [True, True, False]
+    resumed = shop.notify_many("sms", numbers, body="sale", ledger=ledger)
+    assert [(r.index, r.ok) for r in resumed] == [(2, True)]
+
+    norq_fake.assert_sent(to="+15550000001", times=1)
+    norq_fake.assert_sent(to="+15550000003", provider="acme", times=1)
+    norq_fake.assert_failed(to="+15550000003", code="provider_unavailable")
+
+
+def test_a_multi_channel_notification_to_many_contacts_is_taken_per_contact_and_channel(
+    shop: norq.Norq, norq_fake: NotificationFake
+) -> None:
+    grace = norq.Contact(email="grace@example.com", data={"name": "Grace"})
+
+    receipts = list(
+        shop.notify_many(notification="order_shipped", recipients=[ADA, grace], data={"order": 7})
+    )
+
+    assert [(r.index, r.channel) for r in receipts] == [(0, "email"), (0, "sms"), (1, "email")]
+    norq_fake.assert_sent(to=grace, channel="email", subject="Order 7 shipped", bulk=True)
+    norq_fake.assert_sent(to=ADA, channel="sms", body="Order 7 shipped", bulk=True)
+    norq_fake.assert_count(3)
+
+
+async def test_an_async_multi_channel_notification_to_many_contacts_is_taken_too(
+    shop: norq.Norq, norq_fake: NotificationFake
+) -> None:
+    contacts = [ADA, norq.Contact(sms="+15550000009", data={"name": "Lin"})]
+    norq_fake.fail("rejected", channel="email", disposition="final")
+
+    receipts = [
+        r
+        async for r in shop.anotify_many(
+            notification="order_shipped", recipients=contacts, data={"order": 8}
+        )
+    ]
+
+    assert sorted((r.index, r.channel, r.ok) for r in receipts) == [
+        (0, "email", False),
+        (0, "sms", True),
+        (1, "sms", True),
+    ]
+    norq_fake.assert_failed(to=ADA, channel="email", code="rejected")
+    norq_fake.assert_count(2, channel="sms", bulk=True)
+
+
 def test_an_enqueued_job_runs_at_once_without_a_broker(
     plugin_manager: pluggy.PluginManager, norq_fake: NotificationFake
 ) -> None:

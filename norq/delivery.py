@@ -96,16 +96,17 @@ class Hooks:
     """The ``before_send`` and ``after_send`` hooks; skipped when no plugin has them."""
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
-        self._pm = pm
-        # Calling a hook with no implementations still costs; skip it then.
-        self._before = bool(pm.hook.before_send.get_hookimpls())
-        self._after = bool(pm.hook.after_send.get_hookimpls())
+        self._before_send = pm.hook.before_send
+        self._after_send = pm.hook.after_send
+
+    # Calling a hook with no implementations still costs; skip it then. Asked at each
+    # call, not once: a plugin may be registered on a Norq that has already sent.
 
     def before(self, attempt: Attempt, message: Message) -> None:
-        if not self._before:
+        if not self._before_send.get_hookimpls():
             return
         try:
-            self._pm.hook.before_send(
+            self._before_send(
                 request=attempt.request, message=message, provider=attempt.provider.instance
             )
         except Exception:
@@ -113,10 +114,10 @@ class Hooks:
             logger.exception("a before_send hook failed; the notification is sent anyway")
 
     def after(self, receipt: Receipt) -> None:
-        if not self._after:
+        if not self._after_send.get_hookimpls():
             return
         try:
-            self._pm.hook.after_send(receipt=receipt)
+            self._after_send(receipt=receipt)
         except Exception:
             logger.exception("an after_send hook failed")
 

@@ -440,6 +440,24 @@ def test_observability_hooks_see_requests_and_receipts(
 
 
 @respx.mock
+def test_hooks_registered_after_a_send_see_the_next_ones(
+    make_norq: MakeNorq, plugin_manager: pluggy.PluginManager
+) -> None:
+    respx.post(URL).mock(return_value=ok())
+    app = make_norq()
+    app.notify("sms", "+15551234567", body="before the plugin")
+    recorder = Recorder()
+    plugin_manager.register(recorder)
+    try:
+        app.notify("sms", "+15551234567", body="x")
+    finally:
+        plugin_manager.unregister(recorder)
+    app.notify("sms", "+15551234567", body="after the plugin")
+    assert [p for _, p in recorder.requests] == ["acme"]
+    assert len(recorder.receipts) == 1
+
+
+@respx.mock
 def test_a_failing_hook_does_not_stop_delivery(
     make_norq: MakeNorq, plugin_manager: pluggy.PluginManager, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from norq import intercept
 from norq.contact import Contact
-from norq.executor import Outcome
-from norq.receipt import DeliveryFailure, Receipt
+from norq.receipt import DeliveryFailure, Outcome, Receipt
 from norq.retry import Disposition, disposition_of
 
 if TYPE_CHECKING:

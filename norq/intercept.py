@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from norq.delivery import Attempt
-    from norq.executor import Outcome
     from norq.jobs.store import JobStatus
     from norq.message import Message
     from norq.notification import Notification
-    from norq.receipt import Receipt
+    from norq.receipt import Outcome, Receipt
 
 
 class Intercept(Protocol):

@@ -293,5 +293,5 @@ def test_backoff_is_capped() -> None:
 
 
 def test_form_and_json_are_exclusive() -> None:
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.raises(ValueError, match="one body"):
         PreparedRequest(method="POST", url=URL, form=(("a", "b"),), json={"a": 1})

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import pluggy
 
-from norq import intercept
 from norq.receipt import Receipt
 from norq.retry import Disposition
 
@@ -38,6 +37,20 @@ class Attempt:
 
     provider: Provider
     request: Prepared
+
+
+class Answerer(Protocol):
+    """What answers each attempt in place of the executor: the application test fake.
+
+    The one installed for the process is :data:`norq.intercept.current`; the
+    wiring hands it to :func:`deliver`, which therefore needs no global.
+    """
+
+    def answer(self, attempt: Attempt, message: Message, index: int | None) -> Outcome:
+        """The outcome of sending ``attempt``; ``index`` is the position in a bulk send."""
+
+    def record(self, message: Message, receipt: Receipt) -> None:
+        """The notification's receipt, once its attempts are over."""
 
 
 class Delivery:
@@ -131,17 +144,17 @@ def deliver(
     index: int | None = None,
     *,
     observer: Observer | None = None,
+    fake: Answerer | None = None,
 ) -> Receipt:
     """Send ``message`` through ``chain`` with failover; the receipt, delivered or not.
 
     Every request waits for its provider's rate limits (``throttles``).
     ``observer`` is told about the notification and each of its attempts.
-    While a test fake is installed (:mod:`norq.intercept`), it answers each
-    attempt instead of the executor.
+    ``fake``, the test fake installed in :mod:`norq.intercept` if any, answers
+    each attempt instead of the executor.
     """
     delivery = Delivery(message, chain, index)
     watch = _start(observer, message)
-    fake = intercept.current
     step: Attempt | Receipt = delivery.first()
     while isinstance(step, Attempt):
         hooks.before(step, message)
@@ -171,11 +184,11 @@ async def adeliver(
     index: int | None = None,
     *,
     observer: Observer | None = None,
+    fake: Answerer | None = None,
 ) -> Receipt:
     """Async :func:`deliver`."""
     delivery = Delivery(message, chain, index)
     watch = _start(observer, message)
-    fake = intercept.current
     step: Attempt | Receipt = delivery.first()
     while isinstance(step, Attempt):
         hooks.before(step, message)

@@ -5,7 +5,7 @@ of a test. While one is installed, every :class:`norq.Norq` in the process
 asks it for the outcome of each attempt instead of sending (after routing,
 templating and the provider's ``prepare_send``, before any transport), and
 hands it the jobs it would enqueue. Nothing here is used in production: the
-delivery flow reads :data:`current` once per attempt, and finds ``None``.
+wiring reads :data:`current` once per delivery, and finds ``None``.
 """
 
 from __future__ import annotations
@@ -13,22 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Protocol
 
+from norq.delivery import Answerer
+
 if TYPE_CHECKING:
-    from norq.delivery import Attempt
     from norq.jobs.store import JobStatus
-    from norq.message import Message
     from norq.notification import Notification
-    from norq.receipt import Outcome, Receipt
+    from norq.receipt import Receipt
 
 
-class Intercept(Protocol):
-    """What the fake answers in place of the executor and the job queue."""
-
-    def answer(self, attempt: Attempt, message: Message, index: int | None) -> Outcome:
-        """The outcome of sending ``attempt``; ``index`` is the position in a bulk send."""
-
-    def record(self, message: Message, receipt: Receipt) -> None:
-        """The notification's receipt, once its attempts are over."""
+class Intercept(Answerer, Protocol):
+    """What the fake answers in place of the executor (:class:`~norq.delivery.Answerer`)
+    and of the job queue."""
 
     def enqueue(self, notification: Notification, send: Callable[[], Iterable[Receipt]]) -> str:
         """Take a bulk job instead of the workers and run it with ``send``; returns its job id."""

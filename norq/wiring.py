@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING, TypedDict
 
 import pluggy
 
+from norq import intercept
 from norq.bulk import DEFAULT_STORE_PATIENCE, BulkSend, Lookup
 from norq.delivery import Hooks, adeliver, deliver
 from norq.dryrun import RequestRedactor
@@ -169,6 +170,7 @@ class Wiring:
             self.throttles,
             index,
             observer=self.observer,
+            fake=intercept.current,
         )
 
     async def adeliver(
@@ -183,6 +185,7 @@ class Wiring:
             self.throttles,
             index,
             observer=self.observer,
+            fake=intercept.current,
         )
 
     def bulk(

@@ -88,6 +88,7 @@ FOREIGN = (
     "FCM_",
     "APNS_",
     "VAPID_",
+    "DJANGO_",
     "VIRTUAL_ENV",
 )
 

@@ -284,16 +284,12 @@ class Norq(Sender):
     def job(self, job_id: str) -> JobStatus:
         """A job's progress so far; :meth:`job_receipts` has its receipts."""
         fake = intercept.current
-        if fake is not None:
-            return fake.job(job_id)
-        return self.jobs.store.status(job_id)
+        return self.jobs.store.status(job_id) if fake is None else fake.job(job_id)
 
     def job_receipts(self, job_id: str) -> Iterator[Receipt]:
         """The receipts of a job so far, in recipient order."""
         fake = intercept.current
-        if fake is not None:
-            return fake.job_receipts(job_id)
-        return self.jobs.store.receipts(job_id)
+        return self.jobs.store.receipts(job_id) if fake is None else fake.job_receipts(job_id)
 
     @overload
     def prepare(

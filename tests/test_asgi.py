@@ -108,3 +108,17 @@ def test_without_the_lifespan_the_dependency_says_what_to_add() -> None:
     client = TestClient(fastapi_app(None))
     with pytest.raises(RuntimeError, match=r"lifespan=norq_lifespan\(\.\.\.\)"):
         client.post("/notify", params={"phone": "+15557654321"})
+
+
+def test_the_plugins_given_are_registered_on_the_lifespans_norq() -> None:
+    class Hooks:
+        @norq.hookimpl
+        def after_send(self, receipt: norq.Receipt) -> None:
+            seen.append(receipt.provider)
+
+    seen: list[str] = []
+    app = fastapi_app(norq_lifespan(CONSOLE, plugins=[Hooks()]))
+    with TestClient(app) as client:
+        client.post("/notify", params={"phone": "+15557654321"})
+
+    assert seen == ["console"]

@@ -5,7 +5,7 @@
     from fastapi import Depends, FastAPI
     from norq.contrib.asgi import get_norq, norq_lifespan
 
-    app = FastAPI(lifespan=norq_lifespan("norq.yaml"))
+    app = FastAPI(lifespan=norq_lifespan("norq.yaml", plugins=[DeliveryLog()]))
 
     @app.post("/signup")
     async def signup(phone: str, sender: norq.Norq = Depends(get_norq)) -> dict[str, str]:
@@ -13,15 +13,15 @@
         ...
 
 The lifespan builds the application's :class:`norq.Norq` when the server
-starts and closes its clients (aiohttp's sessions, the SMTP pools) on the
-event loop that used them when it stops. ``pip install 'norq[fastapi]'``;
-see docs/fastapi.md.
+starts, registers the hook implementations given as ``plugins``, and closes
+its clients (aiohttp's sessions, the SMTP pools) on the event loop that used
+them when it stops. ``pip install 'norq[fastapi]'``; see docs/fastapi.md.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -38,20 +38,27 @@ Lifespan = Callable[[Any], AbstractAsyncContextManager[Mapping[str, Any] | None]
 
 
 def norq_lifespan(
-    source: Source = None, *, inner: Lifespan | None = None
+    source: Source = None, *, plugins: Iterable[object] = (), inner: Lifespan | None = None
 ) -> Callable[[Any], AbstractAsyncContextManager[dict[str, Any]]]:
     """A lifespan that opens the application's Norq at start-up and closes it at shut-down.
 
     ``source`` is the path of a YAML config, the config as a dict, a ready
     :class:`norq.Norq`, or a function returning one; by default the
-    discovered config (``$NORQ_CONFIG``, else ``./norq.yaml``). ``inner`` is
-    the application's own lifespan, run inside this one (its state is kept).
-    The Norq is in the lifespan state as ``norq``: :func:`get_norq` reads it.
+    discovered config (``$NORQ_CONFIG``, else ``./norq.yaml``). ``plugins``
+    are objects with ``@norq.hookimpl`` methods (``delivery_status``,
+    ``inbound_message``, ``after_send``...), registered on the Norq's plugin
+    manager. ``inner`` is the application's own lifespan, run inside this one
+    (its state is kept). The Norq is in the lifespan state as ``norq``:
+    :func:`get_norq` reads it.
     """
+    hooks = tuple(plugins)
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[dict[str, Any]]:
         sender = _build(source)
+        for plugin in hooks:
+            if not sender.plugin_manager.is_registered(plugin):
+                sender.plugin_manager.register(plugin)
         try:
             # Built now, so that a broken transport fails the start-up, not the first request.
             sender.executor  # noqa: B018

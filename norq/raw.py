@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from norq.errors import MessageError, UnsupportedOperation
 from norq.request import DEFAULT_SUCCESS, PreparedRequest
@@ -28,6 +29,9 @@ METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 QUERY_METHODS = frozenset({"GET", "DELETE"})
 _PLACEHOLDER = re.compile(r"\{([A-Za-z][A-Za-z0-9_]*)\}")
 _PATH = re.compile(r"^/[A-Za-z0-9\-._~%!$&'()*+,;=:@/{}]*$")
+
+# A path decoded this many times is as far as any chain of proxies takes it.
+_DECODINGS = 3
 
 Params = Mapping[str, str] | Iterable[tuple[str, str]]
 
@@ -57,10 +61,10 @@ def prepare_raw(provider: Provider, method: str, path: str, params: Params = ())
     verb = method.upper()
     if verb not in METHODS:
         raise MessageError(f"method {method!r} is not one of {', '.join(sorted(METHODS))}")
-    if not _PATH.match(path) or "/../" in f"{path}/" or "//" in path:
+    if not _PATH.match(path) or _leaves_base(path):
         raise MessageError(
             f"path {path!r} must start with '/' and hold only a URL path (no query, fragment, "
-            "'..' or '//'): pass parameters with -d KEY=VALUE / params="
+            "'..' or '//', in any encoding): pass parameters with -d KEY=VALUE / params="
         )
     unknown = sorted(set(_PLACEHOLDER.findall(path)) - set(base.path_values))
     if unknown:
@@ -86,6 +90,26 @@ def prepare_raw(provider: Provider, method: str, path: str, params: Params = ())
         retry=provider.retry,
         errors=base.errors,
     )
+
+
+def _leaves_base(path: str) -> bool:
+    """Whether ``path``, as any server along the way may decode it, climbs out of the base URL.
+
+    A server or proxy may percent-decode a path once or more before
+    resolving it, and some read ``\\`` as ``/`` or ignore ``;`` parameters, so
+    ``%2e%2e``, ``%252e%252e``, ``..%2f`` and ``..;`` count as ``..``.
+    """
+    decoded = path
+    for _ in range(_DECODINGS):
+        try:
+            decoded = unquote(decoded, errors="strict")
+        except UnicodeDecodeError:
+            raise MessageError(
+                f"path {path!r} has percent-escapes that are not UTF-8 (such as the overlong "
+                "%c0%ae for '.'); escape each character's UTF-8 bytes"
+            ) from None
+    segments = [segment.split(";", 1)[0] for segment in re.split(r"[/\\]", decoded)]
+    return ".." in segments or "" in segments[1:-1]
 
 
 def raw_request(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import pytest
@@ -108,6 +109,16 @@ def test_the_base_url_of_the_instance_is_used(make_norq: MakeNorq) -> None:
         ("GET", "/x.json?PageSize=5", "no query"),
         ("GET", "/x.json#top", "no query, fragment"),
         ("GET", "/a/../b.json", "'..'"),
+        ("GET", "/a/%2e%2e/b.json", "'..'"),
+        ("GET", "/a/%2E%2e/b.json", "'..'"),
+        ("GET", "/a/.%2e/b.json", "'..'"),
+        ("GET", "/a/%2e./b.json", "'..'"),
+        ("GET", "/a/%252e%252e/b.json", "'..'"),
+        ("GET", "/a/..%2fb.json", "'..'"),
+        ("GET", "/a/..%5cb.json", "'..'"),
+        ("GET", "/a/..;x/b.json", "'..'"),
+        ("GET", "/a/%c0%ae%c0%ae/b.json", "not UTF-8"),
+        ("GET", "/a/%2f%2fevil.example/x", "'//'"),
         ("GET", "//evil.example/x", "'//'"),
         ("GET", "/x y.json", "must start with '/'"),
         ("GET", "/Accounts/{Account}/x.json", "{AccountSid}"),
@@ -140,7 +151,7 @@ def test_a_provider_without_an_api_base_takes_no_raw_requests(make_norq: MakeNor
 PROVIDER = norq.Norq.from_dict(
     document(), environ={}, plugin_manager=get_plugin_manager(load_entry_points=False)
 ).providers["twilio"]
-URL_CHARACTERS = "/.{}@:?#%\\ AccountSid-_~"
+URL_CHARACTERS = "/.{}@:?#%\\ AccountSid-_~2eEfF5c;"
 
 
 @given(st.one_of(st.text(max_size=40), st.text(alphabet=URL_CHARACTERS, max_size=40)))
@@ -154,6 +165,10 @@ def test_no_path_leaves_the_providers_host(path: str) -> None:
     assert (parts.scheme, parts.netloc) == ("https", "api.twilio.com")
     assert request.url == API_ROOT + path.replace("{AccountSid}", ACCOUNT_SID)
     assert ".." not in parts.path.split("/")
+    decoded = parts.path
+    for _ in range(3):
+        decoded = unquote(decoded)
+    assert ".." not in re.split(r"[/\\;]", decoded)
 
 
 def test_the_api_base_does_not_show_its_credentials() -> None:

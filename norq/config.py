@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 
+from norq._files import NotUtf8, read_utf8
 from norq.errors import ConfigError
 from norq.formats import BASE_URL
 from norq.interpolation import InterpolationError, interpolate
@@ -199,12 +200,18 @@ class CelerySettings(_Section):
         return self.redis_url or self.broker_url
 
     def secret_values(self) -> list[str]:
-        """The passwords inside the Redis URLs, so output can redact them."""
-        found = []
+        """The passwords inside the Redis URLs, so output can redact them.
+
+        redis-py and Celery read one from the URL's user part or its
+        ``?password=`` parameter (the only way for a ``unix://`` socket).
+        """
+        found: list[str] = []
         for url in (self.broker_url, self.redis_url):
-            password = urlsplit(url).password if url else None
-            if password:
-                found.append(password)
+            if not url:
+                continue
+            parts = urlsplit(url)
+            candidates = [parts.password, *parse_qs(parts.query).get("password", [])]
+            found.extend(password for password in candidates if password)
         return found
 
     def __repr__(self) -> str:
@@ -347,8 +354,46 @@ class NorqConfig:
         return found
 
 
+#: Deepest nesting a config may have. Real ones are a few levels deep; without
+#: a bound, a file of ``[[[[...`` exhausts the parser's stack.
+MAX_DEPTH = 64
+#: Most values a config may hold once every alias is expanded. Real ones hold
+#: hundreds; YAML's "billion laughs" turns 400 bytes into gigabytes.
+MAX_VALUES = 100_000
+
+
+class _TooLarge(Exception):
+    """The document exceeds MAX_DEPTH or MAX_VALUES; ``mark`` is where, if known."""
+
+    def __init__(self, problem: str, mark: yaml.Mark | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.mark = mark
+
+
+def _too_deep() -> str:
+    return (
+        f"nested more than {MAX_DEPTH} levels deep; a config is a few levels deep, "
+        "so check the file for brackets that never close"
+    )
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """A YAML loader that rejects duplicate keys instead of keeping the last one."""
+    """A YAML loader that rejects duplicate keys and nesting beyond :data:`MAX_DEPTH`."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        # Composing recurses once per level: stop before Python's stack does.
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _TooLarge(_too_deep(), self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -373,15 +418,22 @@ class YamlDocument(dict[Any, Any]):
 
 def read_yaml(path: Path) -> Any:
     try:
-        text = path.read_text("utf-8")
+        text = read_utf8(path)
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    except NotUtf8 as exc:
+        raise ConfigError(str(exc)) from None
     loader = _UniqueKeyLoader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _check_expanded_size(node)
         data = loader.construct_document(node) if node is not None else None
+    except _TooLarge as exc:
+        where = f"{path}:{exc.mark.line + 1}:{exc.mark.column + 1}" if exc.mark else str(path)
+        raise ConfigError(f"{where}: {exc.problem}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -396,6 +448,47 @@ def read_yaml(path: Path) -> Any:
     marks: dict[str, str] = {}
     _record_marks(node, "", str(path), marks)
     return YamlDocument(data, str(path), marks)
+
+
+def _check_expanded_size(root: yaml.Node) -> None:
+    """Refuse a document whose aliases, expanded, nest too deep or hold too many values.
+
+    PyYAML shares an aliased node instead of copying it, but every walk over
+    the data (interpolation, validation, locating errors) visits each alias
+    in full. So each node's expanded size and depth are counted once, from
+    its children's, without expanding anything.
+    """
+    sizes: dict[int, tuple[int, int] | None] = {}
+
+    def measure(node: yaml.Node) -> tuple[int, int]:
+        key = id(node)
+        if key in sizes:
+            known = sizes[key]
+            if known is None:
+                raise _TooLarge("an alias refers to a node that contains it", node.start_mark)
+            return known
+        sizes[key] = None  # being measured: meeting it again is a cycle
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        count, depth = 1, 1
+        for child in children:
+            child_count, child_depth = measure(child)
+            count += child_count
+            depth = max(depth, child_depth + 1)
+        if depth > MAX_DEPTH:
+            raise _TooLarge(_too_deep() + " once its aliases are expanded", node.start_mark)
+        if count > MAX_VALUES:
+            raise _TooLarge(
+                f"holds more than {MAX_VALUES:,} values once its aliases are expanded; "
+                "a config holds far fewer, so check what its aliases (*name) refer to"
+            )
+        sizes[key] = (count, depth)
+        return count, depth
+
+    measure(root)
 
 
 def _record_marks(node: yaml.Node, path: str, source: str, marks: dict[str, str]) -> None:
@@ -453,7 +546,10 @@ def load_config(
             + ", ".join(TOP_LEVEL_KEYS)
             + f"; got {_kind(document)}"
         )
-    document = _interpolate_tree(dict(document), environ, "", errors)
+    try:
+        document = _interpolate_tree(dict(document), environ, "", errors)
+    except _TooLarge as exc:
+        raise ConfigError(f"{source}: {exc.problem}") from None
     for key in [k for k in document if k not in TOP_LEVEL_KEYS]:
         errors.append((str(key), f"unknown top-level key; allowed: {', '.join(TOP_LEVEL_KEYS)}"))
 
@@ -516,21 +612,27 @@ def _validated(sections: Mapping[str, Any], errors: Problems) -> NorqDocument | 
         return None
 
 
-def _interpolate_tree(value: Any, environ: Mapping[str, str], path: str, errors: Problems) -> Any:
+def _interpolate_tree(
+    value: Any, environ: Mapping[str, str], path: str, errors: Problems, depth: int = 1
+) -> Any:
     if isinstance(value, str):
         try:
             return interpolate(value, environ)
         except InterpolationError as exc:
             errors.append((path, str(exc)))
             return value
+    if depth > MAX_DEPTH:
+        # A document built in Python has no parser to stop it: this walk does.
+        raise _TooLarge(_too_deep())
     if isinstance(value, dict):
         return {
-            key: _interpolate_tree(item, environ, _join(path, key), errors)
+            key: _interpolate_tree(item, environ, _join(path, key), errors, depth + 1)
             for key, item in value.items()
         }
     if isinstance(value, list):
         return [
-            _interpolate_tree(item, environ, f"{path}[{i}]", errors) for i, item in enumerate(value)
+            _interpolate_tree(item, environ, f"{path}[{i}]", errors, depth + 1)
+            for i, item in enumerate(value)
         ]
     return value
 

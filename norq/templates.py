@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from norq._files import NotUtf8, read_utf8
 from norq.errors import TemplateError
 
 if TYPE_CHECKING:
@@ -193,5 +194,10 @@ def load_template_dir(directory: Path, errors: list[tuple[str, str]]) -> dict[st
             continue
         name, channel = pieces[0], pieces[1]
         part = pieces[2] if len(pieces) == 3 else "body"
-        sources.setdefault(name, {}).setdefault(channel, {})[part] = file.read_text("utf-8")
+        try:
+            text = read_utf8(file)
+        except NotUtf8 as exc:
+            errors.append(("templates_dir", str(exc)))
+            continue
+        sources.setdefault(name, {}).setdefault(channel, {})[part] = text
     return sources

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -125,10 +127,16 @@ def test_jobs_receipts_writes_a_file_retry_failed_can_read(tmp_path: Path, redis
         job_id = norq.enqueue_many("sms", [f"+1555000{row:04d}" for row in range(3)], body="x")
     finish(redis_url, job_id, 3, failing=1)
     out = tmp_path / "receipts.jsonl"
-    result = CliRunner().invoke(
-        main, ["jobs", "receipts", job_id, "-o", str(out), "--config", str(path)]
-    )
+    umask = os.umask(0o022)
+    try:
+        result = CliRunner().invoke(
+            main, ["jobs", "receipts", job_id, "-o", str(out), "--config", str(path)]
+        )
+    finally:
+        os.umask(umask)
     assert result.exit_code == 0, result.output
+    # It lists recipients and their data: for its owner's eyes only.
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
     lines = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
     assert [line["row"] for line in lines] == [1, 2, 3]
     assert lines[0]["ok"] is False
@@ -203,6 +211,30 @@ def test_a_redis_password_never_shows_in_the_config_repr_or_redaction() -> None:
     )
     assert PASSWORD not in repr(norq.config.celery)
     assert PASSWORD not in norq.redactor.text(f"could not reach redis://:{PASSWORD}@host")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"redis://127.0.0.1:6379/0?password={PASSWORD}",
+        f"redis://127.0.0.1:6379/0?db=1&password={PASSWORD}&socket_timeout=5",
+        f"unix:///run/redis.sock?db=0&password={PASSWORD}",
+    ],
+)
+def test_a_redis_password_given_in_the_query_string_is_redacted(url: str) -> None:
+    norq = Norq.from_dict(
+        {
+            "providers": {
+                "twilio": {
+                    "config": {"account_sid": SID, "auth_token": "t", "from": "+15005550006"}
+                }
+            },
+            "celery": {"broker_url": "redis://127.0.0.1:6379/0", "redis_url": url},
+        },
+        environ={},
+    )
+    assert PASSWORD not in repr(norq.config.celery)
+    assert PASSWORD not in norq.redactor.text(f"could not reach {url}")
 
 
 def test_importing_norq_and_starting_the_cli_load_neither_celery_nor_redis() -> None:

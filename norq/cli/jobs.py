@@ -107,11 +107,12 @@ def receipts(job_id: str, config_path: str | None, output: Path | None) -> None:
     The file has the same shape as norq send --receipts, so norq send
     --retry-failed FILE re-sends its failed rows.
     """
+    from norq._files import open_private
     from norq.cli.rows import Row, receipts_file_line
 
     with load_norq(config_path) as norq:
         _status(norq, job_id)
-        stream = output.open("w", encoding="utf-8") if output is not None else sys.stdout
+        stream = open_private(output) if output is not None else sys.stdout
         try:
             found = norq.jobs.store.receipts_with_data(job_id)
             for receipt, data in found:

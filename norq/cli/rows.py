@@ -19,11 +19,19 @@ from typing import IO, Any
 
 import click
 
+from norq._files import open_private
 from norq.cli import UsageFailure
 from norq.cli._common import bad_value
 from norq.error_codes import UNCONFIRMED_CODES
 from norq.ledger import EntryState, LedgerEntry
 from norq.receipt import Receipt
+
+#: The longest CSV cell, in characters: template data, not documents. It is
+#: also the csv module's default field limit, so both stop at the same size.
+MAX_CELL = 131_072
+#: The longest physical line read at once, in bytes: room for a few cells at
+#: the cap. Longer lines are refused without being read whole.
+MAX_LINE = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +60,10 @@ def rows_from_csv(
     reader = csv.DictReader(source)
     try:
         columns = reader.fieldnames
-    except _NotUtf8 as exc:
+    except (_NotUtf8, _LineTooLong) as exc:
         raise bad_value("--csv", f"{name}: the header line {exc.why}") from None
+    except csv.Error as exc:
+        raise bad_value("--csv", f"{name}: the header line is not CSV ({exc})") from None
     if not columns:
         raise bad_value("--csv", f"{name} is empty; expected a header line")
     duplicated = sorted({column for column in columns if columns.count(column) > 1})
@@ -108,19 +118,36 @@ class _NotUtf8(Exception):
         )
 
 
+class _LineTooLong(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+        self.why = (
+            f"(line {line}) is longer than {MAX_LINE:,} bytes; a cell holds at most "
+            f"{MAX_CELL:,} characters of template data"
+        )
+
+
 class _Utf8Lines:
-    """The lines of a binary stream as text, decoded strictly one line at a time."""
+    """The lines of a binary stream as text, decoded strictly one line at a time.
+
+    A line is read with a size limit, so one without an end costs at most
+    :data:`MAX_LINE` bytes before it is refused.
+    """
 
     def __init__(self, stream: IO[bytes]) -> None:
-        self._lines = iter(stream)
+        self._stream = stream
         self.line = 0
 
     def __iter__(self) -> _Utf8Lines:
         return self
 
     def __next__(self) -> str:
-        raw = next(self._lines)
+        raw = self._stream.readline(MAX_LINE + 1)
+        if not raw:
+            raise StopIteration
         self.line += 1
+        if len(raw) > MAX_LINE:
+            raise _LineTooLong(self.line)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -135,6 +162,8 @@ def _csv_rows(
     try:
         for record in reader:
             number += 1
+            if any(len(value) > MAX_CELL for value in record.values() if value is not None):
+                raise _CellTooLong(source.line)
             to = record.get(to_column) or ""
             # A short row has None for its missing cells: leave them out, so a
             # template needing one fails for this row alone with a clear error.
@@ -144,15 +173,32 @@ def _csv_rows(
                 if key != to_column and key is not None and value is not None
             }
             yield Row(number, to.strip(), data)
+    except _CellTooLong as exc:
+        raise _cell_too_long(name, number, exc.line) from None
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            # The csv module's own cap, met before the row is complete.
+            raise _cell_too_long(name, number + 1, source.line) from None
         raise UsageFailure(
             f"{name}: malformed CSV after line {reader.line_num} ({exc}); "
             f"rows processed before it: {number}"
         ) from None
-    except _NotUtf8 as exc:
+    except (_NotUtf8, _LineTooLong) as exc:
         raise UsageFailure(
             f"{name}: row {number + 1} {exc.why}; rows processed before it: {number}"
         ) from None
+
+
+class _CellTooLong(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+def _cell_too_long(name: str, row: int, line: int) -> UsageFailure:
+    return UsageFailure(
+        f"{name}: row {row} (line {line}) has a cell longer than {MAX_CELL:,} characters "
+        f"(cells hold template data: shorten it); rows processed before it: {row - 1}"
+    )
 
 
 def count_csv_rows(path: str) -> int | None:
@@ -284,13 +330,15 @@ def receipt_line(row: Row, receipt: Receipt) -> dict[str, Any]:
 class ReceiptLog:
     """Writes one JSON line per receipt; appends when asked (a retry into its own input).
 
+    A new file is created readable by its owner only: it lists recipients and their data.
+
     Line-buffered: a receipt is in the file as soon as it is written, so a run
     that is stopped or killed loses none of the receipts it already had.
     """
 
     def __init__(self, path: Path, *, append: bool = False) -> None:
         self.path = path
-        self._file = path.open("a" if append else "w", encoding="utf-8", buffering=1)
+        self._file = open_private(path, append=append, buffering=1)
 
     def write(self, row: Row, receipt: Receipt) -> None:
         self._file.write(receipts_file_line(row, receipt))

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from norq.bulk import BulkTally, RowResult
+from norq.cli import UsageFailure
 from norq.cli.progress import BarProgress, LineProgress, NoProgress, make_progress
-from norq.cli.rows import count_csv_rows
+from norq.cli.rows import MAX_CELL, MAX_LINE, count_csv_rows, rows_from_csv
 from norq.receipt import DeliveryFailure, Receipt
 from tests.cli.conftest import Run
 from tests.cli.loopback import FakeApi
@@ -232,12 +233,66 @@ def test_many_rows_with_concurrency_are_all_accounted_for(
 def test_malformed_csv_stops_with_the_line_number(
     run: Run, fake_config: str, tmp_path: Path
 ) -> None:
-    path = tmp_path / "huge.csv"
-    path.write_text(f"to,name\n{GOOD[0]},Ann\n{GOOD[1]},{'x' * 200_000}\n")
+    path = tmp_path / "bad.csv"
+    # A carriage return inside an unquoted cell: the csv module refuses it.
+    path.write_bytes(f"to,name\n{GOOD[0]},Ann\n{GOOD[1]},Bo\rb\n".encode())
     result = _bulk(run, fake_config, "--csv", str(path))
     assert result.exit_code == 2
-    assert "malformed CSV after line 2 (field larger than field limit" in result.stderr
+    assert "malformed CSV after line 2 (new-line character seen" in result.stderr
     assert "rows processed before it: 1" in result.stderr
+
+
+def test_a_cell_over_the_cap_stops_with_its_row(
+    run: Run, fake_config: str, api: FakeApi, tmp_path: Path
+) -> None:
+    path = tmp_path / "huge.csv"
+    path.write_text(f"to,name\n{GOOD[0]},Ann\n{GOOD[1]},{'x' * (MAX_CELL + 1)}\n")
+    result = _bulk(run, fake_config, "--csv", str(path))
+    assert result.exit_code == 2
+    assert f"row 2 (line 3) has a cell longer than {MAX_CELL:,} characters" in result.stderr
+    assert "rows processed before it: 1" in result.stderr
+    assert api.posts == 1  # row 1; row 2 never goes out
+
+
+def test_a_quoted_cell_over_the_cap_spanning_lines_stops_with_its_row(
+    run: Run, fake_config: str, api: FakeApi, tmp_path: Path
+) -> None:
+    line = "y" * 1000 + "\n"
+    cell = '"' + line * (MAX_CELL // len(line) + 1) + '"'
+    path = tmp_path / "people.csv"
+    path.write_text(f"to,name\n{GOOD[0]},{cell}\n")
+    result = _bulk(run, fake_config, "--csv", str(path))
+    assert result.exit_code == 2
+    assert "people.csv: row 1 (line " in result.stderr
+    assert f"has a cell longer than {MAX_CELL:,} characters" in result.stderr
+
+
+class _EndlessLine(io.BytesIO):
+    """A CSV whose second row is one line of 20 MB; records the most it was asked for at once."""
+
+    def __init__(self) -> None:
+        super().__init__(f"to,name\n{GOOD[0]},".encode() + b"x" * 20_000_000 + b"\n")
+        self.largest_read = 0
+
+    def readline(self, size: int | None = -1) -> bytes:
+        # An unbounded readline would hold the whole line.
+        assert size is not None
+        assert size >= 0
+        line = super().readline(size)
+        self.largest_read = max(self.largest_read, len(line))
+        return line
+
+    def __next__(self) -> bytes:
+        raise AssertionError("iterating reads whole lines, however long")
+
+
+def test_a_huge_line_is_never_read_whole() -> None:
+    stream = _EndlessLine()
+    rows = rows_from_csv(stream, "to", "people.csv")
+    with pytest.raises(UsageFailure) as refused:
+        list(rows)
+    assert "people.csv: row 1 (line 2) is longer than" in str(refused.value)
+    assert stream.largest_read <= MAX_LINE + 1
 
 
 def test_lines_progress_goes_to_stderr(

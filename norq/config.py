@@ -107,6 +107,14 @@ class ExecutorSettings(_Section):
     async_transport: Literal["auto", "aiohttp", "httpx"] = Field(
         default="auto", description="HTTP client for async sends"
     )
+    # transports.DEFAULT_MAX_RESPONSE_BYTES, for the same reason.
+    max_response_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        le=1024**3,
+        description="Largest answer body read, in bytes after decompression; larger is "
+        "bad_response",
+    )
 
 
 class WebhookSettings(_Section):

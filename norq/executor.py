@@ -25,6 +25,7 @@ from norq.retry import Disposition, RetryPolicy
 from norq.send_result import SendResult, read_declared
 from norq.transports.base import (
     DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RESPONSE_BYTES,
     AttemptResult,
     Prepared,
     Response,
@@ -84,7 +85,7 @@ class Attempts:
             read = self._no_answer(result)
         else:
             status = result.status
-            read = self._read_answer(result)
+            read = self._unread(result) or self._read_answer(result)
         self.reading = read
         if read.ok:
             return Outcome(True, status, read.message_id, self.count, None, read.data)
@@ -99,6 +100,31 @@ class Attempts:
         # An answer may quote the request back, credentials included (a
         # server echoing the Authorization header): the receipt must not.
         return Outcome(False, status, None, self.count, error.redacted(self._redact), read.data)
+
+    def _unread(self, response: Response) -> SendResult | None:
+        """Why an answer is not given to the reader at all, or ``None`` to read it.
+
+        A body past the size limit was not read. A redirect is never followed:
+        the request, credentials and all, would go to another address, and
+        that address's answer would count as the provider's. Both fail as
+        ``bad_response``: the request arrived, so neither is retried.
+        """
+        if response.exceeded_limit is not None:
+            return SendResult.failed(
+                ErrorCode.BAD_RESPONSE,
+                f"HTTP {response.status} with an answer larger than executor.max_response_bytes "
+                f"({response.exceeded_limit:,} bytes); it was not read, so whether the provider "
+                "took the request is unknown",
+            )
+        if 300 <= response.status < 400 and isinstance(self.request, PreparedRequest):
+            location = response.header("location")
+            where = f"redirect to {location}" if location else "redirect without a Location"
+            return SendResult.failed(
+                ErrorCode.BAD_RESPONSE,
+                f"HTTP {response.status} {where}: Norq does not follow redirects, which would "
+                "send the request and its credentials elsewhere; check the provider's base URL",
+            )
+        return None
 
     def _read_answer(self, response: Response) -> SendResult:
         try:
@@ -160,6 +186,7 @@ class Executor:
         connect_timeout: float = 5.0,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         async_transport: str = "auto",
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         factories: Mapping[str, TransportFactory] | None = None,
         transports: Mapping[str, Transport] | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -169,7 +196,7 @@ class Executor:
         redact: Callable[[str], str] = str,
     ) -> None:
         self.settings = TransportSettings(
-            timeout, connect_timeout, max_connections, async_transport
+            timeout, connect_timeout, max_connections, async_transport, max_response_bytes
         )
         self._factories: Mapping[str, TransportFactory] = (
             factories if factories is not None else {"http": HttpTransport}

@@ -133,6 +133,7 @@ class Wiring:
             connect_timeout=settings.connect_timeout,
             max_connections=settings.max_connections,
             async_transport=settings.async_transport,
+            max_response_bytes=settings.max_response_bytes,
             factories=transport_registry(self.plugin_manager),
             transports=self._transports,
             redact=self.redactor.text,

@@ -26,6 +26,11 @@ from norq.retry import RetryPolicy
 # garbage-collector work per message (docs/performance.md, "Pool size").
 DEFAULT_MAX_CONNECTIONS = 64
 
+# The most a provider's answer may hold once decompressed. Answers are JSON of
+# a few kilobytes (a page of 1,000 Twilio messages is about 1 MB); without a
+# cap, a 1 MB gzip answer inflating to 1 GB costs 2 GB of memory per send.
+DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+
 
 class Prepared(Protocol):
     """What every prepared request has, whatever transport sends it."""
@@ -46,12 +51,15 @@ class Response:
     An HTTP transport fills in the status, headers and body; a non-HTTP
     transport maps its own answer onto them (an SMTP reply code and text).
     Read headers with :meth:`header`, which ignores case whatever mapping
-    the transport gave.
+    the transport gave. ``exceeded_limit`` is set when the body, decompressed,
+    was longer than that many bytes (``executor.max_response_bytes``): the
+    transport stopped reading and ``body`` is empty.
     """
 
     status: int
     headers: Mapping[str, str]
     body: bytes
+    exceeded_limit: int | None = None
 
     def header(self, name: str) -> str | None:
         """The value of header ``name``, in any case; ``None`` if absent."""
@@ -83,12 +91,19 @@ AttemptResult = Response | TransportFailure
 
 @dataclass(frozen=True, slots=True)
 class TransportSettings:
-    """The ``executor:`` settings of the config, handed to every transport factory."""
+    """The ``executor:`` settings of the config, handed to every transport factory.
+
+    An HTTP transport reads at most ``max_response_bytes`` of an answer's
+    body, counted after decompression; past that it stops and returns the
+    :class:`Response` with ``exceeded_limit`` set. It never follows a
+    redirect: a 3xx is returned as it came, for the executor to refuse.
+    """
 
     timeout: float = 10.0
     connect_timeout: float = 5.0
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     async_transport: str = "auto"
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
 
 #: The requests a transport sends; a bare ``Transport`` sends whatever it is given.

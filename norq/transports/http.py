@@ -17,7 +17,14 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+)
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -43,6 +50,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("norq")
 
 USER_AGENT = f"norq/{__version__}"
+
+# How much of a body is read at a time, before decompression.
+_CHUNK = 64 * 1024
 
 
 class HttpTransport:
@@ -198,7 +208,13 @@ class HttpxTransport:
             )
             response = client.handle_request(request)
             try:
-                content = response.read()
+                # Decoded chunk by chunk, so a compressed answer is counted as it inflates.
+                return _capped(
+                    response.status_code,
+                    response.headers,
+                    response.iter_bytes(_CHUNK),
+                    self._settings.max_response_bytes,
+                )
             finally:
                 response.close()
         except httpx.HTTPError as exc:
@@ -207,7 +223,6 @@ class HttpxTransport:
             return _unexpected_failure(exc)
         finally:
             _DEADLINE.reset(deadline)
-        return Response(response.status_code, response.headers, content)
 
     def close(self) -> None:
         if self._client is not None:
@@ -216,6 +231,36 @@ class HttpxTransport:
 
 
 _URL_CACHE_SIZE = 256
+
+
+def _capped(
+    status: int, headers: Mapping[str, str], chunks: Iterable[bytes], limit: int
+) -> Response:
+    """The answer with its body read from ``chunks``, or flagged once they pass ``limit`` bytes."""
+    parts: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            # Closing the response then drops the connection instead of draining the rest.
+            return Response(status, headers, b"", exceeded_limit=limit)
+        parts.append(chunk)
+    return Response(status, headers, b"".join(parts))
+
+
+async def _acapped(
+    status: int, headers: Mapping[str, str], chunks: AsyncIterable[bytes], limit: int
+) -> Response:
+    """Async :func:`_capped`."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            return Response(status, headers, b"", exceeded_limit=limit)
+        parts.append(chunk)
+    return Response(status, headers, b"".join(parts))
+
 
 # What an httpx.Client would add to every request.
 _DEFAULT_HEADERS = {
@@ -495,6 +540,7 @@ class HttpxAsyncTransport:
             ),
             headers={"User-Agent": USER_AGENT},
             http2=self._http2,
+            follow_redirects=False,
         )
 
     async def send(
@@ -505,16 +551,26 @@ class HttpxAsyncTransport:
         import httpx
 
         client = await self._clients.get()
+        settings = self._settings
         try:
-            async with asyncio.timeout(self._settings.timeout):
-                response = await client.request(method, url, headers=headers, content=body)
+            async with asyncio.timeout(settings.timeout):
+                request = client.build_request(method, url, headers=headers, content=body)
+                response = await client.send(request, stream=True)
+                try:
+                    return await _acapped(
+                        response.status_code,
+                        response.headers,
+                        response.aiter_bytes(_CHUNK),
+                        settings.max_response_bytes,
+                    )
+                finally:
+                    await response.aclose()
         except httpx.HTTPError as exc:
             return _httpx_failure(exc)
         except TimeoutError:
-            return _deadline_failure(self._settings)
+            return _deadline_failure(settings)
         except Exception as exc:
             return _unexpected_failure(exc)
-        return Response(response.status_code, response.headers, response.content)
 
     async def aclose(self) -> None:
         await self._clients.aclose_current()
@@ -594,12 +650,21 @@ class AiohttpTransport:
         import aiohttp
 
         session = await self._sessions.get()
+        settings = self._settings
         try:
             # The deadline covers the whole attempt, body included (executor.timeout).
-            async with asyncio.timeout(self._settings.timeout):
-                async with session.request(method, url, headers=headers, data=body) as response:
-                    content = await response.read()
-            return Response(response.status, response.headers, content)
+            async with asyncio.timeout(settings.timeout):
+                # aiohttp follows redirects by default: to another host, with the
+                # credentials in the body. A 3xx is the executor's to report.
+                async with session.request(
+                    method, url, headers=headers, data=body, allow_redirects=False
+                ) as response:
+                    return await _acapped(
+                        response.status,
+                        response.headers,
+                        response.content.iter_chunked(_CHUNK),
+                        settings.max_response_bytes,
+                    )
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             return TransportFailure("connect", f"{type(exc).__name__}: {exc}")
         except aiohttp.ServerTimeoutError as exc:

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
+from norq.error_codes import ErrorCode
 from norq.receipt import Receipt
 from norq.retry import Disposition
+from norq.send_result import SendResult
+from norq.transports.base import Response
 
 if TYPE_CHECKING:
-    from norq.executor import AttemptObserver, Executor
+    from norq.executor import AttemptObserver, Executor, Reader
     from norq.message import Message
     from norq.observe import Observation, Observer
     from norq.provider import Provider
@@ -135,6 +138,34 @@ class Hooks:
             logger.exception("an after_send hook failed")
 
 
+def send_reader(provider: Provider) -> Reader:
+    """``provider.read_send``, held to what every send shares: an accepted send has an id.
+
+    Checked here rather than in each reader, so a plugin's own ``read_send``
+    cannot report a delivery with nothing to look it up by. A provider whose
+    API issues no ids says so (``issues_message_ids = False``).
+    """
+    read = provider.read_send
+    if not provider.issues_message_ids:
+        return read
+
+    def read_with_id(request: Any, response: Response) -> SendResult:
+        result = read(request, response)
+        if result.ok and not result.message_id:
+            # Taken, says the provider, but the receipt could never be matched
+            # to a status or a webhook; retrying would send it twice.
+            return SendResult.failed(
+                ErrorCode.BAD_RESPONSE,
+                f"HTTP {response.status}: {provider.instance!r} ({provider.name}) took the message "
+                "but its answer gave no message id; a provider whose API issues none declares "
+                "issues_message_ids = False",
+                data=result.data,
+            )
+        return result
+
+    return read_with_id
+
+
 def deliver(
     message: Message,
     chain: tuple[Provider, ...],
@@ -164,7 +195,7 @@ def deliver(
         else:
             observe = None if watch is None else _attempts(watch, provider, delivery.attempts)
             outcome = executor.send(
-                step.request, provider.read_send, throttles.of(provider), observe
+                step.request, send_reader(provider), throttles.of(provider), observe
             )
         step = delivery.record(outcome)
     if fake is not None:
@@ -198,7 +229,7 @@ async def adeliver(
         else:
             observe = None if watch is None else _attempts(watch, provider, delivery.attempts)
             outcome = await executor.asend(
-                step.request, provider.read_send, throttles.of(provider), observe
+                step.request, send_reader(provider), throttles.of(provider), observe
             )
         step = delivery.record(outcome)
     if fake is not None:

@@ -128,6 +128,12 @@ class Provider(abc.ABC, Generic[ConfigT]):
     #: Rate limits that apply unless ``rate_limits:`` in YAML overrides them
     #: (see :mod:`norq.rate_limits`); the provider's documented account limits.
     default_rate_limits: ClassVar[RateLimits] = RateLimits()
+    #: Whether the API answers each send with an id. While true, a send that
+    #: ``read_send`` accepts without one fails as ``bad_response``; an API that
+    #: issues none (Slack's incoming webhooks) sets it false, and its receipts
+    #: have ``message_id`` ``None``. Set it per instance in ``__init__`` when
+    #: the config decides (SendGrid's sandbox mode validates without an id).
+    issues_message_ids: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -54,6 +54,8 @@ class SendGridProvider(norq.Provider[SendGridConfig]):
         self._success = frozenset(
             {ACCEPTED, SANDBOX_ACCEPTED} if config.sandbox_mode else {ACCEPTED}
         )
+        # Sandbox mode validates the mail and answers without an id.
+        self.issues_message_ids = not config.sandbox_mode
 
     def check_message(self, message: norq.Message) -> None:
         super().check_message(message)

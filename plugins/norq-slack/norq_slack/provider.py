@@ -85,6 +85,8 @@ class SlackWebhookProvider(norq.Provider[SlackWebhookConfig]):
     recipient_formats: ClassVar[Mapping[str, norq.AddressFormat]] = {"chat": SLACK_CHANNEL}
     description = "Slack incoming webhook (the URL is the secret); Block Kit via blocks"
     message_fields: ClassVar[frozenset[str]] = frozenset({"blocks", "unfurl_links"})
+    # Slack answers a webhook post with "ok" and nothing to look the message up by.
+    issues_message_ids = False
 
     def __init__(self, config: SlackWebhookConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
@@ -117,7 +119,6 @@ class SlackWebhookProvider(norq.Provider[SlackWebhookConfig]):
         if response.status in ANSWERED:
             if answer != "ok":
                 return _unreadable(response)
-            # Slack's answer carries no id: the receipt is ok with message_id None.
             return norq.SendResult.accepted(None)
         result = super().read_send(request, response)
         if answer not in SLACK_ERRORS:

@@ -26,12 +26,22 @@ class ErrorCode(StrEnum):
     TIMEOUT = "timeout"
     CONNECTION_LOST = "connection_lost"
     INTERRUPTED = "interrupted"
+    #: The provider answered that it failed, but part of the send may have
+    #: happened (Slack's ``internal_error``): as good as no answer.
+    OUTCOME_UNKNOWN = "outcome_unknown"
     BAD_RESPONSE = "bad_response"
 
 
 #: Failures after which the provider may have accepted the message after all: the
-#: request went out and no answer came back.
-UNCONFIRMED_CODES = frozenset({ErrorCode.TIMEOUT, ErrorCode.CONNECTION_LOST, ErrorCode.INTERRUPTED})
+#: request went out and no answer came back, or the answer could not say.
+UNCONFIRMED_CODES = frozenset(
+    {
+        ErrorCode.TIMEOUT,
+        ErrorCode.CONNECTION_LOST,
+        ErrorCode.INTERRUPTED,
+        ErrorCode.OUTCOME_UNKNOWN,
+    }
+)
 
 
 def code_for_status(status: int) -> ErrorCode:

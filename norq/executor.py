@@ -14,9 +14,10 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from norq.error_codes import ErrorCode
+from norq.error_codes import UNCONFIRMED_CODES, ErrorCode
 from norq.errors import PluginError
 from norq.observe import AttemptRecord
 from norq.receipt import DeliveryFailure, Outcome
@@ -86,6 +87,14 @@ class Attempts:
         else:
             status = result.status
             read = self._unread(result) or self._read_answer(result)
+            if (
+                read.error is not None
+                and read.error.code in UNCONFIRMED_CODES
+                and self.retry.retry_unconfirmed
+            ):
+                # An answer that cannot say whether the message went out is
+                # treated as no answer: retried only when the policy allows.
+                read = replace(read, error=replace(read.error, disposition=Disposition.RETRY))
         self.reading = read
         if read.ok:
             return Outcome(True, status, read.message_id, self.count, None, read.data)

@@ -61,6 +61,8 @@ DEFAULT_DISPOSITIONS: Mapping[str, Disposition] = MappingProxyType(
         ErrorCode.BAD_RESPONSE: Disposition.FINAL,
         # The run stopped with the request in flight: it may have arrived.
         ErrorCode.INTERRUPTED: Disposition.FINAL,
+        # The provider could not say whether it sent: as good as no answer.
+        ErrorCode.OUTCOME_UNKNOWN: Disposition.FINAL,
     }
 )
 

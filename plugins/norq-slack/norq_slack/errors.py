@@ -3,8 +3,12 @@
 ``chat.postMessage`` answers HTTP 200 with ``{"ok": false, "error": name}``;
 an incoming webhook answers an HTTP error status with the name as text. A
 wrong channel or message fails everywhere (``final``); a token or workspace
-problem is this provider's (``failover``); Slack's own trouble is
-``retry``. An unknown name is ``final``: nothing says another try helps.
+problem is this provider's (``failover``); Slack's own trouble, a workspace
+migration included, is ``retry``. ``internal_error`` and ``fatal_error`` are
+Slack saying "some aspect of the operation may have succeeded": the message
+may be posted, so they are ``outcome_unknown``, retried only when the policy
+allows unconfirmed retries. An unknown name is ``final``: nothing says
+another try helps.
 """
 
 from __future__ import annotations
@@ -45,9 +49,12 @@ SLACK_ERRORS = norq.ErrorTable(
         ),
         **_all("ratelimited rate_limited", E.RATE_LIMITED, RETRY),
         **_all(
-            "internal_error fatal_error service_unavailable request_timeout rollup_error",
+            "service_unavailable request_timeout rollup_error "
+            # The workspace is moving into an Enterprise org: back once it has.
+            "org_login_required team_added_to_org",
             E.PROVIDER_UNAVAILABLE,
             RETRY,
         ),
+        **_all("internal_error fatal_error", E.OUTCOME_UNKNOWN, FINAL),
     }
 )

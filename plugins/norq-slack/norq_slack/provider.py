@@ -33,7 +33,20 @@ class SlackProvider(norq.Provider[SlackConfig]):
     recipient_formats: ClassVar[Mapping[str, norq.AddressFormat]] = {"chat": SLACK_CHANNEL}
     env_prefix = "SLACK"
     description = "Slack Web API chat.postMessage with a bot token; Block Kit via blocks"
-    message_fields: ClassVar[frozenset[str]] = frozenset({"blocks", "thread_ts", "unfurl_links"})
+    message_fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "blocks",
+            "thread_ts",
+            "reply_broadcast",
+            "unfurl_links",
+            "unfurl_media",
+            "mrkdwn",
+            "username",
+            "icon_emoji",
+            "icon_url",
+            "metadata",
+        }
+    )
 
     def __init__(self, config: SlackConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
@@ -84,7 +97,10 @@ class SlackWebhookProvider(norq.Provider[SlackWebhookConfig]):
     channels = frozenset({"chat"})
     recipient_formats: ClassVar[Mapping[str, norq.AddressFormat]] = {"chat": SLACK_CHANNEL}
     description = "Slack incoming webhook (the URL is the secret); Block Kit via blocks"
-    message_fields: ClassVar[frozenset[str]] = frozenset({"blocks", "unfurl_links"})
+    # An app's incoming webhook posts as the app, into its own channel.
+    message_fields: ClassVar[frozenset[str]] = frozenset(
+        {"blocks", "unfurl_links", "unfurl_media", "mrkdwn"}
+    )
     # Slack answers a webhook post with "ok" and nothing to look the message up by.
     issues_message_ids = False
 

@@ -41,8 +41,12 @@ EXPECTED = {
     "action_prohibited": ("permission_denied", FAILOVER),
     "ratelimited": ("rate_limited", RETRY),
     "rate_limited": ("rate_limited", RETRY),
-    "internal_error": ("provider_unavailable", RETRY),
-    "fatal_error": ("provider_unavailable", RETRY),
+    # "Some aspect of the operation may have succeeded": like a lost answer.
+    "internal_error": ("outcome_unknown", FINAL),
+    "fatal_error": ("outcome_unknown", FINAL),
+    # A workspace moving into an Enterprise org: unavailable for a while.
+    "org_login_required": ("provider_unavailable", RETRY),
+    "team_added_to_org": ("provider_unavailable", RETRY),
     "service_unavailable": ("provider_unavailable", RETRY),
     "request_timeout": ("provider_unavailable", RETRY),
     "rollup_error": ("provider_unavailable", RETRY),

@@ -58,6 +58,52 @@ def test_ratelimited_inside_a_200_is_retried(make_norq: MakeNorq) -> None:
 
 
 @respx.mock
+@pytest.mark.parametrize("error", ["internal_error", "fatal_error"])
+def test_a_possibly_posted_message_is_neither_retried_nor_failed_over(
+    make_norq: MakeNorq, error: str
+) -> None:
+    route = respx.post(POST_URL).mock(return_value=refused(error))
+    hook = respx.post(WEBHOOK_URL).mock(return_value=httpx.Response(200, text="ok"))
+    app = make_norq(bot_then_hook())
+    with pytest.raises(norq.DeliveryError) as caught:
+        app.notify("chat", CHANNEL, body="hi")
+    receipt = caught.value.receipt
+    assert route.call_count == 1
+    assert not hook.called
+    assert receipt.unconfirmed
+    assert receipt.error is not None
+    assert (receipt.error.code, receipt.error.provider_code) == ("outcome_unknown", error)
+    assert receipt.error.disposition == "final"
+
+
+@respx.mock
+def test_with_unconfirmed_retries_allowed_it_is_retried_then_failed_over(
+    make_norq: MakeNorq,
+) -> None:
+    route = respx.post(POST_URL).mock(return_value=refused("internal_error"))
+    hook = respx.post(WEBHOOK_URL).mock(return_value=httpx.Response(200, text="ok"))
+    doc = bot_then_hook()
+    doc["providers"]["slack"]["retry"] = {**FAST_RETRY, "retry_unconfirmed": True}
+    receipt = make_norq(doc).notify("chat", CHANNEL, body="hi")
+    assert route.call_count == 3
+    assert hook.call_count == 1
+    assert (receipt.ok, receipt.provider) == (True, "hook")
+
+
+@respx.mock
+@pytest.mark.parametrize("error", ["org_login_required", "team_added_to_org"])
+def test_a_workspace_migration_is_retried_then_failed_over(make_norq: MakeNorq, error: str) -> None:
+    route = respx.post(POST_URL).mock(return_value=refused(error))
+    hook = respx.post(WEBHOOK_URL).mock(return_value=httpx.Response(200, text="ok"))
+    doc = bot_then_hook()
+    doc["providers"]["slack"]["retry"] = FAST_RETRY
+    receipt = make_norq(doc).notify("chat", CHANNEL, body="hi")
+    assert route.call_count == 3
+    assert hook.call_count == 1
+    assert (receipt.ok, receipt.provider) == (True, "hook")
+
+
+@respx.mock
 @pytest.mark.parametrize("error", ["invalid_auth", "account_inactive", "missing_scope"])
 def test_token_problems_fail_over_to_the_webhook(make_norq: MakeNorq, error: str) -> None:
     bot = respx.post(POST_URL).mock(return_value=refused(error))

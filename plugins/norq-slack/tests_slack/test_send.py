@@ -131,7 +131,10 @@ def test_prepare_send_is_pure(make_norq: MakeNorq) -> None:
         ),
         (CHANNEL, {"blocks": [{"type": "divider"}] * 51}, "at most 50"),
         (CHANNEL, {"unfurl_links": "no"}, "unfurl_links must be True or False"),
-        (CHANNEL, {"icon_emoji": ":x:"}, "icon_emoji"),
+        (CHANNEL, {"unfurl_media": "no"}, "unfurl_media must be True or False"),
+        (CHANNEL, {"mrkdwn": 1}, "mrkdwn must be True or False"),
+        ("U0123", {}, "is not a Slack channel"),
+        ("u0123abcde", {}, "is not a Slack channel"),
     ],
 )
 def test_bad_messages_are_refused_before_any_request(
@@ -150,3 +153,106 @@ def test_bad_messages_are_refused_before_any_request(
 def test_thread_ts_must_be_a_message_timestamp(make_norq: MakeNorq, thread_ts: Any) -> None:
     with pytest.raises(norq.MessageError, match="thread_ts must be a message timestamp"):
         make_norq().prepare("chat", CHANNEL, body="hi", thread_ts=thread_ts)
+
+
+@respx.mock
+@pytest.mark.parametrize("user", ["U0123ABCDE", "W0123ABCDE"])
+def test_a_user_id_is_a_recipient_slack_posts_to_as_a_direct_message(
+    make_norq: MakeNorq, user: str
+) -> None:
+    route = respx.post(POST_URL).mock(return_value=httpx.Response(200, json=posted("D0123ABCDE")))
+    receipt = make_norq().notify("chat", user, body="Your export is ready")
+    assert json.loads(route.calls.last.request.content)["channel"] == user
+    assert receipt.message_id == "D0123ABCDE:1417671948.000006"
+
+
+METADATA = {"event_type": "deploy_finished", "event_payload": {"service": "api", "version": 12}}
+
+
+@respx.mock
+@pytest.mark.parametrize("metadata", [METADATA, json.dumps(METADATA)], ids=["mapping", "json"])
+def test_every_chat_post_message_option_reaches_the_wire(
+    make_norq: MakeNorq, metadata: Any
+) -> None:
+    route = respx.post(POST_URL).mock(return_value=httpx.Response(200, json=posted()))
+    make_norq().notify(
+        "chat",
+        CHANNEL,
+        body="Deployed",
+        thread_ts="1417671948.000006",
+        reply_broadcast=True,
+        unfurl_links=False,
+        unfurl_media=False,
+        mrkdwn=False,
+        username="deploy-bot",
+        icon_emoji=":rocket:",
+        metadata=metadata,
+    )
+    assert json.loads(route.calls.last.request.content) == {
+        "channel": CHANNEL,
+        "text": "Deployed",
+        "thread_ts": "1417671948.000006",
+        "reply_broadcast": True,
+        "unfurl_links": False,
+        "unfurl_media": False,
+        "mrkdwn": False,
+        "username": "deploy-bot",
+        "icon_emoji": ":rocket:",
+        "metadata": METADATA,
+    }
+
+
+@respx.mock
+def test_an_icon_can_be_an_image_url(make_norq: MakeNorq) -> None:
+    route = respx.post(POST_URL).mock(return_value=httpx.Response(200, json=posted()))
+    make_norq().notify("chat", CHANNEL, body="hi", icon_url="https://example.com/bot.png")
+    sent = json.loads(route.calls.last.request.content)
+    assert sent["icon_url"] == "https://example.com/bot.png"
+
+
+@pytest.mark.parametrize(
+    ("fields", "complaint"),
+    [
+        ({"reply_broadcast": True}, "reply_broadcast needs thread_ts"),
+        ({"reply_broadcast": "yes", "thread_ts": "1.2"}, "reply_broadcast must be True or False"),
+        ({"username": ""}, "username must be non-empty text"),
+        ({"username": 7}, "username must be non-empty text"),
+        ({"icon_emoji": "rocket"}, "icon_emoji must be an emoji name between colons"),
+        ({"icon_url": "ftp://example.com/a.png"}, "icon_url must be an http"),
+        (
+            {"icon_emoji": ":rocket:", "icon_url": "https://example.com/a.png"},
+            "give icon_emoji or icon_url, not both",
+        ),
+        ({"metadata": {"event_payload": {}}}, "metadata needs an event_type"),
+        ({"metadata": {"event_type": "x", "event_payload": [1]}}, "event_payload must be a"),
+        ({"metadata": {"event_type": "x"}}, "metadata needs an event_payload"),
+        ({"metadata": "{nope"}, "metadata is text but not JSON"),
+        ({"metadata": {"event_type": "x", "event_payload": {}, "extra": 1}}, "only event_type"),
+    ],
+)
+def test_bad_options_are_refused_before_any_request(
+    make_norq: MakeNorq, fields: dict[str, Any], complaint: str
+) -> None:
+    with pytest.raises(norq.MessageError, match=complaint):
+        make_norq().prepare("chat", CHANNEL, body="hi", **fields)
+
+
+@respx.mock
+def test_a_webhook_takes_the_formatting_options(make_norq: MakeNorq) -> None:
+    route = respx.post(WEBHOOK_URL).mock(return_value=httpx.Response(200, text="ok"))
+    app = make_norq(document("hook", hook=webhook()))
+    app.notify("chat", "#alerts", body="hi", unfurl_media=False, mrkdwn=False)
+    assert json.loads(route.calls.last.request.content) == {
+        "text": "hi",
+        "unfurl_media": False,
+        "mrkdwn": False,
+    }
+
+
+@pytest.mark.parametrize(
+    "option", ["username", "icon_emoji", "icon_url", "metadata", "reply_broadcast", "thread_ts"]
+)
+def test_a_webhook_refuses_what_only_the_web_api_does(make_norq: MakeNorq, option: str) -> None:
+    app = make_norq(document("hook", hook=webhook()))
+    with pytest.raises(norq.MessageError, match=f"does not understand '{option}'"):
+        app.prepare("chat", "#alerts", body="hi", **{option: "x"})

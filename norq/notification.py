@@ -47,11 +47,14 @@ class Notification:
         if self.body is not None and self.template is not None:
             raise MessageError("pass either body= or template=, not both")
         if self.template is None:
-            # Options alone may be the content (a data-only push); the provider decides.
+            # Options alone may be the content (a data-only push, a template
+            # stored at the provider such as SendGrid's template_id): the router
+            # and the providers decide, so only options are needed here.
             if self.body == "" or (self.body is None and not self.fields):
                 raise MessageError(
-                    f"{self.channel} notification has no content: pass a non-empty body= or a "
-                    "template= from the config"
+                    f"{self.channel} notification has no content: pass a non-empty body=, a "
+                    "template= from the config, or the options that stand for one (SendGrid: "
+                    "template_id=)"
                 )
             if self.body is not None:
                 check_body(self.body, source="body=")

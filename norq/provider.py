@@ -128,6 +128,10 @@ class Provider(abc.ABC, Generic[ConfigT]):
     #: Rate limits that apply unless ``rate_limits:`` in YAML overrides them
     #: (see :mod:`norq.rate_limits`); the provider's documented account limits.
     default_rate_limits: ClassVar[RateLimits] = RateLimits()
+    #: Per-message options that supply the content in place of a body: a
+    #: template stored at the provider (SendGrid's ``template_id``). A message
+    #: with one of them needs no body.
+    content_fields: ClassVar[frozenset[str]] = frozenset()
     #: Whether the API answers each send with an id. While true, a send that
     #: ``read_send`` accepts without one fails as ``bad_response``; an API that
     #: issues none (Slack's incoming webhooks) sets it false, and its receipts
@@ -170,13 +174,15 @@ class Provider(abc.ABC, Generic[ConfigT]):
     def check_message(self, message: Message) -> None:
         """Raise :class:`norq.MessageError` if this provider cannot send ``message``.
 
-        Called before any request is prepared. The default requires a body;
-        override to add provider limits (and call ``super()`` if they apply).
+        Called before any request is prepared. The default requires a body,
+        unless one of :attr:`content_fields` is given; override to add
+        provider limits (and call ``super()`` if they apply).
         """
-        if not message.body:
+        if not message.body and not self.content_fields.intersection(message.fields):
+            instead = "".join(f", or {name}=" for name in sorted(self.content_fields))
             raise MessageError(
                 f"{message.channel} message to {message.to} has an empty body: pass body= "
-                "or a template that renders one",
+                f"or a template that renders one{instead}",
                 code="invalid_message",
             )
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,6 +25,8 @@ MAX_RECIPIENTS = 1000
 MAX_CATEGORIES = 10
 MAX_CATEGORY_LENGTH = 255
 DISPOSITIONS = ("attachment", "inline")
+# A dynamic template's id, as SendGrid shows it under Email API > Dynamic Templates.
+DYNAMIC_TEMPLATE_ID = re.compile(r"d-[0-9a-f]{32}")
 ATTACHMENT_KEYS = frozenset({"filename", "content", "type", "disposition", "content_id"})
 
 
@@ -65,6 +69,28 @@ def custom_args(value: Any) -> dict[str, str]:
             f"custom_args must map text to text (SendGrid refuses other values), got {value!r}; "
             'convert numbers first, e.g. {"order": str(order_id)}'
         )
+    return dict(value)
+
+
+def template_id(value: Any) -> str:
+    if isinstance(value, str) and DYNAMIC_TEMPLATE_ID.fullmatch(value):
+        return value
+    raise _fail(
+        "template_id must be a dynamic template's id, d- and 32 hex digits "
+        f"(d-4ad23ad40a0e47d0a0232b85f24ca5c2, under Email API > Dynamic Templates), got {value!r}"
+    )
+
+
+def template_data(value: Any) -> dict[str, Any]:
+    """``dynamic_template_data``: a mapping the template's handlebars read, JSON all through."""
+    if not isinstance(value, Mapping):
+        raise _fail(
+            f"dynamic_template_data must be a mapping of the template's variables, got {value!r}"
+        )
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise _fail(f"dynamic_template_data is not JSON: {exc}") from None
     return dict(value)
 
 
@@ -131,14 +157,25 @@ def check_attachments(value: Any) -> int:
 def check_options(message: norq.Message) -> None:
     """Raise :class:`norq.MessageError` if SendGrid would refuse these options."""
     fields = message.fields
+    dynamic = "template_id" in fields
+    size = 0
+    if dynamic:
+        template_id(fields["template_id"])
+        if "dynamic_template_data" in fields:
+            size += len(json.dumps(template_data(fields["dynamic_template_data"])))
+    elif "dynamic_template_data" in fields:
+        raise _fail("dynamic_template_data needs template_id: the dynamic template it fills in")
     subject = fields.get("subject")
-    if not isinstance(subject, str) or not subject.strip():
-        raise _fail(
-            "SendGrid needs a subject: pass subject=... or use a template with a subject"
-            + ("" if subject is None else f" (got {subject!r})")
-        )
-    if "\n" in subject or "\r" in subject:
-        raise _fail("subject must be one line; remove the line breaks")
+    # A dynamic template carries its own subject; one given is sent all the same.
+    if not (dynamic and subject is None):
+        if not isinstance(subject, str) or not subject.strip():
+            raise _fail(
+                "SendGrid needs a subject: pass subject=..., use a template with a subject, "
+                "or a dynamic template (template_id=...)"
+                + ("" if subject is None else f" (got {subject!r})")
+            )
+        if "\n" in subject or "\r" in subject:
+            raise _fail("subject must be one line; remove the line breaks")
     html = fields.get("html")
     if html is not None and not isinstance(html, str):
         raise _fail(f"html must be text, got {type(html).__name__}")
@@ -170,7 +207,8 @@ def check_options(message: norq.Message) -> None:
         categories(fields["categories"])
     if "custom_args" in fields:
         custom_args(fields["custom_args"])
-    size = len(subject.encode()) + len((message.body or "").encode()) + len((html or "").encode())
+    size += len((subject or "").encode())
+    size += len((message.body or "").encode()) + len((html or "").encode())
     if "attachments" in fields:
         size += check_attachments(fields["attachments"])
     if size > MAX_MESSAGE_BYTES:
@@ -192,12 +230,24 @@ def mail_parts(message: norq.Message) -> tuple[dict[str, Any], dict[str, Any]]:
     for option in ("cc", "bcc"):
         if option in fields:
             personalization[option] = _emails(address_list(fields[option], option))
-    mail: dict[str, Any] = {"subject": fields["subject"]}
-    # text/plain must come before text/html, or SendGrid refuses the mail.
-    content = [{"type": "text/plain", "value": message.body or ""}]
+    mail: dict[str, Any] = {}
+    if "subject" in fields:
+        mail["subject"] = fields["subject"]
+    # A dynamic template supplies the content SendGrid sends; without one, or
+    # with a body given all the same, text/plain comes before text/html, or
+    # SendGrid refuses the mail.
+    content = []
+    if message.body is not None or "template_id" not in fields:
+        content.append({"type": "text/plain", "value": message.body or ""})
     if fields.get("html") is not None:
         content.append({"type": "text/html", "value": fields["html"]})
-    mail["content"] = content
+    if content:
+        mail["content"] = content
+    if "template_id" in fields:
+        mail["template_id"] = fields["template_id"]
+        if "dynamic_template_data" in fields:
+            data = template_data(fields["dynamic_template_data"])
+            personalization["dynamic_template_data"] = data
     if "reply_to" in fields:
         mail["reply_to"] = {"email": fields["reply_to"]}
     if "attachments" in fields:

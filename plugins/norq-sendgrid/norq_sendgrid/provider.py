@@ -37,10 +37,25 @@ class SendGridProvider(norq.Provider[SendGridConfig]):
     channels = frozenset({"email"})
     recipient_formats: ClassVar[Mapping[str, norq.AddressFormat]] = {"email": norq.EMAIL}
     env_prefix = "SENDGRID"
-    description = "SendGrid v3 Mail Send: html, cc/bcc, reply_to, categories, attachments"
-    message_fields: ClassVar[frozenset[str]] = frozenset(
-        {"subject", "html", "cc", "bcc", "reply_to", "categories", "custom_args", "attachments"}
+    description = (
+        "SendGrid v3 Mail Send: html, cc/bcc, reply_to, categories, attachments, dynamic templates"
     )
+    message_fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "subject",
+            "html",
+            "cc",
+            "bcc",
+            "reply_to",
+            "categories",
+            "custom_args",
+            "attachments",
+            "template_id",
+            "dynamic_template_data",
+        }
+    )
+    # A dynamic template stored at SendGrid supplies the subject and content.
+    content_fields: ClassVar[frozenset[str]] = frozenset({"template_id"})
 
     def __init__(self, config: SendGridConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)

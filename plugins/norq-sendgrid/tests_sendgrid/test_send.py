@@ -190,3 +190,68 @@ def test_a_message_just_under_the_size_limit_is_prepared(make_norq: MakeNorq) ->
         attachments=[{"filename": "a", "content": content}],
     )
     assert isinstance(prepared.request, norq.PreparedRequest)
+
+
+TEMPLATE_ID = "d-4ad23ad40a0e47d0a0232b85f24ca5c2"
+ORDER = {"name": "Ada", "order": {"id": 42, "total": 99.5, "items": ["book", "pen"]}}
+
+
+@respx.mock
+def test_a_dynamic_template_sends_its_id_and_data_without_content(make_norq: MakeNorq) -> None:
+    route = respx.post(SEND_URL).mock(return_value=ACCEPTED)
+    receipt = make_norq().notify(
+        "email", RECIPIENT, template_id=TEMPLATE_ID, dynamic_template_data=ORDER
+    )
+    assert receipt.ok
+    assert json.loads(route.calls.last.request.content) == {
+        "personalizations": [{"to": [{"email": RECIPIENT}], "dynamic_template_data": ORDER}],
+        "from": {"email": SENDER},
+        "template_id": TEMPLATE_ID,
+    }
+
+
+@respx.mock
+def test_a_dynamic_template_keeps_a_subject_and_body_given_with_it(make_norq: MakeNorq) -> None:
+    route = respx.post(SEND_URL).mock(return_value=ACCEPTED)
+    make_norq().notify("email", RECIPIENT, body="fallback", subject="Hi", template_id=TEMPLATE_ID)
+    sent = json.loads(route.calls.last.request.content)
+    assert sent["template_id"] == TEMPLATE_ID
+    assert sent["subject"] == "Hi"
+    assert sent["content"] == [{"type": "text/plain", "value": "fallback"}]
+    assert "dynamic_template_data" not in sent["personalizations"][0]
+
+
+@respx.mock
+def test_a_message_with_neither_body_nor_dynamic_template_is_refused_before_sending(
+    make_norq: MakeNorq,
+) -> None:
+    route = respx.post(SEND_URL).mock(return_value=ACCEPTED)
+    with pytest.raises(norq.MessageError, match=r"has an empty body: .*or template_id="):
+        make_norq().notify("email", RECIPIENT, subject="Hi")
+    assert not route.called
+
+
+@pytest.mark.parametrize(
+    ("fields", "complaint"),
+    [
+        ({"template_id": "welcome"}, "template_id must be a dynamic template's id"),
+        ({"template_id": 42}, "template_id must be a dynamic template's id"),
+        (
+            {"template_id": TEMPLATE_ID, "dynamic_template_data": ["a"]},
+            "dynamic_template_data must be a mapping",
+        ),
+        (
+            {"template_id": TEMPLATE_ID, "dynamic_template_data": {"when": object()}},
+            "dynamic_template_data is not JSON",
+        ),
+        ({"subject": "Hi", "dynamic_template_data": ORDER}, "needs template_id"),
+    ],
+)
+def test_bad_dynamic_templates_are_refused_before_any_request(
+    make_norq: MakeNorq, fields: dict[str, Any], complaint: str
+) -> None:
+    with respx.mock(assert_all_called=False) as mock:
+        route = mock.post(SEND_URL)
+        with pytest.raises(norq.MessageError, match=complaint):
+            make_norq().notify("email", RECIPIENT, body="x", **fields)
+        assert not route.called

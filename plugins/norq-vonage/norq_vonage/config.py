@@ -29,6 +29,17 @@ def _sender(value: str) -> str:
     )
 
 
+#: An id from India's DLT registry (a Principal Entity, a content template): digits.
+DLT_ID = re.compile(r"[0-9]{1,30}")
+DLT_HINT = "the DLT id as your DLT portal shows it, digits only, as text (1101456789012345678)"
+
+
+def _entity_id(value: str) -> str:
+    if not DLT_ID.fullmatch(value):
+        raise ValueError(f"must be {DLT_HINT}")
+    return value
+
+
 def _not_blank(value: SecretStr) -> SecretStr:
     if not value.get_secret_value().strip():
         raise ValueError("is empty; set it to the value shown in the Vonage API Dashboard")
@@ -49,6 +60,11 @@ class VonageConfig(norq.ProviderConfig):
     )
     callback: Annotated[str, norq.HTTP_URL] | None = Field(
         default=None, description="Default URL for delivery receipts"
+    )
+    entity_id: Annotated[str, AfterValidator(_entity_id)] | None = Field(
+        default=None,
+        description="India's DLT Principal Entity id, sent with every message unless one "
+        "gives its own",
     )
     base_url: Annotated[str, norq.BASE_URL] = Field(
         default=DEFAULT_BASE_URL, description="API root (tests, sandbox)"

@@ -13,12 +13,14 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import norq
-from norq_vonage.config import VonageConfig
+from norq_vonage.config import DLT_HINT, DLT_ID, VonageConfig
 from norq_vonage.encoding import encoding, not_gsm
 from norq_vonage.statuses import VONAGE_STATUSES
 
 SMS_TYPES = ("text", "unicode")
 MAX_CLIENT_REF = 100
+#: How long Vonage keeps trying to deliver, in milliseconds (its API's bounds).
+TTL_RANGE = (20_000, 604_800_000)
 ANSWERED = frozenset({200})
 
 
@@ -29,8 +31,12 @@ class VonageProvider(norq.Provider[VonageConfig]):
     channels = frozenset({"sms"})
     recipient_formats: ClassVar[Mapping[str, norq.AddressFormat]] = {"sms": norq.E164}
     env_prefix = "VONAGE"
-    description = "Vonage SMS API (legacy /sms/json): type unicode, client_ref, callback"
-    message_fields: ClassVar[frozenset[str]] = frozenset({"type", "client_ref", "callback"})
+    description = (
+        "Vonage SMS API (legacy /sms/json): type unicode, client_ref, callback, ttl, India DLT ids"
+    )
+    message_fields: ClassVar[frozenset[str]] = frozenset(
+        {"type", "client_ref", "callback", "ttl", "entity_id", "content_id"}
+    )
 
     def __init__(self, config: VonageConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
@@ -71,6 +77,20 @@ class VonageProvider(norq.Provider[VonageConfig]):
                 norq.HTTP_URL.validate(callback if isinstance(callback, str) else "")
             except ValueError as exc:
                 raise norq.MessageError(f"callback {exc} (got {callback!r})") from None
+        ttl = fields.get("ttl")
+        low, high = TTL_RANGE
+        if ttl is not None and (
+            not isinstance(ttl, int) or isinstance(ttl, bool) or not low <= ttl <= high
+        ):
+            raise norq.MessageError(
+                f"ttl must be a whole number of milliseconds from {low} to {high} (20 seconds "
+                f"to 7 days), got {ttl!r}"
+            )
+        for option in ("entity_id", "content_id"):
+            value = fields.get(option)
+            # Text only: a 19-digit number is rounded by JSON readers and spreadsheets.
+            if value is not None and not (isinstance(value, str) and DLT_ID.fullmatch(value)):
+                raise norq.MessageError(f"{option} must be {DLT_HINT}, got {value!r}")
 
     def prepare_send(self, message: norq.Message) -> norq.PreparedRequest:
         text = message.body or ""
@@ -87,6 +107,13 @@ class VonageProvider(norq.Provider[VonageConfig]):
         callback = fields.get("callback", self.config.callback)
         if callback is not None:
             form.append(("callback", callback))
+        if "ttl" in fields:
+            form.append(("ttl", str(fields["ttl"])))
+        entity_id = fields.get("entity_id", self.config.entity_id)
+        if entity_id is not None:
+            form.append(("entity-id", entity_id))
+        if "content_id" in fields:
+            form.append(("content-id", fields["content_id"]))
         return norq.PreparedRequest(
             method="POST",
             url=self._url,

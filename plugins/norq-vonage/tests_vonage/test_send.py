@@ -116,6 +116,13 @@ def test_prepare_send_is_pure(make_norq: MakeNorq) -> None:
         ({"callback": "ftp://example.com/dlr"}, "callback is not an http"),
         ({"callback": 7}, "callback is not an http"),
         ({"priority": "high"}, "priority"),
+        ({"ttl": 19_999}, "ttl must be a whole number of milliseconds from 20000"),
+        ({"ttl": 604_800_001}, "ttl must be a whole number of milliseconds from 20000"),
+        ({"ttl": "1h"}, "ttl must be a whole number of milliseconds"),
+        ({"ttl": True}, "ttl must be a whole number of milliseconds"),
+        ({"entity_id": ""}, "entity_id must be the DLT id"),
+        ({"entity_id": 1101456789012345678}, "entity_id must be the DLT id"),
+        ({"content_id": "TEMPLATE-1"}, "content_id must be the DLT id"),
     ],
 )
 def test_bad_options_are_refused_before_any_request(
@@ -159,3 +166,39 @@ def test_base_url_reaches_other_hosts(make_norq: MakeNorq) -> None:
     assert isinstance(request, norq.PreparedRequest)
     assert request.url == "http://127.0.0.1:8765/sms/json"
     assert BASE_URL not in request.url
+
+
+ENTITY = "1101456789012345678"
+TEMPLATE = "1107161234567890123"
+
+
+@respx.mock
+def test_ttl_and_indias_dlt_ids_are_sent_under_vonages_names(make_norq: MakeNorq) -> None:
+    route = respx.post(SMS_URL).mock(return_value=httpx.Response(200, json=answer(sent())))
+    make_norq().notify(
+        "sms",
+        RECIPIENT,
+        body="Your OTP is 1234",
+        ttl=900_000,
+        entity_id=ENTITY,
+        content_id=TEMPLATE,
+    )
+    form = form_of(route.calls.last.request)
+    assert form[-3:] == [("ttl", "900000"), ("entity-id", ENTITY), ("content-id", TEMPLATE)]
+
+
+@respx.mock
+def test_the_configured_entity_id_applies_unless_the_message_has_its_own(
+    make_norq: MakeNorq,
+) -> None:
+    route = respx.post(SMS_URL).mock(return_value=httpx.Response(200, json=answer(sent())))
+    app = make_norq(document(vonage=vonage(entity_id=ENTITY)))
+    app.notify("sms", RECIPIENT, body="a", content_id=TEMPLATE)
+    app.notify("sms", RECIPIENT, body="b", entity_id="1101000000000000001")
+    entities = [dict(form_of(call.request)).get("entity-id") for call in route.calls]
+    assert entities == [ENTITY, "1101000000000000001"]
+
+
+def test_a_configured_entity_id_must_be_a_dlt_id(make_norq: MakeNorq) -> None:
+    with pytest.raises(norq.ConfigError, match="entity_id: must be the DLT id"):
+        make_norq(document(vonage=vonage(entity_id="ACME")))

@@ -243,3 +243,39 @@ def test_provider_is_registered_by_the_default_plugins() -> None:
     registry = provider_registry(get_plugin_manager(load_entry_points=False))
     assert registry["twilio"].plugin == "norq.providers.twilio"
     assert registry["twilio"].cls.channels == frozenset({"sms"})
+
+
+@respx.mock
+def test_a_message_status_callback_replaces_the_configured_one(make_norq: MakeNorq) -> None:
+    route = respx.post(MESSAGES_URL).mock(return_value=created())
+    app = make_norq(document(status_callback="https://hooks.example.com/default"))
+    app.notify("sms", RECIPIENT, body="a")
+    app.notify("sms", RECIPIENT, body="b", status_callback="https://hooks.example.com/order/42")
+    sent = [form_of(call.request) for call in route.calls]
+    assert [dict(form)["StatusCallback"] for form in sent] == [
+        "https://hooks.example.com/default",
+        "https://hooks.example.com/order/42",
+    ]
+    assert [name for name, _ in sent[1]].count("StatusCallback") == 1
+
+
+@respx.mock
+def test_a_message_status_callback_needs_none_configured(make_norq: MakeNorq) -> None:
+    route = respx.post(MESSAGES_URL).mock(return_value=created())
+    make_norq().notify("sms", RECIPIENT, body="a", status_callback="https://hooks.example.com/s")
+    assert ("StatusCallback", "https://hooks.example.com/s") in form_of(route.calls.last.request)
+
+
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("ftp://hooks.example.com/s", "status_callback is not an http"),
+        ("https://my_hooks.example.com/s", "Twilio rejects hostnames containing '_'"),
+        (42, "status_callback must be an http"),
+    ],
+)
+def test_a_bad_message_status_callback_is_refused_before_sending(
+    make_norq: MakeNorq, url: object, complaint: str
+) -> None:
+    with pytest.raises(norq.MessageError, match=complaint):
+        make_norq().prepare("sms", RECIPIENT, body="a", status_callback=url)

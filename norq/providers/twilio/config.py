@@ -105,6 +105,7 @@ def _sender(value: str | None) -> str | None:
 
 
 def _status_callback(value: str | None) -> str | None:
+    """A status callback URL Twilio accepts; the config's, or a message's own."""
     if value is None:
         return None
     check_http_url(value, "status_callback")
@@ -151,6 +152,9 @@ def _host_label(value: str | None) -> str | None:
 
 
 Secret = Annotated[SecretStr | None, AfterValidator(_secret_not_blank)]
+
+
+check_status_callback = _status_callback
 
 
 class TwilioConfig(ProviderConfig):

@@ -17,7 +17,12 @@ from norq.errors import MessageError, QueryError
 from norq.formats import E164, AddressFormat, is_e164
 from norq.message import Message
 from norq.provider import MessageQuery, MessageStatus, Page, Provider
-from norq.providers.twilio.config import SHORT_CODE, TwilioConfig, check_http_url
+from norq.providers.twilio.config import (
+    SHORT_CODE,
+    TwilioConfig,
+    check_http_url,
+    check_status_callback,
+)
 from norq.providers.twilio.errors import TWILIO_ERROR_CODES
 from norq.providers.twilio.segments import segment_info
 from norq.providers.twilio.status import CallbackError, message_status
@@ -65,7 +70,7 @@ class TwilioProvider(Provider[TwilioConfig]):
     default_retry = RetryPolicy()
     description = "Twilio Programmable Messaging (SMS, MMS with media_urls)"
     message_fields: ClassVar[frozenset[str]] = frozenset(
-        {"media_urls", "provide_feedback", "send_at", "smart_encoded"}
+        {"media_urls", "provide_feedback", "send_at", "smart_encoded", "status_callback"}
     )
     default_rate_limits = RateLimits(max_in_flight=ACCOUNT_CONCURRENCY)
 
@@ -91,12 +96,14 @@ class TwilioProvider(Provider[TwilioConfig]):
             assert config.messaging_service_sid is not None
             self._sender = (("MessagingServiceSid", config.messaging_service_sid),)
         options: list[tuple[str, str]] = []
-        if config.status_callback is not None:
-            options.append(("StatusCallback", config.status_callback))
         if config.max_price is not None:
             options.append(("MaxPrice", format(config.max_price, "f")))
         if config.validity_period is not None:
             options.append(("ValidityPeriod", str(config.validity_period)))
+        #: The options every message sends but the status callback, which a message may replace.
+        self._fixed_options: Pairs = tuple(options)
+        if config.status_callback is not None:
+            options.insert(0, ("StatusCallback", config.status_callback))
         self._options: Pairs = tuple(options)
 
     # -- sending ------------------------------------------------------------
@@ -119,6 +126,8 @@ class TwilioProvider(Provider[TwilioConfig]):
             _check_media_urls(fields["media_urls"])
         if "send_at" in fields:
             self._check_send_at(fields["send_at"])
+        if "status_callback" in fields:
+            _check_status_callback(fields["status_callback"])
         for flag in _BOOLEAN_FIELDS:
             if flag in fields and not isinstance(fields[flag], bool):
                 raise MessageError(f"{flag} must be True or False, got {fields[flag]!r}")
@@ -139,9 +148,13 @@ class TwilioProvider(Provider[TwilioConfig]):
             )
 
     def prepare_send(self, message: Message) -> PreparedRequest:
-        form = (("To", message.to), *self._sender, ("Body", message.body or ""), *self._options)
-        if message.fields:
-            form += _message_options(message.fields)
+        options = self._options
+        fields = message.fields
+        if fields and "status_callback" in fields:
+            options = (("StatusCallback", fields["status_callback"]), *self._fixed_options)
+        form = (("To", message.to), *self._sender, ("Body", message.body or ""), *options)
+        if fields:
+            form += _message_options(fields)
         return PreparedRequest(
             method="POST",
             url=self._messages_url,
@@ -275,6 +288,15 @@ def _message_options(fields: Mapping[str, Any]) -> Pairs:
         if value is not None:
             extra.append((wire_name, "true" if value else "false"))
     return tuple(extra)
+
+
+def _check_status_callback(value: Any) -> None:
+    if not isinstance(value, str):
+        raise MessageError(f"status_callback must be an http(s) URL, got {value!r}")
+    try:
+        check_status_callback(value)
+    except ValueError as exc:
+        raise MessageError(f"{exc} (got {value!r})") from None
 
 
 def _check_media_urls(value: Any) -> None:

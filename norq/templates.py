@@ -2,11 +2,19 @@
 
 jinja2 is imported only when a configuration actually has templates, so a
 plain ``notify(body=...)`` never pays for it.
+
+Template data is escaped for where it lands: an ``html`` part for HTML
+(jinja's autoescaping), and the ``body`` for the markup of the provider that
+will send it, when it has one (``render(..., escape=...)``, from
+``Provider.text_escape``: Slack's ``&``, ``<``, ``>``). The template's own
+text is never escaped, and a value marked trusted (``{{ value | safe }}``,
+or a :class:`markupsafe.Markup` in the data) is inserted as it is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +31,15 @@ TEMPLATE_SUFFIX = ".j2"
 
 #: Template parts rendered with HTML autoescaping.
 HTML_PARTS = frozenset({"html"})
+#: The part whose data is escaped for the sending provider's markup.
+MARKUP_PART = "body"
+
+#: Escapes text for a markup: what a provider's ``text_escape`` returns.
+Escape = Callable[[str], str]
+
+# The escape of the body being rendered, read by the environment's finalize;
+# a context variable, so concurrent renders (threads, tasks) keep their own.
+_ESCAPE: ContextVar[Escape | None] = ContextVar("norq_template_escape", default=None)
 
 
 class _CompiledPart:
@@ -40,12 +57,44 @@ class _CompiledPart:
         # str.format pattern with ``{name!s}`` fields.
         self.plain = plain
 
-    def render(self, data: Mapping[str, Any]) -> str:
+    def render(self, data: Mapping[str, Any], escape: Escape | None = None) -> str:
         if self.plain is None:
-            return self.template.render(data)
-        # What jinja would produce: str() of each variable (no autoescape, no
-        # finalize), and every variable is known to be in ``data``.
-        return self.plain.format_map(data)
+            if escape is None:
+                return self.template.render(data)
+            token = _ESCAPE.set(escape)
+            try:
+                return self.template.render(data)
+            finally:
+                _ESCAPE.reset(token)
+        # What jinja would produce: str() of each variable (no autoescape, and
+        # finalize escapes as _Escaped does), and every variable is in ``data``.
+        return self.plain.format_map(data if escape is None else _Escaped(data, escape))
+
+
+class _Escaped:
+    """The data as a ``str.format`` pattern reads it, each value escaped unless trusted."""
+
+    __slots__ = ("_data", "_escape")
+
+    def __init__(self, data: Mapping[str, Any], escape: Escape) -> None:
+        self._data = data
+        self._escape = escape
+
+    def __getitem__(self, name: str) -> str:
+        return _escaped(self._data[name], self._escape)
+
+
+def _escaped(value: Any, escape: Escape) -> str:
+    from markupsafe import Markup
+
+    # Markup is what |safe returns: a value the template trusts.
+    return str(value) if isinstance(value, Markup) else escape(str(value))
+
+
+def _finalize(value: Any) -> Any:
+    """Applied by jinja to every ``{{ expression }}``, never to the template's own text."""
+    escape = _ESCAPE.get()
+    return value if escape is None else _escaped(value, escape)
 
 
 class Templates:
@@ -67,7 +116,9 @@ class Templates:
         from jinja2 import meta
         from jinja2.sandbox import SandboxedEnvironment
 
-        environment = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+        environment = SandboxedEnvironment(
+            undefined=jinja2.StrictUndefined, autoescape=False, finalize=_finalize
+        )
         # HTML parts escape the data (a name holding "<script>" shows as text);
         # text parts (body, subject) go out as written.
         html_environment = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=True)
@@ -112,8 +163,14 @@ class Templates:
         parts = self._parts(name, channel).values()
         return frozenset[str]().union(*(part.required for part in parts))
 
-    def render(self, name: str, channel: str, data: Mapping[str, Any]) -> dict[str, str]:
-        """Render every part of template ``name`` for ``channel``."""
+    def render(
+        self, name: str, channel: str, data: Mapping[str, Any], escape: Escape | None = None
+    ) -> dict[str, str]:
+        """Render every part of template ``name`` for ``channel``.
+
+        ``escape`` escapes the data inserted into the ``body`` for the markup of
+        the provider that will send it; ``None`` when its text is plain.
+        """
         rendered = {}
         for part, compiled in self._parts(name, channel).items():
             missing = compiled.required.difference(data)
@@ -125,7 +182,7 @@ class Templates:
                     + (", ".join(repr(k) for k in sorted(data)) or "no variables")
                 )
             try:
-                rendered[part] = compiled.render(data)
+                rendered[part] = compiled.render(data, escape if part == MARKUP_PART else None)
             except Exception as exc:  # StrictUndefined on nested attributes, sandbox violations
                 raise TemplateError(
                     f"template {name!r} ({channel}.{part}) failed to render: {exc}"

@@ -281,7 +281,7 @@ def build_rate_run(norq: Any, n: int) -> None:
         notification = shared.for_recipient(
             recipient(i), data={"name": "Ada", "code": i, "minutes": 10}
         )
-        assert prepare_send(compose(notification, chain)).form
+        assert prepare_send(compose(notification, chain).first.message).form
 
 
 class BuildOnly(AsyncContender):

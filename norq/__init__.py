@@ -74,6 +74,7 @@ _EXPORTS = {
     "RetryPolicy": "norq.retry",
     "RunInfo": "norq.ledger",
     "SendResult": "norq.send_result",
+    "Skipped": "norq.receipt",
     "SqliteLedger": "norq.sqlite_ledger",
     "StoreUnavailable": "norq.errors",
     "TemplateError": "norq.errors",

@@ -60,6 +60,7 @@ from norq.raw import RawResponse as RawResponse
 from norq.receipt import DeliveryFailure as DeliveryFailure
 from norq.receipt import Outcome as Outcome
 from norq.receipt import Receipt as Receipt
+from norq.receipt import Skipped as Skipped
 from norq.register import Register as Register
 from norq.register import RegisterCommand as RegisterCommand
 from norq.register import RegisterTransport as RegisterTransport

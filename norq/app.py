@@ -324,7 +324,7 @@ class Norq(Sender):
         """
         if notification is not None:
             contact = self._contact(notification, to, channel, content)
-            return [dryrun.prepare(chain, message) for chain, message in contact.composed]
+            return [dryrun.prepare(composed) for composed in contact.composed]
         return self.preview(Notification.from_keywords(channel, to, content))
 
     def _contact(

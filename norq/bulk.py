@@ -64,8 +64,8 @@ from norq.retry import Disposition
 if TYPE_CHECKING:
     import asyncio
 
-    from norq.message import Message
     from norq.provider import Provider
+    from norq.router import Composed
 
 logger = logging.getLogger("norq.bulk")
 
@@ -100,9 +100,9 @@ class Refused:
 
 RecipientLike = str | Recipient | Mapping[str, Any]
 
-Compose = Callable[[Notification, "tuple[Provider, ...]"], "Message"]
-Deliver = Callable[["Message", "tuple[Provider, ...]", "int | None"], Receipt]
-AsyncDeliver = Callable[["Message", "tuple[Provider, ...]", "int | None"], Awaitable[Receipt]]
+Compose = Callable[[Notification, "tuple[Provider, ...]"], "Composed"]
+Deliver = Callable[["Composed", "int | None"], Receipt]
+AsyncDeliver = Callable[["Composed", "int | None"], Awaitable[Receipt]]
 #: Asks a provider (by instance name) for a message like ``notification`` created since a
 #: time: its id, or ``None``. Raises UnsupportedOperation when it cannot list messages.
 Lookup = Callable[[Notification, str, dt.datetime], "str | None"]
@@ -535,8 +535,8 @@ class BulkSend:
         self.tally.add(result)
         return result
 
-    def _address(self, work: _Work) -> Message | RowResult:
-        """The row's message, or its result if it cannot be built (any error at all)."""
+    def _address(self, work: _Work) -> Composed | RowResult:
+        """The row's message for each provider, or its result if it cannot be built (any error)."""
         to: Any = work.item
         data: Mapping[str, Any] = {}
         try:
@@ -572,7 +572,7 @@ class BulkSend:
         if isinstance(addressed, RowResult):
             return addressed
         try:
-            receipt = self._deliver(addressed, self.chain, work.index)
+            receipt = self._deliver(addressed, work.index)
         except Exception as exc:
             return self._refused(work, addressed.to, _data_of(work.item), exc)
         return RowResult(work.index, addressed.to, _data_of(work.item), receipt, work.claim)
@@ -585,7 +585,7 @@ class BulkSend:
         if work.claim is not None and not await self._still_ours(work):
             return None
         try:
-            receipt = await self._adeliver(addressed, self.chain, work.index)
+            receipt = await self._adeliver(addressed, work.index)
         except Exception as exc:
             return self._refused(work, addressed.to, _data_of(work.item), exc)
         return RowResult(work.index, addressed.to, _data_of(work.item), receipt, work.claim)

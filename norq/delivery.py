@@ -2,7 +2,9 @@
 
 :class:`Delivery` decides, outcome by outcome, whether to fail over to the
 next provider (the failure's disposition is ``retry`` or ``failover``) or to
-stop with a :class:`~norq.receipt.Receipt`. It performs no I/O, like the
+stop with a :class:`~norq.receipt.Receipt`. Each provider sends the message
+composed for it (:class:`~norq.router.Composed`); one that cannot take this
+message is passed over, and the receipt names it in ``skipped``. It performs no I/O, like the
 executor's :class:`~norq.executor.Attempts`; :func:`deliver` and
 :func:`adeliver` drive it with the executor, hold each request to its
 provider's rate limits and call the plugins' hooks.
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pluggy
 
 from norq.error_codes import ErrorCode
-from norq.receipt import Receipt
+from norq.receipt import Receipt, Skipped
 from norq.retry import Disposition
 from norq.send_result import SendResult
 from norq.transports.base import Response
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from norq.observe import Observation, Observer
     from norq.provider import Provider
     from norq.receipt import Outcome
+    from norq.router import Composed, Leg
     from norq.throttle import Throttles
     from norq.transports.base import Prepared
 
@@ -36,10 +39,11 @@ logger = logging.getLogger("norq")
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """The next thing to do: send ``request``, prepared by ``provider``."""
+    """The next thing to do: send ``request``, prepared by ``provider`` from ``message``."""
 
     provider: Provider
     request: Prepared
+    message: Message
 
 
 class Answerer(Protocol):
@@ -57,55 +61,67 @@ class Answerer(Protocol):
 
 
 class Delivery:
-    """Walks one message along its failover chain. Pure."""
+    """Walks one composed notification along its failover chain. Pure."""
 
-    __slots__ = ("attempts", "chain", "index", "message", "position")
+    __slots__ = ("attempts", "composed", "current", "index", "position", "skipped")
 
-    def __init__(
-        self, message: Message, chain: tuple[Provider, ...], index: int | None = None
-    ) -> None:
-        self.message = message
-        self.chain = chain
+    def __init__(self, composed: Composed, index: int | None = None) -> None:
+        self.composed = composed
         self.index = index
-        self.position = 0
+        self.position = -1
         self.attempts = 0
+        self.skipped: list[Skipped] = []
+        self.current: Leg | None = None
 
     def first(self) -> Attempt:
-        return self._attempt()
+        leg = self._next_leg()
+        assert leg is not None, "Router.compose guarantees a provider that takes the message"
+        return self._attempt(leg)
 
     def record(self, outcome: Outcome) -> Attempt | Receipt:
         """Take one provider's outcome: the next provider's attempt, or the receipt."""
         self.attempts += outcome.attempts
         error = outcome.error
-        current = self.chain[self.position]
-        if (
-            not outcome.ok
-            and error is not None
-            and error.disposition != Disposition.FINAL
-            and self.position + 1 < len(self.chain)
-        ):
-            self.position += 1
-            logger.warning(
-                "%s failed (%s: %s); failing over to %s",
-                current.instance,
-                error.code,
-                error.message,
-                self.chain[self.position].instance,
-            )
-            return self._attempt()
-        message = self.message
+        current = self.current
+        assert current is not None
+        if not outcome.ok and error is not None and error.disposition != Disposition.FINAL:
+            following = self._next_leg()
+            if following is not None:
+                logger.warning(
+                    "%s failed (%s: %s); failing over to %s",
+                    current.provider.instance,
+                    error.code,
+                    error.message,
+                    following.provider.instance,
+                )
+                return self._attempt(following)
+        composed = self.composed
         return Receipt.from_outcome(
-            message.channel,
-            current.instance,
-            message.to,
+            composed.channel,
+            current.provider.instance,
+            composed.to,
             outcome,
             attempts=self.attempts,
             index=self.index,
+            skipped=tuple(self.skipped),
         )
 
-    def _attempt(self) -> Attempt:
-        provider = self.chain[self.position]
-        return Attempt(provider, provider.prepare_send(self.message))
+    def _next_leg(self) -> Leg | None:
+        """The next provider that takes the message; those that cannot are noted as skipped."""
+        from norq.router import Skip
+
+        steps = self.composed.steps
+        while self.position + 1 < len(steps):
+            self.position += 1
+            step = steps[self.position]
+            if not isinstance(step, Skip):
+                return step
+            self.skipped.append(Skipped(step.provider.instance, str(step.error)))
+        return None
+
+    def _attempt(self, leg: Leg) -> Attempt:
+        self.current = leg
+        return Attempt(leg.provider, leg.provider.prepare_send(leg.message), leg.message)
 
 
 class Hooks:
@@ -167,8 +183,7 @@ def send_reader(provider: Provider) -> Reader:
 
 
 def deliver(
-    message: Message,
-    chain: tuple[Provider, ...],
+    composed: Composed,
     executor: Executor,
     hooks: Hooks,
     throttles: Throttles,
@@ -177,17 +192,20 @@ def deliver(
     observer: Observer | None = None,
     fake: Answerer | None = None,
 ) -> Receipt:
-    """Send ``message`` through ``chain`` with failover; the receipt, delivered or not.
+    """Send ``composed`` along its providers with failover; the receipt, delivered or not.
 
     Every request waits for its provider's rate limits (``throttles``).
     ``observer`` is told about the notification and each of its attempts.
     ``fake``, the test fake installed in :mod:`norq.intercept` if any, answers
     each attempt instead of the executor.
     """
-    delivery = Delivery(message, chain, index)
+    delivery = Delivery(composed, index)
+    first = delivery.first()
+    message = first.message
+    step: Attempt | Receipt = first
     watch = _start(observer, message)
-    step: Attempt | Receipt = delivery.first()
     while isinstance(step, Attempt):
+        message = step.message
         hooks.before(step, message)
         provider = step.provider
         if fake is not None:
@@ -207,8 +225,7 @@ def deliver(
 
 
 async def adeliver(
-    message: Message,
-    chain: tuple[Provider, ...],
+    composed: Composed,
     executor: Executor,
     hooks: Hooks,
     throttles: Throttles,
@@ -218,10 +235,13 @@ async def adeliver(
     fake: Answerer | None = None,
 ) -> Receipt:
     """Async :func:`deliver`."""
-    delivery = Delivery(message, chain, index)
+    delivery = Delivery(composed, index)
+    first = delivery.first()
+    message = first.message
+    step: Attempt | Receipt = first
     watch = _start(observer, message)
-    step: Attempt | Receipt = delivery.first()
     while isinstance(step, Attempt):
+        message = step.message
         hooks.before(step, message)
         provider = step.provider
         if fake is not None:

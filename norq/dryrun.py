@@ -24,7 +24,7 @@ from norq.transports.base import Prepared
 
 if TYPE_CHECKING:
     from norq.message import Message
-    from norq.provider import Provider
+    from norq.router import Composed
 
 Format = Literal["http", "curl"]
 FORMATS: tuple[Format, ...] = ("http", "curl")
@@ -40,11 +40,11 @@ class PreparedNotification:
     notes: Mapping[str, str]
 
 
-def prepare(chain: tuple[Provider, ...], message: Message) -> PreparedNotification:
-    """What the first of ``chain`` would send for ``message``."""
-    first = chain[0]
+def prepare(composed: Composed) -> PreparedNotification:
+    """What the first provider that takes the message would send."""
+    provider, message = composed.first.provider, composed.first.message
     return PreparedNotification(
-        first.instance, message, first.prepare_send(message), first.describe(message)
+        provider.instance, message, provider.prepare_send(message), provider.describe(message)
     )
 
 

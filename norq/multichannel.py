@@ -23,8 +23,8 @@ from norq.receipt import Receipt
 
 if TYPE_CHECKING:
     from norq.config import NotificationSettings
-    from norq.message import Message
     from norq.provider import Provider
+    from norq.router import Composed
 
 
 def plan(
@@ -77,9 +77,9 @@ class Fanout:
 
 
 Route = Callable[[str], "tuple[Provider, ...]"]
-Compose = Callable[[Notification], "tuple[tuple[Provider, ...], Message]"]
-Deliver = Callable[["Message", "tuple[Provider, ...]", "int | None"], "Receipt"]
-AsyncDeliver = Callable[["Message", "tuple[Provider, ...]", "int | None"], Awaitable["Receipt"]]
+Compose = Callable[[Notification], "Composed"]
+Deliver = Callable[["Composed", "int | None"], "Receipt"]
+AsyncDeliver = Callable[["Composed", "int | None"], Awaitable["Receipt"]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +87,7 @@ class ContactSend:
     """A named notification for one contact, composed for each channel: ready to send."""
 
     strategy: str
-    composed: tuple[tuple[tuple[Provider, ...], Message], ...]
+    composed: tuple[Composed, ...]
 
     def run(self, deliver: Deliver, index: int | None = None) -> list[Receipt]:
         """Send by the strategy; one receipt per channel tried."""
@@ -95,8 +95,7 @@ class ContactSend:
         receipts: list[Receipt] = []
         step: int | None = fanout.first()
         while step is not None:
-            chain, message = self.composed[step]
-            receipts.append(deliver(message, chain, index))
+            receipts.append(deliver(self.composed[step], index))
             step = fanout.record(receipts[-1])
         return receipts
 
@@ -106,8 +105,7 @@ class ContactSend:
         receipts: list[Receipt] = []
         step: int | None = fanout.first()
         while step is not None:
-            chain, message = self.composed[step]
-            receipts.append(await adeliver(message, chain, index))
+            receipts.append(await adeliver(self.composed[step], index))
             step = fanout.record(receipts[-1])
         return receipts
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, get_args, get_origin
 
@@ -205,6 +205,19 @@ class Provider(abc.ABC, Generic[ConfigT]):
         table's does not fit, a disposition.
         """
         return read_declared(request, response)
+
+    def text_escape(self, fields: Mapping[str, Any]) -> Callable[[str], str] | None:
+        """How data a template inserts into the body is escaped for this provider's markup.
+
+        ``None`` (the default): the body is plain text and goes as rendered.
+        A provider whose text is markup returns the function that makes any
+        text appear literally in it (Slack: ``&``, ``<``, ``>`` as entities),
+        so template data cannot inject mentions, links or formatting. Given
+        the message's options, for an API whose markup an option chooses
+        (Telegram's ``parse_mode``). Pure; return the same function for the
+        same markup, so a chain of such providers renders the template once.
+        """
+        return None
 
     def describe(self, message: Message) -> Mapping[str, str]:
         """Extra facts for a dry run (for SMS, the segment count)."""

@@ -59,12 +59,23 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True)
+class Skipped:
+    """A provider of the failover chain passed over because it cannot take this message."""
+
+    provider: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Receipt:
     """The outcome of one notification to one recipient.
 
-    ``provider`` is the configured instance that delivered (or last tried);
-    ``attempts`` counts HTTP attempts across retries and failover. ``index`` is
-    the recipient's position in a bulk send's input.
+    ``provider`` is the configured instance that produced the outcome (the
+    one that delivered, or the last one tried); ``attempts`` counts HTTP
+    attempts across retries and failover. ``index`` is the recipient's
+    position in a bulk send's input. ``skipped`` names the providers of the
+    chain passed over on the way because they cannot take this message (a
+    webhook bound to another channel, a body over one provider's limit).
     """
 
     ok: bool
@@ -76,6 +87,7 @@ class Receipt:
     attempts: int = 0
     error: DeliveryFailure | None = None
     index: int | None = None
+    skipped: tuple[Skipped, ...] = ()
 
     # -- named constructors: every receipt Norq makes comes from one of these ----------
 
@@ -89,8 +101,10 @@ class Receipt:
         *,
         attempts: int,
         index: int | None = None,
+        skipped: tuple[Skipped, ...] = (),
     ) -> Receipt:
-        """What the last provider tried answered (``attempts`` counts every provider's)."""
+        """What the last provider tried answered (``attempts`` counts every provider's;
+        ``skipped`` names those passed over because they cannot take the message)."""
         return cls(
             ok=outcome.ok,
             channel=channel,
@@ -101,6 +115,7 @@ class Receipt:
             attempts=attempts,
             error=outcome.error,
             index=index,
+            skipped=skipped,
         )
 
     @classmethod
@@ -144,13 +159,6 @@ class Receipt:
         failure = DeliveryFailure(ErrorCode.INTERRUPTED, why, disposition=Disposition.FINAL)
         return cls(False, channel, provider, to, attempts=attempts, error=failure, index=index)
 
-    @classmethod
-    def from_dict(cls, fields: Mapping[str, Any]) -> Receipt:
-        """A receipt back from :meth:`to_dict` (through JSON)."""
-        error = fields.get("error")
-        failure = None if error is None else DeliveryFailure(**error)
-        return cls(**{**fields, "error": failure})
-
     # -- reading --------------------------------------------------------------------
 
     @property
@@ -174,3 +182,15 @@ class Receipt:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Receipt:
+        """A receipt back from :meth:`to_dict` (after a JSON round trip too)."""
+        error = data.get("error")
+        return cls(
+            **{
+                **data,
+                "error": None if error is None else DeliveryFailure(**error),
+                "skipped": tuple(Skipped(**item) for item in data.get("skipped") or ()),
+            }
+        )

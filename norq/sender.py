@@ -150,16 +150,14 @@ class Sender:
 
     def send(self, notification: Notification) -> Receipt:
         """Send one notification; raise :class:`DeliveryError` if it finally fails."""
-        chain, message = self._wiring.compose(notification)
-        receipt = self._wiring.deliver(message, chain)
+        receipt = self._wiring.deliver(self._wiring.compose(notification))
         if not receipt.ok:
             raise DeliveryError(receipt)
         return receipt
 
     async def asend(self, notification: Notification) -> Receipt:
         """Async :meth:`send`."""
-        chain, message = self._wiring.compose(notification)
-        receipt = await self._wiring.adeliver(message, chain)
+        receipt = await self._wiring.adeliver(self._wiring.compose(notification))
         if not receipt.ok:
             raise DeliveryError(receipt)
         return receipt
@@ -258,7 +256,7 @@ class Sender:
 
     def preview(self, notification: Notification) -> PreparedNotification:
         """The request the first provider would send for ``notification``; nothing is sent."""
-        return dryrun.prepare(*self._wiring.compose(notification))
+        return dryrun.prepare(self._wiring.compose(notification))
 
     def status(self, message_id: str, *, provider: str | None = None) -> MessageStatus:
         """Fetch one message's current status from its provider."""

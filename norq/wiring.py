@@ -24,7 +24,7 @@ from norq.dryrun import RequestRedactor
 from norq.errors import ConfigError, MessageError
 from norq.multichannel import Notifications
 from norq.plugins import get_plugin_manager, transport_registry
-from norq.router import Router
+from norq.router import Composed, Router
 from norq.throttle import Throttles
 
 if TYPE_CHECKING:
@@ -34,10 +34,8 @@ if TYPE_CHECKING:
     from norq.jobs.dispatch import Dispatcher
     from norq.jobs.store import JobStore
     from norq.ledger import Ledger, ResendPolicy
-    from norq.message import Message
     from norq.notification import Notification
     from norq.observe import Observer
-    from norq.provider import Provider
     from norq.receipt import Receipt
     from norq.throttle import LimitStore
     from norq.transports.base import Transport
@@ -154,18 +152,15 @@ class Wiring:
 
         return LocalLimitStore()
 
-    def compose(self, notification: Notification) -> tuple[tuple[Provider, ...], Message]:
-        """Route and build a single notification; raise on any bad input."""
+    def compose(self, notification: Notification) -> Composed:
+        """Route and build a single notification for each provider; raise on any bad input."""
         chain = self.router.plan(notification)
-        return chain, self.router.compose(notification, chain)
+        return self.router.compose(notification, chain)
 
-    def deliver(
-        self, message: Message, chain: tuple[Provider, ...], index: int | None = None
-    ) -> Receipt:
-        """Send ``message`` along ``chain``: the receipt, delivered or not."""
+    def deliver(self, composed: Composed, index: int | None = None) -> Receipt:
+        """Send ``composed`` along its providers: the receipt, delivered or not."""
         return deliver(
-            message,
-            chain,
+            composed,
             self.executor,
             self.hooks,
             self.throttles,
@@ -174,13 +169,10 @@ class Wiring:
             fake=intercept.current,
         )
 
-    async def adeliver(
-        self, message: Message, chain: tuple[Provider, ...], index: int | None = None
-    ) -> Receipt:
+    async def adeliver(self, composed: Composed, index: int | None = None) -> Receipt:
         """Async :meth:`deliver`."""
         return await adeliver(
-            message,
-            chain,
+            composed,
             self.executor,
             self.hooks,
             self.throttles,

@@ -15,6 +15,7 @@ import norq
 from norq.delivery import Attempt, Delivery
 from norq.formats import is_e164
 from norq.receipt import Outcome
+from norq.router import Composed, Leg, Skip
 from norq.testing import MockTransport, json_response
 from tests.seam.conftest import CHIRP_SECRET, chirp, config, parcel
 from tests.seam.test_public_providers import chirp_ok, chirp_status
@@ -36,14 +37,28 @@ def chain_of(pm: pluggy.PluginManager, *names: str) -> tuple[norq.Provider, ...]
     return tuple(app.providers[name] for name in names)
 
 
+def composed(chain: tuple[norq.Provider, ...], *skipped: str) -> Composed:
+    """``hi`` to ANN for each provider of ``chain``; those named in ``skipped`` cannot take it."""
+    message = norq.Message("sms", ANN, "hi")
+    return Composed(
+        "sms",
+        ANN,
+        tuple(
+            Skip(provider, norq.MessageError(f"{provider.instance} refuses"))
+            if provider.instance in skipped
+            else Leg(provider, message)
+            for provider in chain
+        ),
+    )
+
+
 @pytest.mark.parametrize(
     ("disposition", "fails_over"), [("retry", True), ("failover", True), ("final", False)]
 )
 def test_delivery_fails_over_on_the_disposition(
     pm: pluggy.PluginManager, disposition: str, fails_over: bool
 ) -> None:
-    message = norq.Message("sms", ANN, "hi")
-    delivery = Delivery(message, chain_of(pm, "a", "b"), index=4)
+    delivery = Delivery(composed(chain_of(pm, "a", "b")), index=4)
     first = delivery.first()
     assert first.provider.instance == "a"
     step = delivery.record(failure(disposition, attempts=3))
@@ -61,11 +76,54 @@ def test_delivery_fails_over_on_the_disposition(
 def test_the_last_provider_ends_the_delivery_whatever_the_disposition(
     pm: pluggy.PluginManager,
 ) -> None:
-    delivery = Delivery(norq.Message("sms", ANN, "hi"), chain_of(pm, "a"))
+    delivery = Delivery(composed(chain_of(pm, "a")))
     delivery.first()
     step = delivery.record(failure("retry"))
     assert isinstance(step, norq.Receipt)
     assert not step.ok
+
+
+def test_a_provider_that_cannot_take_the_message_is_passed_over_and_named(
+    pm: pluggy.PluginManager,
+) -> None:
+    delivery = Delivery(composed(chain_of(pm, "a", "b", "c"), "b"))
+    assert delivery.first().provider.instance == "a"
+    step = delivery.record(failure("failover"))
+    assert isinstance(step, Attempt)
+    assert step.provider.instance == "c"
+    receipt = delivery.record(Outcome(True, 200, "m", 1))
+    assert isinstance(receipt, norq.Receipt)
+    assert (receipt.ok, receipt.provider) == (True, "c")
+    assert receipt.skipped == (norq.Skipped("b", "b refuses"),)
+
+
+def test_a_primary_that_cannot_take_the_message_is_passed_over(
+    pm: pluggy.PluginManager,
+) -> None:
+    delivery = Delivery(composed(chain_of(pm, "a", "b"), "a"))
+    assert delivery.first().provider.instance == "b"
+    receipt = delivery.record(Outcome(True, 200, "m", 1))
+    assert isinstance(receipt, norq.Receipt)
+    assert (receipt.provider, receipt.skipped) == ("b", (norq.Skipped("a", "a refuses"),))
+
+
+def test_skipped_providers_are_named_when_nothing_is_left_to_fail_over_to(
+    pm: pluggy.PluginManager,
+) -> None:
+    delivery = Delivery(composed(chain_of(pm, "a", "b"), "b"))
+    delivery.first()
+    receipt = delivery.record(failure("retry"))
+    assert isinstance(receipt, norq.Receipt)
+    assert (receipt.ok, receipt.provider) == (False, "a")
+    assert receipt.skipped == (norq.Skipped("b", "b refuses"),)
+
+
+def test_nothing_is_skipped_while_the_primary_delivers(pm: pluggy.PluginManager) -> None:
+    delivery = Delivery(composed(chain_of(pm, "a", "b"), "b"))
+    delivery.first()
+    receipt = delivery.record(Outcome(True, 200, "m", 1))
+    assert isinstance(receipt, norq.Receipt)
+    assert receipt.skipped == ()
 
 
 # -- Notification ------------------------------------------------------------------

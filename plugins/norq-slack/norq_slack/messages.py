@@ -35,6 +35,18 @@ SWITCHES = ("reply_broadcast", "unfurl_links", "unfurl_media", "mrkdwn")
 PASSED = ("thread_ts", *SWITCHES, "username", "icon_emoji", "icon_url")
 
 
+def escape_text(text: str) -> str:
+    """``text`` as Slack shows it literally: ``&``, ``<`` and ``>`` as entities.
+
+    Slack reads ``<...>`` as a mention (``<!channel>``, ``<@U0123>``) or a
+    link (``<https://evil.test|Re-login>``), so template data escaped this way
+    can neither ping everyone nor disguise a link. Slack has no escape for its
+    formatting characters (``*bold*``, ``_italic_``): send ``mrkdwn=False``
+    to show those literally too.
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _channel(to: str) -> str:
     if _CHANNEL_ID.fullmatch(to) or _CHANNEL_NAME.fullmatch(to) or _USER_ID.fullmatch(to):
         return to

@@ -9,13 +9,13 @@ error (``429`` with ``Retry-After``, ``5xx``) is read the declared way.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import norq
 from norq_slack.config import SlackConfig, SlackWebhookConfig
 from norq_slack.errors import SLACK_ERRORS
-from norq_slack.messages import SLACK_CHANNEL, check_chat, payload
+from norq_slack.messages import SLACK_CHANNEL, check_chat, escape_text, payload
 
 ANSWERED = frozenset({200})
 JSON_UTF8 = "application/json; charset=utf-8"
@@ -59,6 +59,9 @@ class SlackProvider(norq.Provider[SlackConfig]):
     def check_message(self, message: norq.Message) -> None:
         super().check_message(message)
         check_chat(message)
+
+    def text_escape(self, fields: Mapping[str, Any]) -> Callable[[str], str]:
+        return escape_text
 
     def prepare_send(self, message: norq.Message) -> norq.PreparedRequest:
         return norq.PreparedRequest(
@@ -118,6 +121,9 @@ class SlackWebhookProvider(norq.Provider[SlackWebhookConfig]):
                 f"{message.to}: send to {channel}, or route this channel to a bot-token provider",
                 code="invalid_recipient",
             )
+
+    def text_escape(self, fields: Mapping[str, Any]) -> Callable[[str], str]:
+        return escape_text
 
     def prepare_send(self, message: norq.Message) -> norq.PreparedRequest:
         return norq.PreparedRequest(

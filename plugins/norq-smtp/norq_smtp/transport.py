@@ -130,19 +130,27 @@ class SmtpTransport:
     def _open(self, server: SmtpServer) -> smtplib.SMTP | norq.Response | norq.TransportFailure:
         import smtplib
 
+        from norq_smtp.bounded import BoundedSMTP, BoundedSMTP_SSL
+
         timeout = self._settings.connect_timeout
+        limit = self._settings.max_response_bytes
         try:
             if server.security == "tls":
-                connection: smtplib.SMTP = smtplib.SMTP_SSL(
+                connection: smtplib.SMTP = BoundedSMTP_SSL(
                     server.host,
                     server.port,
                     local_hostname=server.helo_name,
                     timeout=timeout,
                     context=self._tls_context(server),
+                    reply_limit=limit,
                 )
             else:
-                connection = smtplib.SMTP(
-                    server.host, server.port, local_hostname=server.helo_name, timeout=timeout
+                connection = BoundedSMTP(
+                    server.host,
+                    server.port,
+                    local_hostname=server.helo_name,
+                    timeout=timeout,
+                    reply_limit=limit,
                 )
         except smtplib.SMTPConnectError as exc:
             return reply_response("connect", exc.smtp_code, _text(exc.smtp_error))

@@ -1,9 +1,10 @@
 """Vonage's legacy SMS API as prepared requests, and its answers read per part.
 
-The credentials travel in the form body (that is the API), so they are
-config secrets: Norq masks them in every dry run, log line and error. The
-constant part of the form is built once per instance; ``prepare_send`` adds
-the recipient, the text and the message's own options.
+The credentials go as HTTP Basic (API key and secret), as Vonage's v4 SDK
+sends them, not in the form: a body is logged and echoed more often than a
+header. They are config secrets, masked in every dry run, log line and error.
+The constant part of the form is built once per instance; ``prepare_send``
+adds the recipient, the text and the message's own options.
 """
 
 from __future__ import annotations
@@ -41,11 +42,10 @@ class VonageProvider(norq.Provider[VonageConfig]):
     def __init__(self, config: VonageConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
         self._url = f"{config.base_url}/sms/json"
-        self._account: tuple[tuple[str, str], ...] = (
-            ("api_key", config.api_key.get_secret_value()),
-            ("api_secret", config.api_secret.get_secret_value()),
-            ("from", config.from_),
+        self._auth = norq.BasicAuth(
+            config.api_key.get_secret_value(), config.api_secret.get_secret_value()
         )
+        self._sender = ("from", config.from_)
 
     def check_message(self, message: norq.Message) -> None:
         super().check_message(message)
@@ -96,7 +96,7 @@ class VonageProvider(norq.Provider[VonageConfig]):
         text = message.body or ""
         fields = message.fields
         form = [
-            *self._account,
+            self._sender,
             ("to", message.to.removeprefix("+")),
             ("text", text),
             ("type", encoding(text, fields.get("type")).type),
@@ -118,6 +118,7 @@ class VonageProvider(norq.Provider[VonageConfig]):
             method="POST",
             url=self._url,
             form=tuple(form),
+            auth=self._auth,
             success_statuses=ANSWERED,
             retry=self.retry,
         )

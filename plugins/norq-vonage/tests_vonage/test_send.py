@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -41,10 +42,10 @@ def test_the_request_is_exactly_the_legacy_sms_api(make_norq: MakeNorq) -> None:
     assert request.method == "POST"
     assert str(request.url) == SMS_URL
     assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
-    assert "Authorization" not in request.headers
+    # HTTP Basic, as Vonage's v4 SDK sends them: never in the form.
+    token = base64.b64encode(f"{API_KEY}:{API_SECRET}".encode()).decode()
+    assert request.headers["Authorization"] == f"Basic {token}"
     assert form_of(request) == [
-        ("api_key", API_KEY),
-        ("api_secret", API_SECRET),
         ("from", SENDER),
         ("to", RECIPIENT[1:]),
         ("text", "Your code is 1234"),

@@ -21,6 +21,7 @@ import pluggy
 from norq.error_codes import ErrorCode
 from norq.receipt import Receipt, Skipped
 from norq.retry import Disposition
+from norq.router import Composed, Leg, Skip
 from norq.send_result import SendResult
 from norq.transports.base import Response
 
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from norq.observe import Observation, Observer
     from norq.provider import Provider
     from norq.receipt import Outcome
-    from norq.router import Composed, Leg
     from norq.throttle import Throttles
     from norq.transports.base import Prepared
 
@@ -108,8 +108,6 @@ class Delivery:
 
     def _next_leg(self) -> Leg | None:
         """The next provider that takes the message; those that cannot are noted as skipped."""
-        from norq.router import Skip
-
         steps = self.composed.steps
         while self.position + 1 < len(steps):
             self.position += 1

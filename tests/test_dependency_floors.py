@@ -32,6 +32,16 @@ FIXED_IN = {
     # CVE-2025-43859, lenient chunked bodies: request smuggling behind a proxy
     # (0.16.0). The sandbox serves HTTP through uvicorn, which parses with h11.
     "h11": "0.16.0",
+    # CVE-2026-32597, unknown `crit` header extensions accepted (2.12.0); five
+    # more, JWK-as-HMAC-secret among them (2.13.0); thirteen published in
+    # September 2026, one critical (2.15.0). norq-fcm and norq-apns sign with it.
+    "pyjwt": "2.15.0",
+    # CVE-2026-34073 (46.0.6), CVE-2026-39892 (46.0.7), CVE-2026-69247, a
+    # Bleichenbacher oracle in PKCS#7 decryption (50.0.0). It reads the push keys.
+    "cryptography": "50.0.0",
+    # CVE-2025-57804, CRLF in header fields: request splitting (4.3.0);
+    # CVE-2026-71554, several Host headers forwarded (4.4.1). APNs' HTTP/2.
+    "h2": "4.4.1",
 }
 
 
